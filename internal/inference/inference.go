@@ -1,0 +1,200 @@
+// Package inference runs ONNX models through ONNX Runtime (cgo, via
+// github.com/yalue/onnxruntime_go). It is the only package that touches the
+// runtime: the face pipeline sees models through a one-method interface.
+//
+// One ONNX Runtime environment exists per process; sessions are created once
+// (at Lambda init) and are safe for concurrent Run calls. By default each
+// session uses one intra-op thread with spinning disabled: on small machines,
+// parallel requests beat intra-op parallelism and spinning threads burn the
+// CPU that other requests need.
+package inference
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/facelambda/facelambda/internal/modelset"
+)
+
+// Options configures the runtime and its sessions.
+type Options struct {
+	// LibraryPath is the ONNX Runtime shared library (libonnxruntime.so.1).
+	LibraryPath string
+	// IntraOpThreads per session; 0 means 1.
+	IntraOpThreads int
+	// Spinning lets idle worker threads spin instead of sleeping.
+	Spinning bool
+}
+
+// Runtime is the process-wide ONNX Runtime environment.
+type Runtime struct {
+	opt      Options
+	manifest *modelset.Manifest
+}
+
+var (
+	envMu   sync.Mutex
+	envPath string
+)
+
+// Open verifies the runtime library against the manifest and initialises
+// the process-wide environment. Calling it again with the same library is
+// cheap and returns a Runtime sharing the environment.
+func Open(opt Options, m *modelset.Manifest) (*Runtime, error) {
+	if opt.IntraOpThreads <= 0 {
+		opt.IntraOpThreads = 1
+	}
+	envMu.Lock()
+	defer envMu.Unlock()
+	if envPath == "" {
+		if _, err := m.Verify(opt.LibraryPath, "onnxruntime"); err != nil {
+			return nil, fmt.Errorf("onnx runtime: %w", err)
+		}
+		ort.SetSharedLibraryPath(opt.LibraryPath)
+		if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+			return nil, fmt.Errorf("onnx runtime: initialise %s: %w", opt.LibraryPath, err)
+		}
+		envPath = opt.LibraryPath
+	} else if envPath != opt.LibraryPath {
+		return nil, fmt.Errorf("onnx runtime: already initialised from %s, cannot switch to %s", envPath, opt.LibraryPath)
+	}
+	return &Runtime{opt: opt, manifest: m}, nil
+}
+
+// Version reports the ONNX Runtime version string.
+func (r *Runtime) Version() string { return ort.GetVersion() }
+
+// Model is a loaded ONNX model with one float32 input.
+type Model struct {
+	name    string
+	sess    *ort.DynamicAdvancedSession
+	in      modelset.Tensor
+	outs    []modelset.Tensor
+	inSize  int
+	outSize []int
+	pool    sync.Pool // *binding
+}
+
+type binding struct {
+	in   *ort.Tensor[float32]
+	outs []*ort.Tensor[float32]
+	vin  []ort.Value
+	vout []ort.Value
+}
+
+// Load reads the named model from dir, verifies its hash against the manifest,
+// and creates its session from the verified bytes.
+func (r *Runtime) Load(dir, name string) (*Model, error) {
+	data, f, err := r.manifest.Read(dir, name)
+	if err != nil {
+		return nil, err
+	}
+	if f.Kind != "model" || len(f.Inputs) != 1 || len(f.Outputs) == 0 {
+		return nil, fmt.Errorf("model %s: manifest must give one input and at least one output", name)
+	}
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("model %s: session options: %w", name, err)
+	}
+	defer so.Destroy()
+	if err := so.SetIntraOpNumThreads(r.opt.IntraOpThreads); err != nil {
+		return nil, fmt.Errorf("model %s: %w", name, err)
+	}
+	if err := so.SetInterOpNumThreads(1); err != nil {
+		return nil, fmt.Errorf("model %s: %w", name, err)
+	}
+	spin := strconv.Itoa(map[bool]int{false: 0, true: 1}[r.opt.Spinning])
+	for _, k := range []string{"session.intra_op.allow_spinning", "session.inter_op.allow_spinning"} {
+		if err := so.AddSessionConfigEntry(k, spin); err != nil {
+			return nil, fmt.Errorf("model %s: %s: %w", name, k, err)
+		}
+	}
+	outNames := make([]string, len(f.Outputs))
+	for i, o := range f.Outputs {
+		outNames[i] = o.Name
+	}
+	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{f.Inputs[0].Name}, outNames, so)
+	if err != nil {
+		return nil, fmt.Errorf("model %s (%s): create session: %w", name, f.File, err)
+	}
+	m := &Model{name: name, sess: sess, in: f.Inputs[0], outs: f.Outputs, inSize: size(f.Inputs[0].Shape)}
+	for _, o := range f.Outputs {
+		m.outSize = append(m.outSize, size(o.Shape))
+	}
+	runtime.AddCleanup(m, func(s *ort.DynamicAdvancedSession) { s.Destroy() }, sess)
+	return m, nil
+}
+
+func size(shape []int64) int {
+	n := 1
+	for _, d := range shape {
+		n *= int(d)
+	}
+	return n
+}
+
+// Name is the manifest name of the model.
+func (m *Model) Name() string { return m.name }
+
+// InputShape is the model's input shape from the manifest.
+func (m *Model) InputShape() []int64 { return m.in.Shape }
+
+// ErrInputSize reports an input slice of the wrong length.
+var ErrInputSize = errors.New("input has the wrong number of elements")
+
+// Run feeds input (laid out as the manifest's input shape) to the model and
+// returns a copy of each output. It is safe for concurrent use.
+func (m *Model) Run(input []float32) ([][]float32, error) {
+	if len(input) != m.inSize {
+		return nil, fmt.Errorf("model %s: %w: got %d, want %d", m.name, ErrInputSize, len(input), m.inSize)
+	}
+	b, err := m.binding()
+	if err != nil {
+		return nil, err
+	}
+	copy(b.in.GetData(), input)
+	if err := m.sess.Run(b.vin, b.vout); err != nil {
+		return nil, fmt.Errorf("model %s: run: %w", m.name, err)
+	}
+	res := make([][]float32, len(b.outs))
+	for i, t := range b.outs {
+		res[i] = append([]float32(nil), t.GetData()...)
+	}
+	m.pool.Put(b)
+	return res, nil
+}
+
+func (m *Model) binding() (*binding, error) {
+	if b, ok := m.pool.Get().(*binding); ok {
+		return b, nil
+	}
+	b := &binding{}
+	var err error
+	if b.in, err = ort.NewEmptyTensor[float32](ort.NewShape(m.in.Shape...)); err != nil {
+		return nil, fmt.Errorf("model %s: input tensor: %w", m.name, err)
+	}
+	b.vin = []ort.Value{b.in}
+	for _, o := range m.outs {
+		t, err := ort.NewEmptyTensor[float32](ort.NewShape(o.Shape...))
+		if err != nil {
+			for _, v := range append(b.vin, b.vout...) {
+				v.Destroy()
+			}
+			return nil, fmt.Errorf("model %s: output tensor %s: %w", m.name, o.Name, err)
+		}
+		b.outs = append(b.outs, t)
+		b.vout = append(b.vout, t)
+	}
+	// Tensors hold C memory: free it when the pool drops the binding.
+	runtime.AddCleanup(b, func(ts []ort.Value) {
+		for _, t := range ts {
+			t.Destroy()
+		}
+	}, append(append([]ort.Value(nil), b.vin...), b.vout...))
+	return b, nil
+}

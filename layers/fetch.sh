@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Fetches ONNX Runtime's shared library and the face models from their npm
+# registry packages into the layer folders, laid out as Lambda mounts layers:
+#   layers/runtime/lib/libonnxruntime.so.1   -> /opt/lib/libonnxruntime.so.1
+#   layers/models/*.onnx                      -> /opt/models/*.onnx
+# Every file is checked against layers/models/manifest.json (SHA-256).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cache="$here/.cache"
+mkdir -p "$cache" "$here/runtime/lib"
+
+fetch() { # package@version -> extracted folder
+  local spec=$1 dir="$cache/${1//[@\/]/_}"
+  if [ ! -d "$dir/package" ]; then
+    mkdir -p "$dir"
+    (cd "$dir" && npm pack --silent "$spec" >/dev/null && tar xzf ./*.tgz && rm -f ./*.tgz)
+  fi
+  echo "$dir/package"
+}
+
+ort=$(fetch onnxruntime-node@1.24.1)
+fp=$(fetch faceplugin-face-recognition-js@0.0.1)
+install -m 0644 "$ort/bin/napi-v6/linux/x64/libonnxruntime.so.1" "$here/runtime/lib/libonnxruntime.so.1"
+for m in fr_detect fr_landmark fr_feature fr_liveness fr_eye fr_pose; do
+  install -m 0644 "$fp/model/$m.onnx" "$here/models/$m.onnx"
+done
+install -m 0644 "$fp/LICENSE" "$here/models/LICENSE.faceplugin"
+
+# Verify against the manifest (the engine checks again at load time).
+python3 - "$here" <<'PY' 2>/dev/null || node -e '
+const fs=require("fs"),c=require("crypto"),p=require("path");const h=process.argv[1];
+const m=JSON.parse(fs.readFileSync(p.join(h,"models/manifest.json")));let bad=0;
+for(const f of m.files){const fp=p.join(h,f.kind==="library"?"runtime/lib":"models",f.file);const d=c.createHash("sha256").update(fs.readFileSync(fp)).digest("hex");
+if(d!==f.sha256){console.error("hash mismatch: "+fp+" is "+d+", manifest wants "+f.sha256);bad=1}}process.exit(bad)' "$here"
+import hashlib, json, os, sys
+h = sys.argv[1]
+m = json.load(open(os.path.join(h, "models/manifest.json")))
+bad = 0
+for f in m["files"]:
+    fp = os.path.join(h, "runtime/lib" if f["kind"] == "library" else "models", f["file"])
+    d = hashlib.sha256(open(fp, "rb").read()).hexdigest()
+    if d != f["sha256"]:
+        print(f"hash mismatch: {fp} is {d}, manifest wants {f['sha256']}", file=sys.stderr)
+        bad = 1
+sys.exit(bad)
+PY
+echo "layers ready: $here/runtime/lib, $here/models"
