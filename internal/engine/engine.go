@@ -18,19 +18,22 @@ import (
 
 // Config says where the layers are and how sessions run.
 type Config struct {
-	ModelDir       string // folder with the *.onnx files (Lambda: /opt/models)
-	LibraryPath    string // libonnxruntime.so.1 (Lambda: /opt/lib/libonnxruntime.so.1)
-	IntraOpThreads int
-	Spinning       bool
+	ModelDir         string // folder with the *.onnx files (Lambda: /opt/models)
+	LibraryPath      string // libonnxruntime.so.1 (Lambda: /opt/lib/libonnxruntime.so.1)
+	IntraOpThreads   int
+	Spinning         bool
+	FullOptimization bool
 }
 
 // ConfigFromEnv reads FACELAMBDA_MODEL_DIR, FACELAMBDA_ORT_LIBRARY,
-// FACELAMBDA_ORT_THREADS and FACELAMBDA_ORT_SPINNING, falling back to the
+// FACELAMBDA_ORT_THREADS, FACELAMBDA_ORT_SPINNING and FACELAMBDA_ORT_OPT_ALL
+// (1 enables ORT_ENABLE_ALL graph optimisation), falling back to the
 // Lambda layer mounts when present and otherwise to the repository's layers/.
 func ConfigFromEnv() Config {
 	c := Config{ModelDir: os.Getenv("FACELAMBDA_MODEL_DIR"), LibraryPath: os.Getenv("FACELAMBDA_ORT_LIBRARY")}
 	c.IntraOpThreads, _ = strconv.Atoi(os.Getenv("FACELAMBDA_ORT_THREADS"))
 	c.Spinning = os.Getenv("FACELAMBDA_ORT_SPINNING") == "1"
+	c.FullOptimization = os.Getenv("FACELAMBDA_ORT_OPT_ALL") == "1"
 	if c.ModelDir == "" || c.LibraryPath == "" {
 		md, lib := DefaultPaths()
 		if c.ModelDir == "" {
@@ -104,7 +107,7 @@ func Open(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt, err := inference.Open(inference.Options{LibraryPath: cfg.LibraryPath, IntraOpThreads: cfg.IntraOpThreads, Spinning: cfg.Spinning}, man)
+	rt, err := inference.Open(inference.Options{LibraryPath: cfg.LibraryPath, IntraOpThreads: cfg.IntraOpThreads, Spinning: cfg.Spinning, FullOptimization: cfg.FullOptimization}, man)
 	if err != nil {
 		return nil, err
 	}

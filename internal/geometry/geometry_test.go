@@ -33,7 +33,7 @@ func TestIoU(t *testing.T) {
 func TestNMS(t *testing.T) {
 	in := []Scored{
 		{Box{0, 0, 10, 10}, 0.8},
-		{Box{1, 1, 10, 10}, 0.9},  // overlaps the first (IoU 0.68): wins, first dropped
+		{Box{1, 1, 10, 10}, 0.9},   // overlaps the first (IoU 0.68): wins, first dropped
 		{Box{50, 50, 10, 10}, 0.7}, // separate face
 		{Box{5, 0, 10, 10}, 0.75},  // IoU with 0.9 box = 36/164 < 0.4: kept
 	}
@@ -47,8 +47,8 @@ func TestNMS(t *testing.T) {
 
 func TestLetterboxRoundTrip(t *testing.T) {
 	tests := []struct {
-		w, h      int
-		scale     float64
+		w, h       int
+		scale      float64
 		padX, padY float64
 	}{
 		{640, 480, 0.5, 0, 0},

@@ -1,0 +1,52 @@
+package biometric
+
+import (
+	"errors"
+	"math"
+
+	"github.com/facelambda/facelambda/internal/calibration"
+	"github.com/facelambda/facelambda/internal/face"
+	"github.com/facelambda/facelambda/internal/template"
+)
+
+// Comparison is the calibrated result of comparing two templates.
+type Comparison struct {
+	Similarity float64 // cosine similarity, -1..1
+	FAR        float64 // false-acceptance rate as a fraction, 0..1
+	Score      float64 // 1500 + 500 * -log10(FAR)
+	Kind       calibration.Kind
+	// With a requested level:
+	Level           calibration.Level
+	PossibleMatch   *bool
+	HighestLevel    *calibration.Level // nil when no level is reached
+	SimilarityScore *int
+}
+
+// KindOf is document-vs-selfie when either image is an identity document.
+func KindOf(a, b ImageType) calibration.Kind {
+	if a == IDDocument || b == IDDocument {
+		return calibration.Document
+	}
+	return calibration.Selfie
+}
+
+// Compare scores two templates of this service's encoder. level may be ""
+// (no decision requested).
+func (s *Service) Compare(a, b template.Template, kind calibration.Kind, level calibration.Level) (Comparison, error) {
+	if s.cal == nil {
+		return Comparison{}, internal(errors.New("no calibration table loaded"))
+	}
+	cos := face.Cosine(a.Vector, b.Vector)
+	far := s.cal.FAR(cos)
+	c := Comparison{Similarity: round(cos, 6), FAR: far, Score: round(calibration.Score(far), 2), Kind: kind, Level: level}
+	if level != "" {
+		ok := kind.Reached(far, level)
+		c.PossibleMatch = &ok
+		if l, reached := kind.HighestReached(far); reached {
+			c.HighestLevel = &l
+		}
+		sc := int(math.Floor(kind.SimilarityScore(far)))
+		c.SimilarityScore = &sc
+	}
+	return c, nil
+}
