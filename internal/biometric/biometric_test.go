@@ -163,3 +163,41 @@ func assertCode(t *testing.T, err error, status int, code string) {
 	assert.Equal(t, code, be.Code, be.Message)
 	assert.NotEmpty(t, be.Message)
 }
+
+// TestConcurrentAnalyze runs the shared engine from many goroutines: every
+// result must equal the sequential one.
+func TestConcurrentAnalyze(t *testing.T) {
+	s := service(t)
+	img := fixture(t, "obama2.jpg")
+	want := analyze(t, "obama2.jpg", biometric.Options{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := s.Analyze(img, biometric.Options{})
+			if err != nil {
+				errs <- err
+				return
+			}
+			if a.Template.Base64() != want.Template.Base64() || a.Quality != want.Quality {
+				errs <- assert.AnError
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal("concurrent analysis differs or fails:", err)
+	}
+}
+
+func TestRGBAPNG(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "images", "obama_rgba.png"))
+	require.NoError(t, err)
+	a, err := service(t).Analyze(b, biometric.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, "png", a.Format)
+	assert.Equal(t, 1, a.FaceCount)
+}

@@ -21,6 +21,7 @@ func calibrate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	out := fs.String("out", "", "table to write (default: the committed table of the encoder)")
 	workers := fs.Int("workers", 0, "parallel workers (default: one per CPU)")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	top := fs.Int("top", 0, "also list the N highest-scoring cross-identity pairs (label-noise check)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -37,8 +38,8 @@ func calibrate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	embs := embedAll(ctx, svc, *root, paths, *workers, stderr)
 	type item struct {
-		id  string
-		vec []float32
+		id, path string
+		vec      []float32
 	}
 	var items []item
 	failed := 0
@@ -48,14 +49,19 @@ func calibrate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			failed++
 			continue
 		}
-		items = append(items, item{filepath.Dir(p), r.Value})
+		items = append(items, item{filepath.Dir(p), p, r.Value})
 	}
 	sort.SliceStable(items, func(i, j int) bool { return items[i].id < items[j].id })
 	var impostors []float32
+	var worst []topPair
 	for i := range items {
 		for j := i + 1; j < len(items); j++ {
 			if items[i].id != items[j].id {
-				impostors = append(impostors, float32(face.Cosine(items[i].vec, items[j].vec)))
+				c := face.Cosine(items[i].vec, items[j].vec)
+				impostors = append(impostors, float32(c))
+				if *top > 0 && (len(worst) < *top || c > worst[len(worst)-1].Cosine) {
+					worst = insertTop(worst, topPair{items[i].path, items[j].path, c}, *top)
+				}
 			}
 		}
 	}
@@ -78,8 +84,14 @@ func calibrate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for _, far := range []float64{1e-2, 1e-3, 1e-4, 1e-5, 1e-6} {
 		sum["cosine_at_far"].(map[string]float64)[fmt.Sprint(far)] = cosineAt(t, far)
 	}
+	if *top > 0 {
+		sum["top_impostor_pairs"] = worst
+	}
 	if *asJSON {
 		return printJSON(stdout, sum)
+	}
+	for _, w := range worst {
+		fmt.Fprintf(stdout, "  impostor %.3f %s %s\n", w.Cosine, w.A, w.B)
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d images (%d failed), %d impostor pairs\n", path, len(items), failed, len(impostors))
 	for _, far := range []float64{1e-2, 1e-3, 1e-4, 1e-5, 1e-6} {
@@ -100,4 +112,21 @@ func cosineAt(t *calibration.Table, far float64) float64 {
 		}
 	}
 	return hi
+}
+
+type topPair struct {
+	A, B   string
+	Cosine float64
+}
+
+// insertTop keeps the n highest pairs, best first.
+func insertTop(s []topPair, p topPair, n int) []topPair {
+	i := sort.Search(len(s), func(i int) bool { return s[i].Cosine < p.Cosine })
+	s = append(s, topPair{})
+	copy(s[i+1:], s[i:])
+	s[i] = p
+	if len(s) > n {
+		s = s[:n]
+	}
+	return s
 }

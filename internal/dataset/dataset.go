@@ -63,9 +63,9 @@ func ReadPairs(path string) ([]Pair, error) {
 
 func parseBool(s string) (bool, error) {
 	switch strings.ToLower(s) {
-	case "1", "true", "same", "yes":
+	case "1", "true":
 		return true, nil
-	case "0", "false", "diff", "no":
+	case "0", "false":
 		return false, nil
 	}
 	return false, fmt.Errorf("%q is not 1/0", s)

@@ -1,0 +1,92 @@
+# facelambda: two set-up commands for a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+FUNCTIONS := face match
+SHARED ?= ../shared
+ADDR ?= 127.0.0.1:3000
+GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w"
+
+.PHONY: all run test deps layers build vet unit lint-template invoke-events calibrate eval eval-detect bench fuzz clean
+
+all: build
+
+## deps: system packages the build needs (libjpeg-turbo for cgo, linked statically).
+deps:
+	@if [ ! -f /usr/include/turbojpeg.h ] || [ ! -f /usr/lib/x86_64-linux-gnu/libturbojpeg.a ]; then \
+		echo "installing libturbojpeg0-dev"; \
+		SUDO=$$( [ $$(id -u) -eq 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libturbojpeg0-dev >/dev/null; \
+	fi
+
+## layers: ONNX Runtime and the face models from their npm packages, checked against the manifest.
+layers: layers/runtime/lib/libonnxruntime.so.1
+layers/runtime/lib/libonnxruntime.so.1: layers/fetch.sh layers/models/manifest.json
+	./layers/fetch.sh
+	@touch $@
+
+build: deps layers
+	@mkdir -p bin
+	$(GO) build -o bin/facelambda ./cmd/facelambda
+	@for f in $(FUNCTIONS); do \
+		mkdir -p bin/$$f; \
+		CGO_ENABLED=1 GOOS=linux GOARCH=amd64 $(GO) build $(GOFLAGS_LAMBDA) -o bin/$$f/bootstrap ./functions/$$f || exit 1; \
+	done
+
+## run: serve every function's API on $(ADDR) with the real models.
+run: build
+	./bin/facelambda serve --addr $(ADDR)
+
+## test: everything the tests need, then all tests.
+test: build vet unit lint-template invoke-events
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 -timeout 20m ./...
+
+lint-template:
+	@command -v cfn-lint >/dev/null || { echo "cfn-lint is required (pip install cfn-lint)"; exit 1; }
+	cfn-lint template.yaml
+
+## invoke-events: run each built bootstrap on its events through the Lambda Runtime API, as sam local invoke does.
+invoke-events: build
+	@for f in $(FUNCTIONS); do for e in events/$$f/*.json; do \
+		echo "invoke $$f $$e"; \
+		FACELAMBDA_MODEL_DIR=$(CURDIR)/layers/models FACELAMBDA_ORT_LIBRARY=$(CURDIR)/layers/runtime/lib/libonnxruntime.so.1 \
+		./bin/facelambda invoke --binary bin/$$f/bootstrap --event $$e --expect-status || exit 1; \
+	done; done
+
+## calibrate: rebuild the committed score/FAR table from LFW impostor pairs.
+calibrate: build
+	./bin/facelambda calibrate --root $(SHARED)/data/lfw/lfw-deepfunneled
+
+eval: build
+	./bin/facelambda eval verify --root $(SHARED)/data/lfw --pairs $(SHARED)/data/lfw/pairs.tsv
+
+eval-detect: build
+	./bin/facelambda eval detect --root $(SHARED)/data/detection --labels $(SHARED)/data/detection/labels.tsv
+
+bench: build
+	./bin/facelambda bench
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=60s ./internal/decode/
+	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=60s ./internal/template/
+
+# SAM builds (BuildMethod: makefile): sam build calls these with ARTIFACTS_DIR.
+build-FaceFunction build-MatchFunction: deps
+	CGO_ENABLED=1 GOOS=linux GOARCH=amd64 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap \
+		./functions/$(shell echo $(@:build-%Function=%) | tr A-Z a-z)
+
+build-OnnxRuntimeLayer: layers
+	mkdir -p $(ARTIFACTS_DIR)/lib
+	cp layers/runtime/lib/libonnxruntime.so.1 $(ARTIFACTS_DIR)/lib/
+
+build-ModelsLayer: layers
+	mkdir -p $(ARTIFACTS_DIR)/models
+	cp layers/models/*.onnx layers/models/manifest.json layers/models/LICENSE.faceplugin $(ARTIFACTS_DIR)/models/
+
+clean:
+	rm -rf bin .aws-sam

@@ -1,0 +1,31 @@
+package httpapi
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// FuzzReadForm feeds arbitrary bodies under each accepted content type to
+// the request parser: it must answer with an error or a form, never panic,
+// and never return an image part over the limit.
+func FuzzReadForm(f *testing.F) {
+	f.Add("application/json", []byte(`{"image":"aGVsbG8=","imageType":"SELFIE","face":{"a":1}}`))
+	f.Add("multipart/form-data; boundary=b", []byte("--b\r\nContent-Disposition: form-data; name=\"image\"\r\n\r\nxx\r\n--b--\r\n"))
+	f.Add("multipart/mixed; boundary=b", []byte("--b\r\nContent-Type: application/json\r\n\r\n{}\r\n--b--\r\n"))
+	f.Add("text/plain", []byte("x"))
+	f.Fuzz(func(t *testing.T, ct string, body []byte) {
+		req := httptest.NewRequest(http.MethodPost, "/v2/faces", bytes.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		form, err := readForm(httptest.NewRecorder(), req, "image", "candidateImage")
+		if err != nil {
+			return
+		}
+		for name, b := range form.files {
+			if len(b) > MaxBody {
+				t.Fatalf("part %s has %d bytes", name, len(b))
+			}
+		}
+	})
+}

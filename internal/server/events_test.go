@@ -1,0 +1,196 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"mime/multipart"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/facelambda/facelambda/internal/biometric"
+	"github.com/facelambda/facelambda/internal/cli"
+	"github.com/facelambda/facelambda/internal/decode"
+	"github.com/facelambda/facelambda/internal/geometry"
+	"github.com/facelambda/facelambda/internal/lambdahttp"
+	"github.com/facelambda/facelambda/internal/raster"
+	"github.com/facelambda/facelambda/internal/server"
+)
+
+var updateEvents = flag.Bool("update-events", false, "regenerate events/*/*.json from the fixtures")
+
+const eventsDir = "../../events"
+
+func eventFiles(t *testing.T) map[string][]string {
+	out := map[string][]string{}
+	for _, fn := range []string{"face", "match"} {
+		files, err := filepath.Glob(filepath.Join(eventsDir, fn, "*.json"))
+		require.NoError(t, err)
+		require.NotEmpty(t, files, "events for %s", fn)
+		sort.Strings(files)
+		out[fn] = files
+	}
+	return out
+}
+
+// TestEventsRoundTrip checks every event file is exactly an API Gateway v2
+// request: decoding and re-encoding it gives the same JSON.
+func TestEventsRoundTrip(t *testing.T) {
+	for _, files := range eventFiles(t) {
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			require.NoError(t, err)
+			var ev events.APIGatewayV2HTTPRequest
+			require.NoError(t, json.Unmarshal(b, &ev), f)
+			again, err := json.Marshal(ev)
+			require.NoError(t, err)
+			assert.JSONEq(t, string(b), string(again), f)
+			assert.Equal(t, "2.0", ev.Version, f)
+		}
+	}
+}
+
+// TestEventsThroughLambdaHandlers invokes each function's Lambda handler
+// with each of its event files, with the real models.
+func TestEventsThroughLambdaHandlers(t *testing.T) {
+	svc, err := server.Service()
+	require.NoError(t, err, "run `make layers`")
+	fns := server.Functions(svc)
+	for fn, files := range eventFiles(t) {
+		handler := lambdahttp.Handler(fns[fn])
+		for _, f := range files {
+			t.Run(fn+"/"+filepath.Base(f), func(t *testing.T) {
+				b, err := os.ReadFile(f)
+				require.NoError(t, err)
+				var ev events.APIGatewayV2HTTPRequest
+				require.NoError(t, json.Unmarshal(b, &ev))
+				res, err := handler(context.Background(), ev)
+				require.NoError(t, err)
+				assert.Equal(t, cli.ExpectedStatus(f), res.StatusCode, res.Body)
+				assert.Equal(t, "application/json", res.Headers["Content-Type"])
+				var body map[string]any
+				require.NoError(t, json.Unmarshal([]byte(res.Body), &body), res.Body)
+				if res.StatusCode == 200 {
+					if fn == "face" {
+						assert.NotEmpty(t, body["template"])
+					} else {
+						assert.Contains(t, body, "falseAcceptanceRate")
+					}
+				} else {
+					assert.NotEmpty(t, body["message"])
+				}
+			})
+		}
+	}
+}
+
+// TestGenerateEvents rewrites the event files (go test -run TestGenerateEvents -update-events ./internal/server/).
+func TestGenerateEvents(t *testing.T) {
+	if !*updateEvents {
+		t.Skip("pass -update-events to regenerate events/")
+	}
+	small := func(name string, width int) []byte {
+		b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "faces", name))
+		require.NoError(t, err)
+		res, err := decode.Decode(b, decode.Options{})
+		require.NoError(t, err)
+		h := res.Image.H * width / res.Image.W
+		out := raster.Resize(res.Image, geometry.Box{W: float64(res.Image.W), H: float64(res.Image.H)}, width, h)
+		img := image.NewRGBA(image.Rect(0, 0, width, h))
+		for i := 0; i < width*h; i++ {
+			copy(img.Pix[i*4:i*4+3], out.Pix[i*3:i*3+3])
+			img.Pix[i*4+3] = 255
+		}
+		var buf bytes.Buffer
+		require.NoError(t, jpeg.Encode(&buf, img, &jpeg.Options{Quality: 88}))
+		return buf.Bytes()
+	}
+	obama, obama2, biden := small("obama.jpg", 360), small("obama2.jpg", 300), small("biden.jpg", 300)
+	two, coffee := small("two_people.jpg", 560), small("coffee.png", 300)
+	b64 := base64.StdEncoding.EncodeToString
+
+	svc, err := server.Service()
+	require.NoError(t, err)
+	a, err := svc.Analyze(obama, biometric.Options{})
+	require.NoError(t, err)
+	refFace := map[string]any{"id": "3d069016-e66e-498e-af32-b930ba1c5067", "mode": svc.Encoder(), "imageType": "SELFIE",
+		"quality": a.Quality, "template": a.Template.Base64(), "templateVersion": 1}
+
+	write := func(fn, name, method, path string, ct string, body []byte, binary bool) {
+		ev := events.APIGatewayV2HTTPRequest{
+			Version: "2.0", RouteKey: method + " " + path, RawPath: path,
+			Headers: map[string]string{"content-type": ct, "apikey": "local-development-key", "user-agent": "curl/8.5.0"},
+			RequestContext: events.APIGatewayV2HTTPRequestContext{
+				AccountID: "123456789012", APIID: "local", DomainName: "localhost", DomainPrefix: "localhost",
+				RequestID: "local-" + strings.TrimSuffix(name, ".json"), RouteKey: method + " " + path, Stage: "$default",
+				Time: "22/Nov/2026:00:00:00 +0000", TimeEpoch: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC).UnixMilli(),
+				HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path, Protocol: "HTTP/1.1", SourceIP: "127.0.0.1", UserAgent: "curl/8.5.0"},
+			},
+			IsBase64Encoded: binary,
+		}
+		if binary {
+			ev.Body = b64(body)
+		} else {
+			ev.Body = string(body)
+		}
+		out, err := json.MarshalIndent(ev, "", "  ")
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(filepath.Join(eventsDir, fn), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(eventsDir, fn, name), append(out, '\n'), 0o644))
+	}
+	form := func(parts ...[3]string) (string, []byte) {
+		var buf bytes.Buffer
+		w := multipart.NewWriter(&buf)
+		require.NoError(t, w.SetBoundary("facelambda-event-boundary"))
+		for _, p := range parts {
+			h := textproto.MIMEHeader{}
+			h.Set("Content-Disposition", fmt.Sprintf(`form-data; name=%q`, p[0]))
+			if p[1] != "" {
+				h.Set("Content-Type", p[1])
+			}
+			pw, err := w.CreatePart(h)
+			require.NoError(t, err)
+			_, _ = pw.Write([]byte(p[2]))
+		}
+		require.NoError(t, w.Close())
+		return w.FormDataContentType(), buf.Bytes()
+	}
+	js := func(v any) []byte { b, _ := json.Marshal(v); return b }
+
+	ct, body := form([3]string{"face", "application/json", `{"imageType":"SELFIE","friendlyName":"Presidential portrait","correlationId":"event-1"}`},
+		[3]string{"image", "image/jpeg", string(obama)})
+	write("face", "create-multipart.json", "POST", "/v2/faces", ct, body, true)
+	write("face", "create-json.json", "POST", "/v2/faces", "application/json",
+		js(map[string]any{"image": b64(obama), "imageType": "SELFIE", "qualityMode": "VERIFY"}), false)
+	ct, body = form([3]string{"image", "image/jpeg", string(two)})
+	write("face", "two-faces.400.json", "POST", "/v2/faces", ct, body, true)
+	ct, body = form([3]string{"image", "image/jpeg", string(coffee)})
+	write("face", "no-face.400.json", "POST", "/v2/faces", ct, body, true)
+	write("face", "wrong-content-type.415.json", "POST", "/v2/faces", "text/plain", []byte("not an image"), false)
+	write("face", "bad-base64.400.json", "POST", "/v2/faces", "application/json", []byte(`{"image":"%%%"}`), false)
+
+	ct, body = form([3]string{"referenceImage", "image/jpeg", string(obama)}, [3]string{"candidateImage", "image/jpeg", string(obama2)},
+		[3]string{"referenceImageType", "", "SELFIE"}, [3]string{"candidateImageType", "", "SELFIE"}, [3]string{"level", "", "HIGH"},
+		[3]string{"correlationId", "", "event-2"})
+	write("match", "images.json", "POST", "/v2/match/images", ct, body, true)
+	write("match", "images-different-people.json", "POST", "/v2/match/images", "application/json",
+		js(map[string]any{"referenceImage": b64(obama), "candidateImage": b64(biden), "level": "MEDIUM"}), false)
+	write("match", "template.json", "POST", "/v2/match", "application/json",
+		js(map[string]any{"reference": []any{refFace}, "candidateImage": b64(obama2), "candidateImageType": "SELFIE", "level": "HIGH"}), false)
+	write("match", "bad-template.400.json", "POST", "/v2/match", "application/json",
+		js(map[string]any{"reference": map[string]any{"template": "AAAA", "imageType": "SELFIE"}, "candidateImage": b64(obama2)}), false)
+}
