@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -85,8 +86,20 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	imgPath := fs.String("image", "", "source photo for the generated JPEGs (default testdata/images/obama.jpg)")
 	n := fs.Int("n", 100, "iterations per measurement")
 	asJSON := fs.Bool("json", false, "print JSON")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *imgPath == "" {
 		root, err := engine.RepoRoot()

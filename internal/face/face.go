@@ -169,8 +169,38 @@ type Face struct {
 	Quality   Quality
 }
 
-// Analyze measures one detected face: landmarks, alignment, embedding and quality.
+// maxFaceSide is the face size (pixels) above which Analyze works on a
+// box-filtered copy of the image: the models see at most 224 pixels of a
+// face, and resampling a large face straight down costs more than the
+// models do.
+const maxFaceSide = 320
+
+// Analyze measures one detected face: landmarks, alignment, embedding and
+// quality. Coordinates and pixel measures are in img's pixels.
 func (e *Engine) Analyze(img *raster.RGB, d Detection) (*Face, error) {
+	if k := int(math.Max(d.Box.W, d.Box.H) / maxFaceSide); k >= 2 {
+		small := raster.Shrink(img, k)
+		sx, sy := float64(small.W)/float64(img.W), float64(small.H)/float64(img.H)
+		sd := d
+		sd.Box = geometry.Box{X: d.Box.X * sx, Y: d.Box.Y * sy, W: d.Box.W * sx, H: d.Box.H * sy}
+		f, err := e.analyze(small, sd)
+		if err != nil {
+			return nil, err
+		}
+		f.Detection = d
+		for i := range f.Landmarks {
+			f.Landmarks[i] = geometry.Point{X: f.Landmarks[i].X / sx, Y: f.Landmarks[i].Y / sy}
+		}
+		for i := range f.Points {
+			f.Points[i] = geometry.Point{X: f.Points[i].X / sx, Y: f.Points[i].Y / sy}
+		}
+		f.Quality.InterEye /= sx
+		return f, nil
+	}
+	return e.analyze(img, d)
+}
+
+func (e *Engine) analyze(img *raster.RGB, d Detection) (*Face, error) {
 	f := &Face{Detection: d}
 	if err := e.landmarks(img, f); err != nil {
 		return nil, err
