@@ -1,0 +1,104 @@
+// Package store defines the persistence ports of the service: records
+// (sessions, faces, API keys) and blobs (images, uploads). Adapters live in
+// sub-packages: dynamo (DynamoDB), s3blob (S3), embedded (files under .data/
+// for the local server); storetest holds the conformance suite every
+// adapter passes.
+//
+// Every key includes the tenant: a record of another tenant is reported as
+// ErrNotFound, indistinguishable from a missing one. Expired records are
+// filtered on every read, since DynamoDB's TTL deletes lazily.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every adapter returns (wrapped, test with errors.Is).
+var (
+	// ErrNotFound: no such record for this tenant, or it expired.
+	ErrNotFound = errors.New("not found")
+	// ErrExists: a create found the id already taken.
+	ErrExists = errors.New("already exists")
+)
+
+// Session is a bio-session. Data holds the API's JSON for fields the store
+// does not interpret (liveness parameters and the like).
+type Session struct {
+	Tenant        string
+	ID            string
+	CorrelationID string
+	ImageStorage  bool
+	CallbackURL   string
+	Created       time.Time
+	Expires       time.Time
+	Data          []byte
+}
+
+// Face is a face of a session: Data is the face resource's JSON (without the
+// template), Template the binary template. A face expires with its session.
+type Face struct {
+	Tenant    string
+	SessionID string
+	ID        string
+	Created   time.Time
+	Expires   time.Time
+	Data      []byte
+	Template  []byte
+	HasImage  bool
+}
+
+// APIKey is an API key, stored only as the SHA-256 (hex) of the key.
+type APIKey struct {
+	Hash    string
+	Tenant  string
+	Name    string
+	Scopes  []string
+	Created time.Time
+}
+
+// Records stores sessions, faces and API keys.
+type Records interface {
+	// CreateSession stores a new session (ErrExists when the id is taken).
+	CreateSession(ctx context.Context, s Session) error
+	// GetSession returns a live session.
+	GetSession(ctx context.Context, tenant, id string) (Session, error)
+	// DeleteSession removes the session and every face of it. Faces added
+	// concurrently either fail with ErrNotFound or are removed too: no face
+	// outlives its session.
+	DeleteSession(ctx context.Context, tenant, id string) error
+
+	// PutFace stores a face in a live session (ErrNotFound when the session
+	// is missing or expired, checked atomically with the write). The face's
+	// Expires is set to the session's.
+	PutFace(ctx context.Context, f Face) (Face, error)
+	GetFace(ctx context.Context, tenant, sessionID, faceID string) (Face, error)
+	// ListFaces returns the session's live faces, oldest first
+	// (ErrNotFound when the session is missing or expired).
+	ListFaces(ctx context.Context, tenant, sessionID string) ([]Face, error)
+	DeleteFace(ctx context.Context, tenant, sessionID, faceID string) error
+	// DeleteFaces removes every face of the session and returns how many.
+	DeleteFaces(ctx context.Context, tenant, sessionID string) (int, error)
+
+	PutAPIKey(ctx context.Context, k APIKey) error
+	GetAPIKey(ctx context.Context, hash string) (APIKey, error)
+
+	// Ping checks the store answers.
+	Ping(ctx context.Context) error
+}
+
+// Blobs stores binary objects (images) under keys that start with the
+// tenant: "<tenant>/<session>/<face>.jpg".
+type Blobs interface {
+	Put(ctx context.Context, key string, data []byte, contentType string) error
+	// Get returns the object and its content type (ErrNotFound when absent).
+	Get(ctx context.Context, key string) ([]byte, string, error)
+	Delete(ctx context.Context, key string) error
+	// DeletePrefix removes every object whose key starts with prefix.
+	DeletePrefix(ctx context.Context, prefix string) error
+	// PresignPut returns a URL a client can PUT one object of at most
+	// maxBytes to, under key, until the URL expires.
+	PresignPut(ctx context.Context, key, contentType string, maxBytes int64, ttl time.Duration) (string, error)
+	Ping(ctx context.Context) error
+}
