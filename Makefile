@@ -1,12 +1,12 @@
 # facelambda: two set-up commands for a fresh machine: `make run` and `make test`.
 SHELL := /bin/bash
 GO ?= go
-FUNCTIONS := face match
+FUNCTIONS := session face match
 SHARED ?= ../shared
 ADDR ?= 127.0.0.1:3000
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: all run test deps layers build vet unit lint-template invoke-events calibrate eval eval-detect bench fuzz clean
+.PHONY: all run test deps layers build vet unit lint-template localaws localaws-stop opt setup-local invoke invoke-events calibrate eval eval-detect bench load fuzz clean
 
 all: build
 
@@ -37,25 +37,56 @@ run: build
 	./bin/facelambda serve --addr $(ADDR)
 
 ## test: everything the tests need, then all tests.
-test: build vet unit lint-template invoke-events
+test: build vet localaws unit lint-template invoke-events
+
+## localaws: DynamoDB Local and an S3 server (moto) for the tests, in the background.
+LOCALAWS_ENV := .tools/localaws/env
+localaws:
+	scripts/localaws/start.sh >/dev/null
+
+localaws-stop:
+	scripts/localaws/stop.sh
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 
-unit:
-	$(GO) test -count=1 -timeout 20m ./...
+unit: localaws
+	set -a && . $(LOCALAWS_ENV) && set +a && $(GO) test -count=1 -timeout 20m ./...
 
 lint-template:
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint is required (pip install cfn-lint)"; exit 1; }
 	cfn-lint template.yaml
 
-## invoke-events: run each built bootstrap on its events through the Lambda Runtime API, as sam local invoke does.
-invoke-events: build
+# The layers laid out as Lambda mounts them under /opt.
+OPT := .tools/opt
+opt: layers
+	@mkdir -p $(OPT)/lib $(OPT)/models
+	@ln -sf $(CURDIR)/layers/runtime/lib/libonnxruntime.so.1 $(OPT)/lib/libonnxruntime.so.1
+	@for f in layers/models/*.onnx layers/models/manifest.json; do ln -sf $(CURDIR)/$$f $(OPT)/models/; done
+
+# What a function sees in Lambda, pointed at the local servers.
+LAMBDA_ENV = set -a && . $(LOCALAWS_ENV) && set +a && \
+	FACELAMBDA_MODEL_DIR=$(CURDIR)/$(OPT)/models FACELAMBDA_ORT_LIBRARY=$(CURDIR)/$(OPT)/lib/libonnxruntime.so.1 \
+	FACELAMBDA_TABLE=facelambda-local FACELAMBDA_BUCKET=facelambda-local \
+	FACELAMBDA_DYNAMODB_ENDPOINT=$$FACELAMBDA_TEST_DYNAMODB_ENDPOINT FACELAMBDA_S3_ENDPOINT=$$FACELAMBDA_TEST_S3_ENDPOINT \
+	FACELAMBDA_SIGNING_KEY_FILE=$(CURDIR)/.tools/localaws/signing-key.pem \
+	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+
+setup-local: build localaws
+	set -a && . $(LOCALAWS_ENV) && set +a && ./bin/facelambda setup-local \
+		--dynamodb $$FACELAMBDA_TEST_DYNAMODB_ENDPOINT --s3 $$FACELAMBDA_TEST_S3_ENDPOINT >/dev/null
+
+## invoke FN=<function> EVENT=<file>: run the function's bootstrap on one event, as sam local invoke does.
+invoke: build opt setup-local
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=face EVENT=events/face/create-multipart.json"; exit 1; }
+	$(LAMBDA_ENV) ./bin/facelambda invoke --binary bin/$(FN)/bootstrap --event $(EVENT)
+
+## invoke-events: every function's bootstrap on each of its events.
+invoke-events: build opt setup-local
 	@for f in $(FUNCTIONS); do for e in events/$$f/*.json; do \
 		echo "invoke $$f $$e"; \
-		FACELAMBDA_MODEL_DIR=$(CURDIR)/layers/models FACELAMBDA_ORT_LIBRARY=$(CURDIR)/layers/runtime/lib/libonnxruntime.so.1 \
-		./bin/facelambda invoke --binary bin/$$f/bootstrap --event $$e --expect-status || exit 1; \
+		$(LAMBDA_ENV) ./bin/facelambda invoke --binary bin/$$f/bootstrap --event $$e --expect-status >/dev/null || exit 1; \
 	done; done
 
 ## calibrate: rebuild the committed score/FAR table from LFW impostor pairs.
@@ -71,12 +102,16 @@ eval-detect: build
 bench: build
 	./bin/facelambda bench
 
+## load: load-test a running `make run` server (KEY=<api key>).
+load: build
+	./bin/facelambda load --key "$(KEY)" --concurrency 4 --duration 30s
+
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=60s ./internal/decode/
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=60s ./internal/template/
 
 # SAM builds (BuildMethod: makefile): sam build calls these with ARTIFACTS_DIR.
-build-FaceFunction build-MatchFunction: deps
+build-SessionFunction build-FaceFunction build-MatchFunction: deps
 	CGO_ENABLED=1 GOOS=linux GOARCH=amd64 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap \
 		./functions/$(shell echo $(@:build-%Function=%) | tr A-Z a-z)
 

@@ -3,12 +3,15 @@
 package main
 
 import (
+	"context"
+
 	"github.com/facelambda/facelambda/internal/httpapi"
 	"github.com/facelambda/facelambda/internal/lambdahttp"
 	"github.com/facelambda/facelambda/internal/server"
 )
 
 func main() {
-	svc := server.Must(server.Service())
-	lambdahttp.Start(httpapi.MatchHandler(svc))
+	server.JSONLogs()
+	deps := server.Must(server.LambdaDeps(context.Background(), server.Need{Models: true}))
+	lambdahttp.Start(httpapi.MatchHandler(deps))
 }

@@ -16,12 +16,15 @@ import (
 const usage = `facelambda: serverless face biometrics, local tools
 
 usage:
-  facelambda serve     [--addr :3000]                  serve every function's API locally
+  facelambda serve     [--addr :3000] [--data .data]   serve every function's API locally (embedded store)
   facelambda eval verify --root DIR --pairs FILE       verification accuracy on a pairs file
   facelambda eval detect --root DIR --labels FILE      detection counts and box recall
   facelambda calibrate --root DIR [--out FILE]         build the score/FAR table from impostor pairs
   facelambda bench     [--json]                        model and end-to-end latency
   facelambda invoke    --function NAME --event FILE    run a function binary on an event, as sam local invoke does
+  facelambda keys create --tenant T [--scopes a,b]     create an API key (local store, or --store aws)
+  facelambda load      --key K [--url U]               load-test a running server with bio-session flows
+  facelambda setup-local --dynamodb URL --s3 URL       table, bucket and events fixture on local AWS servers
 
 Add --json for machine-readable output.`
 
@@ -54,6 +57,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = bench(ctx, args[1:], stdout, stderr)
 	case "invoke":
 		err = invoke(ctx, args[1:], stdout, stderr)
+	case "load":
+		err = load(ctx, args[1:], stdout, stderr)
+	case "keys":
+		err = keys(ctx, args[1:], stdout, stderr)
+	case "setup-local":
+		err = setupLocal(ctx, args[1:], stdout, stderr)
 	default:
 		err = fmt.Errorf("unknown command %q", args[0])
 		fmt.Fprintln(stderr, usage)

@@ -6,35 +6,102 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/facelambda/facelambda/internal/auth"
+	"github.com/facelambda/facelambda/internal/httpapi"
 	"github.com/facelambda/facelambda/internal/server"
+	"github.com/facelambda/facelambda/internal/signing"
+	"github.com/facelambda/facelambda/internal/store/embedded"
 )
 
+// LocalTenant is the tenant `serve` creates a first API key for.
+const LocalTenant = "local"
+
 // serve runs every function's handler on one local port, as API Gateway
-// routes them in template.yaml.
+// routes them in template.yaml, on the embedded store under --data.
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	addr := fs.String("addr", "127.0.0.1:3000", "listen address")
+	data := fs.String("data", ".data", "folder of the embedded store and the signing key")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	svc, err := server.Service()
+	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Addr: *addr, Handler: server.Local(svc), ReadHeaderTimeout: 10 * time.Second}
+	deps, st, err := LocalDeps(ctx, *data, "http://"+ln.Addr().String())
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer st.Close()
+	key, err := firstKey(ctx, st, *data)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	h := server.Local(deps, map[string]http.Handler{"PUT /v2/uploads/{key...}": st.UploadHandler()})
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	slog.Info("serving", "addr", *addr)
-	fmt.Fprintf(stdout, "facelambda listening on http://%s (POST /v2/faces, /v2/match/images, /v2/match)\n", *addr)
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	slog.Info("serving", "addr", ln.Addr().String(), "data", *data)
+	fmt.Fprintf(stdout, "facelambda listening on http://%s (store %s)\n", ln.Addr(), *data)
+	if key != "" {
+		fmt.Fprintf(stdout, "first API key of tenant %q (all scopes; shown once, keep it):\n%s\n", LocalTenant, key)
+	}
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+// LocalDeps builds the local server's dependencies: the real engine, the
+// embedded store in dir and a signing key kept in dir.
+func LocalDeps(ctx context.Context, dir, baseURL string) (*httpapi.Deps, *embedded.Store, error) {
+	svc, err := server.Service()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := embedded.Open(filepath.Join(dir, "store"))
+	if err != nil {
+		return nil, nil, err
+	}
+	st.BaseURL = baseURL
+	signer, err := signing.LoadOrCreateLocal(filepath.Join(dir, "signing-key.pem"))
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	cfg := server.ConfigFromEnv()
+	cfg.AllowHTTPCallbacks = true
+	enc := svc.Encoder()
+	return &httpapi.Deps{Bio: svc, Encoder: enc, Records: st, Blobs: st, Keys: st, Signer: signer, Config: cfg,
+		ModelsReady: func(context.Context) error { return nil }}, st, nil
+}
+
+// firstKey creates an API key for the local tenant the first time the data
+// folder is served (marked by the file first-key-created in it).
+func firstKey(ctx context.Context, st *embedded.Store, dir string) (string, error) {
+	marker := filepath.Join(dir, "first-key-created")
+	if _, err := os.Stat(marker); err == nil {
+		return "", nil
+	}
+	plain, _, err := auth.Create(ctx, st, LocalTenant, "first", []string{auth.ScopeAll}, time.Now())
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(marker, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return plain, nil
 }

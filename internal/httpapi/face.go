@@ -1,8 +1,21 @@
 package httpapi
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/facelambda/facelambda/internal/auth"
+	"github.com/facelambda/facelambda/internal/decode"
+	"github.com/facelambda/facelambda/internal/store"
 
 	"github.com/facelambda/facelambda/internal/biometric"
 )
@@ -15,6 +28,10 @@ type FaceSpec struct {
 	ImageRotationEnabled *bool  `json:"imageRotationEnabled"`
 	CorrelationID        string `json:"correlationId"`
 	QualityMode          string `json:"qualityMode"`
+	SignatureDisabled    bool   `json:"signatureDisabled"`
+	// ImageKey names an image uploaded through POST /v2/uploads, in place
+	// of an image part.
+	ImageKey string `json:"imageKey"`
 }
 
 // Face is the face resource of seed 000, plus the box, all five points, the
@@ -39,6 +56,8 @@ type Face struct {
 	ImageWidth           int                  `json:"imageWidth,omitempty"`
 	ImageHeight          int                  `json:"imageHeight,omitempty"`
 	Created              time.Time            `json:"created"`
+	Expires              *time.Time           `json:"expires,omitempty"`
+	Signature            string               `json:"signature,omitempty"`
 }
 
 // TemplateVersion is the template format version reported as templateVersion.
@@ -63,65 +82,415 @@ func faceFromAnalysis(s *biometric.Service, a *biometric.Analysis, t biometric.I
 	}
 }
 
-// FaceHandler serves the face function: POST /v2/faces.
-func FaceHandler(s *biometric.Service) http.Handler {
-	rt := newRouter()
-	rt.handle("POST", "/v2/faces", func(w http.ResponseWriter, r *http.Request) {
-		f, err := createFace(w, r, s)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, f)
-	})
+// FaceHandler serves the face function: direct faces, the faces of a
+// bio-session, their images, and presigned uploads.
+func FaceHandler(d *Deps) http.Handler {
+	d.defaults()
+	rt := newRouter(d)
+	rt.handle("POST", "/v2/faces", auth.ScopeFaceWrite, d.createDirectFace)
+	rt.handle("POST", "/v2/bio-sessions/{id}/faces", auth.ScopeFaceWrite, d.createSessionFace)
+	rt.handle("GET", "/v2/bio-sessions/{id}/faces", auth.ScopeFaceRead, d.listFaces)
+	rt.handle("DELETE", "/v2/bio-sessions/{id}/faces", auth.ScopeFaceWrite, d.deleteFaces)
+	rt.handle("GET", "/v2/bio-sessions/{id}/faces/{faceId}", auth.ScopeFaceRead, d.getFace)
+	rt.handle("DELETE", "/v2/bio-sessions/{id}/faces/{faceId}", auth.ScopeFaceWrite, d.deleteFace)
+	rt.handle("GET", "/v2/bio-sessions/{id}/faces/{faceId}/image", auth.ScopeFaceRead, d.getFaceImage)
+	rt.handle("POST", "/v2/uploads", auth.ScopeFaceWrite, d.createUpload)
 	return rt
 }
 
-func createFace(w http.ResponseWriter, r *http.Request, s *biometric.Service) (*Face, error) {
+// faceRequest is a parsed face-creation request: an image (bytes or an
+// uploaded key) with its spec, or a face JSON carrying a template.
+type faceRequest struct {
+	spec     FaceSpec
+	image    []byte
+	imageKey string
+	fromJSON *referenceJSON
+}
+
+func (d *Deps) readFaceRequest(w http.ResponseWriter, r *http.Request) (*faceRequest, error) {
 	form, err := readForm(w, r, "image")
 	if err != nil {
 		return nil, err
 	}
-	var spec FaceSpec
-	if _, err := form.object("face", &spec); err != nil {
+	req := &faceRequest{}
+	if _, err := form.object("face", &req.spec); err != nil {
 		return nil, err
 	}
 	// Top-level fields (JSON bodies, form fields) fill what the face part left out.
-	for name, dst := range map[string]*string{"imageType": &spec.ImageType, "friendlyName": &spec.FriendlyName,
-		"mode": &spec.Mode, "correlationId": &spec.CorrelationID, "qualityMode": &spec.QualityMode} {
+	for name, dst := range map[string]*string{"imageType": &req.spec.ImageType, "friendlyName": &req.spec.FriendlyName,
+		"mode": &req.spec.Mode, "correlationId": &req.spec.CorrelationID, "qualityMode": &req.spec.QualityMode,
+		"imageKey": &req.spec.ImageKey} {
 		if *dst == "" {
 			*dst = form.fields[name]
 		}
 	}
-	if spec.ImageRotationEnabled == nil {
-		if _, ok := form.fields["imageRotationEnabled"]; ok {
-			v, err := form.boolField("imageRotationEnabled")
-			if err != nil {
-				return nil, err
+	for name, dst := range map[string]**bool{"imageRotationEnabled": &req.spec.ImageRotationEnabled} {
+		if *dst == nil {
+			if _, ok := form.fields[name]; ok {
+				v, err := form.boolField(name)
+				if err != nil {
+					return nil, err
+				}
+				*dst = &v
 			}
-			spec.ImageRotationEnabled = &v
 		}
 	}
-	if spec.Mode != "" && spec.Mode != s.Encoder() {
-		return nil, biometric.Invalid("mode %q is not available; this service runs %s", spec.Mode, s.Encoder())
+	if !req.spec.SignatureDisabled {
+		if req.spec.SignatureDisabled, err = form.boolField("signatureDisabled"); err != nil {
+			return nil, err
+		}
 	}
-	it, err := biometric.ParseImageType(spec.ImageType)
+	if tpl, ok := form.fields["template"]; ok && tpl != "" {
+		// CreateFaceFromJson: the whole JSON body is a face with a template.
+		var ref referenceJSON
+		if raw, err := json.Marshal(form.fieldsAsJSON()); err == nil {
+			_ = json.Unmarshal(raw, &ref)
+		}
+		req.fromJSON = &ref
+		return req, nil
+	}
+	if b, ok := form.files["image"]; ok {
+		req.image = b
+	} else if req.spec.ImageKey != "" {
+		req.imageKey = req.spec.ImageKey
+	} else {
+		return nil, biometric.Invalid("the image part is missing (or give imageKey of an upload, or a face JSON with a template)")
+	}
+	return req, nil
+}
+
+// analyze runs the pipeline on the request's image (fetching an uploaded one).
+func (d *Deps) analyze(r *http.Request, req *faceRequest) (*biometric.Analysis, biometric.ImageType, error) {
+	if req.spec.Mode != "" && req.spec.Mode != d.Bio.Encoder() {
+		return nil, "", biometric.Invalid("mode %q is not available; this service runs %s", req.spec.Mode, d.Bio.Encoder())
+	}
+	it, err := biometric.ParseImageType(req.spec.ImageType)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	qm, err := biometric.ParseQualityMode(spec.QualityMode)
+	qm, err := biometric.ParseQualityMode(req.spec.QualityMode)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	img, err := form.image("image")
+	if req.image == nil && req.imageKey != "" {
+		if req.image, err = d.fetchUpload(r, req.imageKey); err != nil {
+			return nil, "", err
+		}
+	}
+	a, err := d.Bio.Analyze(req.image, biometric.Options{ImageType: it, QualityMode: qm, Single: true, Label: "image",
+		RotationEnabled: req.spec.ImageRotationEnabled != nil && *req.spec.ImageRotationEnabled})
+	return a, it, err
+}
+
+func (d *Deps) createDirectFace(w http.ResponseWriter, r *http.Request) {
+	tenant(r)
+	req, err := d.readFaceRequest(w, r)
 	if err != nil {
-		return nil, err
+		writeError(w, r, err)
+		return
 	}
-	a, err := s.Analyze(img, biometric.Options{ImageType: it, QualityMode: qm, Single: true, Label: "image",
-		RotationEnabled: spec.ImageRotationEnabled != nil && *spec.ImageRotationEnabled})
+	if req.fromJSON != nil {
+		writeError(w, r, biometric.Invalid("POST /v2/faces creates a face from an image; to add a face JSON use POST /v2/bio-sessions/{id}/faces"))
+		return
+	}
+	a, it, err := d.analyze(r, req)
 	if err != nil {
-		return nil, err
+		writeError(w, r, err)
+		return
 	}
-	f := faceFromAnalysis(s, a, it, spec, s.Now())
+	f := faceFromAnalysis(d.Bio, a, it, req.spec, d.now())
+	if !req.spec.SignatureDisabled {
+		if err := d.sign(&f); err != nil {
+			writeError(w, r, internalErr(err))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, &f)
+}
+
+func (d *Deps) createSessionFace(w http.ResponseWriter, r *http.Request) {
+	t, sid := tenant(r), r.PathValue("id")
+	sess, err := d.Records.GetSession(r.Context(), t, sid)
+	if err != nil {
+		writeError(w, r, storeError(err, "bio-session"))
+		return
+	}
+	req, err := d.readFaceRequest(w, r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	now := d.now()
+	var f Face
+	var tplBytes, image []byte
+	if ref := req.fromJSON; ref != nil {
+		if ref.TemplateVersion != nil && *ref.TemplateVersion != TemplateVersion {
+			writeError(w, r, &biometric.Error{Status: http.StatusBadRequest, Code: biometric.CodeTemplateVersion,
+				Message: fmt.Sprintf("templateVersion %d is not supported (current templateVersion %d); re-create the face from an image", *ref.TemplateVersion, TemplateVersion)})
+			return
+		}
+		tpl, err := d.Bio.ParseTemplate("template", ref.Template)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		it, err := biometric.ParseImageType(ref.ImageType)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		f = Face{FriendlyName: nilIfEmpty(ref.FriendlyName), Digest: ref.Digest, Mode: d.Bio.Encoder(), ImageType: it,
+			Quality: ref.Quality, Landmarks: ref.Landmarks, TemplateVersion: TemplateVersion, Encoder: tpl.Encoder,
+			CorrelationID: nilIfEmpty(ref.CorrelationID), Created: now}
+		tplBytes, _ = tpl.MarshalBinary()
+	} else {
+		a, it, err := d.analyze(r, req)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if req.spec.CorrelationID == "" {
+			req.spec.CorrelationID = sess.CorrelationID
+		}
+		f = faceFromAnalysis(d.Bio, a, it, req.spec, now)
+		tplBytes, _ = a.Template.MarshalBinary()
+		image = req.image
+	}
+	f.ID = biometric.NewID()
+	f.Template = ""
+	meta, err := json.Marshal(f)
+	if err != nil {
+		writeError(w, r, internalErr(err))
+		return
+	}
+	rec := store.Face{Tenant: t, SessionID: sid, ID: f.ID, Created: now, Data: meta, Template: tplBytes,
+		HasImage: sess.ImageStorage && image != nil}
+	if rec.HasImage {
+		if err := d.Blobs.Put(r.Context(), FaceImageKey(t, sid, f.ID), image, http.DetectContentType(image)); err != nil {
+			writeError(w, r, internalErr(fmt.Errorf("store face image: %w", err)))
+			return
+		}
+	}
+	saved, err := d.Records.PutFace(r.Context(), rec)
+	if err != nil {
+		if rec.HasImage {
+			_ = d.Blobs.Delete(r.Context(), FaceImageKey(t, sid, f.ID))
+		}
+		writeError(w, r, storeError(err, "bio-session"))
+		return
+	}
+	if req.imageKey != "" {
+		_ = d.Blobs.Delete(r.Context(), req.imageKey) // the upload has served its purpose
+	}
+	out, err := faceOf(saved)
+	if err != nil {
+		writeError(w, r, internalErr(err))
+		return
+	}
+	w.Header().Set("Location", "/v2/bio-sessions/"+sid+"/faces/"+f.ID)
+	if req.spec.SignatureDisabled {
+		writeJSON(w, http.StatusCreated, out)
+		return
+	}
+	d.writeSigned(w, r, http.StatusCreated, out)
+}
+
+// FaceImageKey is where a stored face image lives in the blob store.
+func FaceImageKey(tenant, session, face string) string {
+	return SessionPrefix(tenant, session) + face + ".img"
+}
+
+// faceOf rebuilds the face resource from its record.
+func faceOf(rec store.Face) (*Face, error) {
+	var f Face
+	if err := json.Unmarshal(rec.Data, &f); err != nil {
+		return nil, fmt.Errorf("face %s: %w", rec.ID, err)
+	}
+	f.ID = rec.ID
+	f.Template = base64.StdEncoding.EncodeToString(rec.Template)
+	exp := rec.Expires.UTC()
+	f.Expires = &exp
+	f.Signature = ""
 	return &f, nil
+}
+
+func (d *Deps) listFaces(w http.ResponseWriter, r *http.Request) {
+	recs, err := d.Records.ListFaces(r.Context(), tenant(r), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, storeError(err, "bio-session"))
+		return
+	}
+	out := make([]*Face, 0, len(recs))
+	for _, rec := range recs {
+		f, err := faceOf(rec)
+		if err != nil {
+			writeError(w, r, internalErr(err))
+			return
+		}
+		if err := d.sign(f); err != nil {
+			writeError(w, r, internalErr(err))
+			return
+		}
+		out = append(out, f)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (d *Deps) getFace(w http.ResponseWriter, r *http.Request) {
+	rec, err := d.Records.GetFace(r.Context(), tenant(r), r.PathValue("id"), r.PathValue("faceId"))
+	if err != nil {
+		writeError(w, r, storeError(err, "face"))
+		return
+	}
+	f, err := faceOf(rec)
+	if err != nil {
+		writeError(w, r, internalErr(err))
+		return
+	}
+	d.writeSigned(w, r, http.StatusOK, f)
+}
+
+func (d *Deps) deleteFace(w http.ResponseWriter, r *http.Request) {
+	t, sid, fid := tenant(r), r.PathValue("id"), r.PathValue("faceId")
+	rec, err := d.Records.GetFace(r.Context(), t, sid, fid)
+	if err != nil {
+		writeError(w, r, storeError(err, "face"))
+		return
+	}
+	if err := d.Records.DeleteFace(r.Context(), t, sid, fid); err != nil {
+		writeError(w, r, storeError(err, "face"))
+		return
+	}
+	if rec.HasImage {
+		if err := d.Blobs.Delete(r.Context(), FaceImageKey(t, sid, fid)); err != nil && !errors.Is(err, store.ErrNotFound) {
+			writeError(w, r, internalErr(err))
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (d *Deps) deleteFaces(w http.ResponseWriter, r *http.Request) {
+	t, sid := tenant(r), r.PathValue("id")
+	if _, err := d.Records.GetSession(r.Context(), t, sid); err != nil {
+		writeError(w, r, storeError(err, "bio-session"))
+		return
+	}
+	if _, err := d.Records.DeleteFaces(r.Context(), t, sid); err != nil {
+		writeError(w, r, storeError(err, "bio-session"))
+		return
+	}
+	if err := d.Blobs.DeletePrefix(r.Context(), SessionPrefix(t, sid)); err != nil {
+		writeError(w, r, internalErr(err))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (d *Deps) getFaceImage(w http.ResponseWriter, r *http.Request) {
+	t, sid, fid := tenant(r), r.PathValue("id"), r.PathValue("faceId")
+	sess, err := d.Records.GetSession(r.Context(), t, sid)
+	if err != nil {
+		writeError(w, r, storeError(err, "bio-session"))
+		return
+	}
+	rec, err := d.Records.GetFace(r.Context(), t, sid, fid)
+	if err != nil {
+		writeError(w, r, storeError(err, "face"))
+		return
+	}
+	if !sess.ImageStorage || !rec.HasImage {
+		w.WriteHeader(http.StatusNoContent) // seed 000: storage is not enabled for the bio-session
+		return
+	}
+	img, ct, err := d.Blobs.Get(r.Context(), FaceImageKey(t, sid, fid))
+	if err != nil {
+		writeError(w, r, storeError(err, "face image"))
+		return
+	}
+	if compress, _ := strconv.ParseBool(r.URL.Query().Get("compression")); compress {
+		if img, err = toJPEG(img); err != nil {
+			writeError(w, r, internalErr(err))
+			return
+		}
+		ct = "image/jpeg"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(img)
+}
+
+// toJPEG re-encodes a stored image as a quality-85 JPEG.
+func toJPEG(b []byte) ([]byte, error) {
+	res, err := decode.Decode(b, decode.Options{})
+	if err != nil {
+		return nil, err
+	}
+	m := res.Image
+	rgba := image.NewRGBA(image.Rect(0, 0, m.W, m.H))
+	for i := 0; i < m.W*m.H; i++ {
+		copy(rgba.Pix[i*4:i*4+3], m.Pix[i*3:i*3+3])
+		rgba.Pix[i*4+3] = 255
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, rgba, &jpeg.Options{Quality: 85}); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Upload is a presigned upload slot for an image too large for a
+// synchronous request.
+type Upload struct {
+	Key      string            `json:"key"`
+	URL      string            `json:"url"`
+	Method   string            `json:"method"`
+	Headers  map[string]string `json:"headers"`
+	MaxBytes int64             `json:"maxBytes"`
+	Expires  time.Time         `json:"expires"`
+}
+
+func (d *Deps) createUpload(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		ContentType string `json:"contentType"`
+	}
+	if r.ContentLength != 0 {
+		if err := readJSON(w, r, 4<<10, &req); err != nil {
+			writeError(w, r, err)
+			return
+		}
+	}
+	switch req.ContentType {
+	case "":
+		req.ContentType = "image/jpeg"
+	case "image/jpeg", "image/png", "image/webp", "image/gif":
+	default:
+		writeError(w, r, errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "contentType must be image/jpeg, image/png, image/webp or image/gif"))
+		return
+	}
+	key := tenant(r) + "/uploads/" + biometric.NewID()
+	u, err := d.Blobs.PresignPut(r.Context(), key, req.ContentType, maxImageBytes, d.Config.UploadTTL)
+	if err != nil {
+		writeError(w, r, internalErr(err))
+		return
+	}
+	w.Header().Set("Location", u)
+	writeJSON(w, http.StatusCreated, Upload{Key: key, URL: u, Method: http.MethodPut,
+		Headers: map[string]string{"Content-Type": req.ContentType}, MaxBytes: maxImageBytes, Expires: d.now().Add(d.Config.UploadTTL)})
+}
+
+// fetchUpload reads an uploaded image; another tenant's key is not found.
+func (d *Deps) fetchUpload(r *http.Request, key string) ([]byte, error) {
+	if !strings.HasPrefix(key, tenant(r)+"/uploads/") || strings.Contains(key, "..") {
+		return nil, errorf(http.StatusNotFound, CodeNotFound, "upload not found")
+	}
+	b, _, err := d.Blobs.Get(r.Context(), key)
+	if err != nil {
+		return nil, storeError(err, "upload")
+	}
+	if len(b) > maxImageBytes {
+		return nil, errorf(http.StatusRequestEntityTooLarge, biometric.CodeImageTooLarge, fmt.Sprintf("upload exceeds %d bytes", maxImageBytes))
+	}
+	return b, nil
 }

@@ -209,3 +209,23 @@ func (f *form) boolField(name string) (bool, error) {
 	}
 	return v, nil
 }
+
+const (
+	maxImageBytes  = decode.DefaultMaxBytes
+	maxImagePixels = decode.DefaultMaxPixels
+)
+
+// fieldsAsJSON rebuilds a JSON object from the form's fields (JSON bodies
+// keep their nested objects).
+func (f *form) fieldsAsJSON() map[string]json.RawMessage {
+	out := map[string]json.RawMessage{}
+	for k, v := range f.fields {
+		if raw, ok := f.json[k]; ok {
+			out[k] = raw
+			continue
+		}
+		b, _ := json.Marshal(v)
+		out[k] = b
+	}
+	return out
+}

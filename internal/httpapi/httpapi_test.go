@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"image"
@@ -16,14 +17,18 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/facelambda/facelambda/internal/auth"
 	"github.com/facelambda/facelambda/internal/biometric"
 	"github.com/facelambda/facelambda/internal/calibration"
 	"github.com/facelambda/facelambda/internal/engine"
 	"github.com/facelambda/facelambda/internal/httpapi"
+	"github.com/facelambda/facelambda/internal/signing"
+	"github.com/facelambda/facelambda/internal/store/embedded"
 	"github.com/facelambda/facelambda/internal/template"
 )
 
@@ -31,7 +36,24 @@ var (
 	once   sync.Once
 	svc    *biometric.Service
 	svcErr error
+	// testKey is the API key do() sends (all scopes, tenant "acme").
+	testKey string
 )
+
+// deps returns handler dependencies on the real engine, an embedded store in
+// a temporary folder, a fresh signing key, and an API key in testKey.
+func deps(t *testing.T) *httpapi.Deps {
+	t.Helper()
+	s := service(t)
+	st, err := embedded.Open(t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	signer, err := signing.LoadOrCreateLocal(filepath.Join(t.TempDir(), "key.pem"))
+	require.NoError(t, err)
+	testKey, _, err = auth.Create(context.Background(), st, "acme", "test", []string{auth.ScopeAll}, time.Now())
+	require.NoError(t, err)
+	return &httpapi.Deps{Bio: s, Records: st, Blobs: st, Keys: st, Signer: signer}
+}
 
 func service(t *testing.T) *biometric.Service {
 	t.Helper()
@@ -86,6 +108,9 @@ func multipartBody(t *testing.T, kind string, parts ...part) (string, []byte) {
 func do(t *testing.T, h http.Handler, method, path, ct string, body []byte) (*http.Response, map[string]any) {
 	t.Helper()
 	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	if testKey != "" {
+		req.Header.Set("apikey", testKey)
+	}
 	if ct != "" {
 		req.Header.Set("Content-Type", ct)
 	}
@@ -106,7 +131,7 @@ func jsonBody(t *testing.T, v any) []byte {
 }
 
 func TestCreateFace(t *testing.T) {
-	h := httpapi.FaceHandler(service(t))
+	h := httpapi.FaceHandler(deps(t))
 	img := fixture(t, "obama.jpg")
 	faceJSON := []byte(`{"imageType":"SELFIE","friendlyName":"Presidential portrait","imageRotationEnabled":false,"correlationId":"c-1"}`)
 
@@ -144,7 +169,7 @@ func TestCreateFace(t *testing.T) {
 }
 
 func TestCreateFaceRejects(t *testing.T) {
-	h := httpapi.FaceHandler(service(t))
+	h := httpapi.FaceHandler(deps(t))
 	img := fixture(t, "obama.jpg")
 	form := func(parts ...part) (string, []byte) { return multipartBody(t, "form-data", parts...) }
 	twoCT, twoBody := form(part{"image", "image/jpeg", fixture(t, "two_people.jpg")})
@@ -212,7 +237,7 @@ func hugePNG(t *testing.T) []byte {
 }
 
 func TestMatchImages(t *testing.T) {
-	h := httpapi.MatchHandler(service(t))
+	h := httpapi.MatchHandler(deps(t))
 	match := func(ref, cand string, extra ...part) (*http.Response, map[string]any) {
 		parts := append([]part{{"referenceImage", "image/jpeg", fixture(t, ref)}, {"candidateImage", "image/jpeg", fixture(t, cand)},
 			{"referenceImageType", "", []byte("SELFIE")}, {"candidateImageType", "", []byte("SELFIE")}}, extra...)
@@ -256,12 +281,13 @@ func TestMatchImages(t *testing.T) {
 
 func TestMatchTemplate(t *testing.T) {
 	s := service(t)
+	d := deps(t)
 	// A face created from an image is the reference of a later match.
 	ct, body := multipartBody(t, "form-data", part{"image", "image/jpeg", fixture(t, "obama.jpg")})
-	res, faceJSON := do(t, httpapi.FaceHandler(s), "POST", "/v2/faces", ct, body)
+	res, faceJSON := do(t, httpapi.FaceHandler(d), "POST", "/v2/faces", ct, body)
 	require.Equal(t, 200, res.StatusCode, faceJSON)
 
-	h := httpapi.MatchHandler(s)
+	h := httpapi.MatchHandler(d)
 	req := map[string]any{"reference": []any{faceJSON}, "candidateImage": base64.StdEncoding.EncodeToString(fixture(t, "obama2.jpg")),
 		"candidateImageType": "SELFIE", "level": "HIGH"}
 	res, m := do(t, h, "POST", "/v2/match", "application/json", jsonBody(t, req))

@@ -3,11 +3,14 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
+	"sort"
 	"strconv"
 	"time"
 
+	"github.com/facelambda/facelambda/internal/auth"
 	"github.com/facelambda/facelambda/internal/biometric"
 	"github.com/facelambda/facelambda/internal/calibration"
+	"github.com/facelambda/facelambda/internal/store"
 	"github.com/facelambda/facelambda/internal/template"
 )
 
@@ -38,28 +41,127 @@ type Match struct {
 	MultipleFacesImageToVerifyAgainst bool               `json:"multipleFacesImageToVerifyAgainst"`
 	CorrelationID                     *string            `json:"correlationId"`
 	Created                           time.Time          `json:"created"`
+	Expires                           *time.Time         `json:"expires,omitempty"`
+	Signature                         string             `json:"signature,omitempty"`
 }
 
-// MatchHandler serves the match function: POST /v2/match/images and POST /v2/match.
-func MatchHandler(s *biometric.Service) http.Handler {
-	rt := newRouter()
-	rt.handle("POST", "/v2/match/images", func(w http.ResponseWriter, r *http.Request) {
-		m, err := matchImages(w, r, s)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, m)
+// MatchHandler serves the match function: direct matches of images or a
+// template against an image, and the matches inside a bio-session.
+func MatchHandler(d *Deps) http.Handler {
+	d.defaults()
+	rt := newRouter(d)
+	rt.handle("POST", "/v2/match/images", auth.ScopeMatch, func(w http.ResponseWriter, r *http.Request) {
+		tenant(r)
+		d.respondMatch(w, r, func() (*Match, error) { return matchImages(w, r, d.Bio) })
 	})
-	rt.handle("POST", "/v2/match", func(w http.ResponseWriter, r *http.Request) {
-		m, err := matchTemplate(w, r, s)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, m)
+	rt.handle("POST", "/v2/match", auth.ScopeMatch, func(w http.ResponseWriter, r *http.Request) {
+		tenant(r)
+		d.respondMatch(w, r, func() (*Match, error) { return matchTemplate(w, r, d.Bio) })
 	})
+	rt.handle("GET", "/v2/bio-sessions/{id}/faces/{referenceFaceId}/matches", auth.ScopeMatch, d.sessionMatches)
 	return rt
+}
+
+func (d *Deps) respondMatch(w http.ResponseWriter, r *http.Request, f func() (*Match, error)) {
+	m, err := f()
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	d.writeSigned(w, r, http.StatusOK, m)
+}
+
+// sessionMatches compares the reference face with every other face of the
+// session, best first.
+func (d *Deps) sessionMatches(w http.ResponseWriter, r *http.Request) {
+	t, sid, refID := tenant(r), r.PathValue("id"), r.PathValue("referenceFaceId")
+	var level calibration.Level
+	if l := r.URL.Query().Get("level"); l != "" {
+		var err error
+		if level, err = calibration.ParseLevel(l); err != nil {
+			writeError(w, r, biometric.Invalid("level: %v", err))
+			return
+		}
+	}
+	sess, err := d.Records.GetSession(r.Context(), t, sid)
+	if err != nil {
+		writeError(w, r, storeError(err, "bio-session"))
+		return
+	}
+	faces, err := d.Records.ListFaces(r.Context(), t, sid)
+	if err != nil {
+		writeError(w, r, storeError(err, "bio-session"))
+		return
+	}
+	var ref *store.Face
+	for i := range faces {
+		if faces[i].ID == refID {
+			ref = &faces[i]
+		}
+	}
+	if ref == nil {
+		writeError(w, r, errorf(http.StatusNotFound, CodeNotFound, "face not found"))
+		return
+	}
+	refFace, refTpl, err := d.storedFace(*ref)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	now := d.now()
+	exp := sess.Expires.UTC()
+	out := []*Match{}
+	for _, f := range faces {
+		if f.ID == refID {
+			continue
+		}
+		cand, candTpl, err := d.storedFace(f)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		kind := biometric.KindOf(refFace.ImageType, cand.ImageType)
+		c, err := d.Bio.Compare(refTpl, candTpl, kind, level)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		m := &Match{Reference: matchFaceOf(refFace), Candidate: matchFaceOf(cand), Score: c.Score, FalseAcceptanceRate: c.FAR,
+			Similarity: c.Similarity, ComparisonType: comparisonType(kind), PossibleMatch: c.PossibleMatch,
+			MatchHighestSecurityLevelReached: c.HighestLevel, SimilarityScore: c.SimilarityScore,
+			CorrelationID: nilIfEmpty(sess.CorrelationID), Created: now, Expires: &exp}
+		if level != "" {
+			l := level
+			m.Level = &l
+		}
+		out = append(out, m)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
+	for _, m := range out {
+		if err := d.sign(m); err != nil {
+			writeError(w, r, internalErr(err))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// storedFace decodes a stored face and its template (checked against the
+// running encoder: a face of an older encoder cannot be matched).
+func (d *Deps) storedFace(rec store.Face) (*Face, template.Template, error) {
+	f, err := faceOf(rec)
+	if err != nil {
+		return nil, template.Template{}, internalErr(err)
+	}
+	tpl, err := d.Bio.ParseTemplate("face "+rec.ID, f.Template)
+	if err != nil {
+		return nil, tpl, err
+	}
+	return f, tpl, nil
+}
+
+func matchFaceOf(f *Face) MatchFace {
+	return MatchFace{ID: f.ID, Mode: f.Mode, ImageType: f.ImageType, Quality: f.Quality, Landmarks: f.Landmarks, FacesFound: f.FacesFound}
 }
 
 type matchParams struct {
@@ -123,6 +225,9 @@ func matchImages(w http.ResponseWriter, r *http.Request, s *biometric.Service) (
 // referenceJSON is a face JSON with its template (CreateFaceFromJson shape).
 type referenceJSON struct {
 	ID              string               `json:"id"`
+	FriendlyName    string               `json:"friendlyName"`
+	Digest          string               `json:"digest"`
+	CorrelationID   string               `json:"correlationId"`
 	Mode            string               `json:"mode"`
 	ImageType       string               `json:"imageType"`
 	Quality         int                  `json:"quality"`

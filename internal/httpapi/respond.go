@@ -5,11 +5,15 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
+	"github.com/facelambda/facelambda/internal/auth"
 	"github.com/facelambda/facelambda/internal/biometric"
 )
 
@@ -43,7 +47,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if be.Status >= 500 {
 		slog.ErrorContext(r.Context(), "request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
 	} else {
-		slog.InfoContext(r.Context(), "request rejected", "request_id", id, "status", be.Status, "code", be.Code, "path", r.URL.Path)
+		slog.DebugContext(r.Context(), "request rejected", "request_id", id, "status", be.Status, "code", be.Code)
 	}
 	writeJSON(w, be.Status, ErrorBody{ID: id, Code: be.Code, Message: be.Message})
 }
@@ -60,37 +64,119 @@ const (
 	CodeBodyTooLarge     = "REQUEST_TOO_LARGE"
 )
 
-// router is a ServeMux whose unmatched requests get the error object.
+// Route is one endpoint of a function: what template.yaml must route to it.
+type Route struct {
+	Method, Path string
+	// Scope is the API-key scope the route needs; "" for public routes.
+	Scope string
+}
+
+// router is a ServeMux whose routes are authenticated, logged and
+// recovered, and whose unmatched requests get the error object.
 type router struct {
-	mux   *http.ServeMux
-	paths map[string]bool
+	mux    *http.ServeMux
+	routes []Route
+	auth   func(http.Handler) http.Handler
 }
 
-func newRouter() *router { return &router{mux: http.NewServeMux(), paths: map[string]bool{}} }
-
-func (rt *router) handle(method, path string, h http.HandlerFunc) {
-	rt.mux.HandleFunc(method+" "+path, h)
-	rt.paths[path] = true
+func newRouter(d *Deps) *router {
+	rt := &router{mux: http.NewServeMux()}
+	if d != nil && d.Keys != nil {
+		rt.auth = auth.Middleware(d.Keys)
+	}
+	return rt
 }
 
-func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("X-Request-Id", biometric.NewID())
+// handle registers h for method and path; scope "" makes the route public.
+func (rt *router) handle(method, path, scope string, h http.HandlerFunc) {
+	var handler http.Handler = h
+	if scope != "" && rt.auth != nil {
+		handler = rt.auth(auth.Require(scope, h))
+	}
+	rt.mux.Handle(method+" "+path, handler)
+	rt.routes = append(rt.routes, Route{Method: method, Path: path, Scope: scope})
+}
+
+// Routes lists the endpoints a handler built by this package serves.
+func Routes(h http.Handler) []Route {
+	if rt, ok := h.(*router); ok {
+		return append([]Route(nil), rt.routes...)
+	}
+	return nil
+}
+
+// statusWriter records the status for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (rt *router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := biometric.NewID()
+	rw.Header().Set("X-Request-Id", id)
+	if ref := r.Header.Get("Reference-Number"); ref != "" && len(ref) <= 128 {
+		rw.Header().Set("Reference-Number", ref)
+	}
+	w := &statusWriter{ResponseWriter: rw}
+	holder := new(string)
+	r = r.WithContext(context.WithValue(r.Context(), tenantKey{}, holder))
+	_, pattern := rt.mux.Handler(r)
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
+			slog.ErrorContext(r.Context(), "panic", "request_id", id, "value", fmt.Sprint(v))
 			writeError(w, r, &biometric.Error{Status: 500, Code: biometric.CodeInternal, Message: "internal error", Err: errors.New("panic")})
-			slog.ErrorContext(r.Context(), "panic", "value", v)
 		}
+		slog.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("request_id", id), slog.String("method", r.Method), slog.String("route", pattern),
+			slog.String("path", r.URL.Path), slog.Int("status", w.status), slog.String("tenant", *holder),
+			slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000))
 	}()
-	if _, pattern := rt.mux.Handler(r); pattern == "" {
-		if rt.paths[r.URL.Path] {
-			writeError(w, r, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path))
-			return
+	if pattern == "" {
+		for _, m := range []string{"GET", "POST", "PUT", "DELETE", "PATCH"} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, p := rt.mux.Handler(probe); p != "" {
+				writeError(w, r, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path))
+				return
+			}
 		}
 		writeError(w, r, errorf(http.StatusNotFound, CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path))
 		return
 	}
 	rt.mux.ServeHTTP(w, r)
+}
+
+// tenantKey lets handlers report the tenant to the access log: the
+// principal is added to the context deeper in the chain than the router.
+type tenantKey struct{}
+
+// tenant returns the caller's tenant ("" on public routes) and records it
+// for the access log.
+func tenant(r *http.Request) string {
+	p, ok := auth.FromContext(r.Context())
+	if !ok {
+		return ""
+	}
+	if h, ok := r.Context().Value(tenantKey{}).(*string); ok {
+		*h = p.Tenant
+	}
+	return p.Tenant
 }

@@ -1,19 +1,31 @@
 // Package server wires the service from its environment: the engine from
-// the layers, the calibration table, and the HTTP handlers of each function,
-// for Lambda and for the local server alike.
+// the layers, the calibration table, the stores, the signing key, and the
+// HTTP handlers of each function, for Lambda and for the local server.
 package server
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/facelambda/facelambda/internal/biometric"
 	"github.com/facelambda/facelambda/internal/calibration"
 	"github.com/facelambda/facelambda/internal/decode"
 	"github.com/facelambda/facelambda/internal/engine"
 	"github.com/facelambda/facelambda/internal/httpapi"
+	"github.com/facelambda/facelambda/internal/modelset"
+	"github.com/facelambda/facelambda/internal/signing"
+	"github.com/facelambda/facelambda/internal/store/dynamo"
+	"github.com/facelambda/facelambda/internal/store/s3blob"
 )
 
 // Service builds the biometric service from the environment (see
@@ -39,23 +51,131 @@ func build(needTable bool) (*biometric.Service, error) {
 	})
 }
 
+// Need says which parts a function loads at init.
+type Need struct {
+	// Models loads the engine at init (face and match functions). Without
+	// it the engine is loaded on the first monitor call only.
+	Models bool
+}
+
+// Encoder is the encoder id of the embedding model in the manifest.
+func Encoder() (string, error) {
+	m, err := modelset.Embedded()
+	if err != nil {
+		return "", err
+	}
+	f, err := m.Lookup("embedding")
+	if err != nil {
+		return "", err
+	}
+	return f.Encoder, nil
+}
+
+// modelsReady returns a check that loads the engine once and runs its
+// smallest model.
+func modelsReady() func(ctx context.Context) error {
+	var once sync.Once
+	var eng *engine.Engine
+	var err error
+	return func(ctx context.Context) error {
+		once.Do(func() { eng, err = engine.Open(engine.ConfigFromEnv()) })
+		if err != nil {
+			return err
+		}
+		_, rerr := eng.Raw["eyes"].Run(make([]float32, 24*24))
+		return rerr
+	}
+}
+
+// ConfigFromEnv reads FACELAMBDA_SESSION_TTL and FACELAMBDA_SESSION_MAX_TTL
+// (seconds).
+func ConfigFromEnv() httpapi.Config {
+	c := httpapi.Config{Version: Version}
+	if v, err := strconv.Atoi(os.Getenv("FACELAMBDA_SESSION_TTL")); err == nil && v > 0 {
+		c.DefaultTTL = time.Duration(v) * time.Second
+	}
+	if v, err := strconv.Atoi(os.Getenv("FACELAMBDA_SESSION_MAX_TTL")); err == nil && v > 0 {
+		c.MaxTTL = time.Duration(v) * time.Second
+	}
+	return c
+}
+
+// Version is the service version reported by capabilities and monitor.
+const Version = "0.2.0"
+
+// LambdaDeps builds a function's dependencies in AWS: DynamoDB table
+// FACELAMBDA_TABLE, S3 bucket FACELAMBDA_BUCKET, the signing key from
+// Secrets Manager or SSM (signing.FromEnv). FACELAMBDA_DYNAMODB_ENDPOINT and
+// FACELAMBDA_S3_ENDPOINT point the clients at local servers.
+func LambdaDeps(ctx context.Context, need Need) (*httpapi.Deps, error) {
+	table, bucket := os.Getenv("FACELAMBDA_TABLE"), os.Getenv("FACELAMBDA_BUCKET")
+	if table == "" || bucket == "" {
+		return nil, fmt.Errorf("FACELAMBDA_TABLE and FACELAMBDA_BUCKET must be set")
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("aws config: %w", err)
+	}
+	var dopts []func(*dynamodb.Options)
+	if ep := os.Getenv("FACELAMBDA_DYNAMODB_ENDPOINT"); ep != "" {
+		dopts = append(dopts, dynamo.WithEndpoint(ep))
+	}
+	var sopts []func(*s3.Options)
+	if ep := os.Getenv("FACELAMBDA_S3_ENDPOINT"); ep != "" {
+		sopts = append(sopts, s3blob.WithEndpoint(ep))
+	}
+	records := dynamo.New(dynamodb.NewFromConfig(cfg, dopts...), table)
+	signer, err := signing.FromEnv(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d := &httpapi.Deps{Records: records, Blobs: s3blob.New(s3.NewFromConfig(cfg, sopts...), bucket), Keys: records,
+		Signer: signer, Config: ConfigFromEnv(), ModelsReady: modelsReady()}
+	return withModels(d, need)
+}
+
+func withModels(d *httpapi.Deps, need Need) (*httpapi.Deps, error) {
+	enc, err := Encoder()
+	if err != nil {
+		return nil, err
+	}
+	d.Encoder = enc
+	if need.Models {
+		if d.Bio, err = Service(); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
 // Functions maps each Lambda function's name to its handler.
-func Functions(s *biometric.Service) map[string]http.Handler {
+func Functions(d *httpapi.Deps) map[string]http.Handler {
 	return map[string]http.Handler{
-		"face":  httpapi.FaceHandler(s),
-		"match": httpapi.MatchHandler(s),
+		"session": httpapi.SessionHandler(d),
+		"face":    httpapi.FaceHandler(d),
+		"match":   httpapi.MatchHandler(d),
 	}
 }
 
 // Local serves every function's routes on one handler, as API Gateway
-// routes them to the functions in template.yaml.
-func Local(s *biometric.Service) http.Handler {
-	fn := Functions(s)
+// routes them to the functions in template.yaml; extra routes (such as the
+// embedded store's upload endpoint) are added as given.
+func Local(d *httpapi.Deps, extra map[string]http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/v2/faces", fn["face"])
-	mux.Handle("/v2/match", fn["match"])
-	mux.Handle("/v2/match/", fn["match"])
-	mux.Handle("/", fn["face"]) // answers unknown paths with the error object
+	var fallback http.Handler
+	for _, name := range []string{"session", "face", "match"} {
+		h := Functions(d)[name]
+		if fallback == nil {
+			fallback = h
+		}
+		for _, r := range httpapi.Routes(h) {
+			mux.Handle(r.Method+" "+r.Path, h)
+		}
+	}
+	for pattern, h := range extra {
+		mux.Handle(pattern, h)
+	}
+	mux.Handle("/", fallback) // answers unknown paths with the error object
 	return mux
 }
 
@@ -67,4 +187,9 @@ func Must[T any](v T, err error) T {
 		os.Exit(1)
 	}
 	return v
+}
+
+// JSONLogs makes log/slog write structured JSON to stdout (CloudWatch).
+func JSONLogs() {
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo})))
 }

@@ -7,6 +7,13 @@
 // Every key includes the tenant: a record of another tenant is reported as
 // ErrNotFound, indistinguishable from a missing one. Expired records are
 // filtered on every read, since DynamoDB's TTL deletes lazily.
+//
+// Identifiers (tenants, session, face and API key ids) are 1 to 256 bytes
+// of UTF-8 without control characters, '#' or '/'. A write with another
+// one fails (with neither ErrNotFound nor ErrExists, except PutFace, which
+// reports a bad tenant or session id as ErrNotFound); a read or delete
+// reports ErrNotFound. Blob keys are [A-Za-z0-9._/-] in non-empty
+// segments that are not "." or "..", at most 1,024 bytes.
 package store
 
 import (
@@ -60,28 +67,41 @@ type APIKey struct {
 
 // Records stores sessions, faces and API keys.
 type Records interface {
-	// CreateSession stores a new session (ErrExists when the id is taken).
+	// CreateSession stores a new session (ErrExists when the id is taken
+	// by a live session; an expired session's id can be taken again, and
+	// its faces do not come back). Expires is required; a zero Created is
+	// set to now.
 	CreateSession(ctx context.Context, s Session) error
 	// GetSession returns a live session.
 	GetSession(ctx context.Context, tenant, id string) (Session, error)
 	// DeleteSession removes the session and every face of it. Faces added
 	// concurrently either fail with ErrNotFound or are removed too: no face
-	// outlives its session.
+	// outlives its session. ErrNotFound when the session was missing or
+	// expired (what was left of it is removed all the same).
 	DeleteSession(ctx context.Context, tenant, id string) error
 
 	// PutFace stores a face in a live session (ErrNotFound when the session
-	// is missing or expired, checked atomically with the write). The face's
-	// Expires is set to the session's.
+	// is missing or expired, checked atomically with the write; ErrExists
+	// when the session already has a face of that id). The face's Expires
+	// is set to the session's, a zero Created to now; the stored face is
+	// returned.
 	PutFace(ctx context.Context, f Face) (Face, error)
+	// GetFace returns a face of a live session.
 	GetFace(ctx context.Context, tenant, sessionID, faceID string) (Face, error)
-	// ListFaces returns the session's live faces, oldest first
-	// (ErrNotFound when the session is missing or expired).
+	// ListFaces returns the session's live faces, oldest first by Created
+	// (ties by ID), ErrNotFound when the session is missing or expired.
 	ListFaces(ctx context.Context, tenant, sessionID string) ([]Face, error)
+	// DeleteFace removes a face (ErrNotFound when it, or its session, is
+	// missing or expired).
 	DeleteFace(ctx context.Context, tenant, sessionID, faceID string) error
-	// DeleteFaces removes every face of the session and returns how many.
+	// DeleteFaces removes every face of the session and returns how many
+	// (ErrNotFound when the session is missing or expired). The session
+	// stays.
 	DeleteFaces(ctx context.Context, tenant, sessionID string) (int, error)
 
+	// PutAPIKey stores an API key, replacing one of the same hash.
 	PutAPIKey(ctx context.Context, k APIKey) error
+	// GetAPIKey returns the API key of a hash (ErrNotFound when absent).
 	GetAPIKey(ctx context.Context, hash string) (APIKey, error)
 
 	// Ping checks the store answers.
@@ -94,11 +114,18 @@ type Blobs interface {
 	Put(ctx context.Context, key string, data []byte, contentType string) error
 	// Get returns the object and its content type (ErrNotFound when absent).
 	Get(ctx context.Context, key string) ([]byte, string, error)
+	// Delete removes the object; an absent key is not an error (S3 cannot
+	// tell).
 	Delete(ctx context.Context, key string) error
-	// DeletePrefix removes every object whose key starts with prefix.
+	// DeletePrefix removes every object whose key starts with prefix (a
+	// string prefix: "t/s1" also matches "t/s10/x"; end it with "/" for a
+	// folder). An empty prefix is refused.
 	DeletePrefix(ctx context.Context, prefix string) error
 	// PresignPut returns a URL a client can PUT one object of at most
-	// maxBytes to, under key, until the URL expires.
+	// maxBytes to, under key, until the URL expires. The client must send
+	// Content-Type: contentType. S3 cannot enforce maxBytes on a presigned
+	// PUT (the local store does): whoever consumes the upload checks its
+	// size.
 	PresignPut(ctx context.Context, key, contentType string, maxBytes int64, ttl time.Duration) (string, error)
 	Ping(ctx context.Context) error
 }

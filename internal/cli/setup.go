@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/facelambda/facelambda/internal/engine"
+	"github.com/facelambda/facelambda/internal/server"
+	"github.com/facelambda/facelambda/internal/store/dynamo"
+	"github.com/facelambda/facelambda/internal/store/s3blob"
+)
+
+// setupLocal prepares local AWS servers (DynamoDB Local, an S3 server) for
+// the functions: the table, the bucket, and the fixture events/ refer to.
+func setupLocal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("setup-local", stderr)
+	ddb := fs.String("dynamodb", os.Getenv("FACELAMBDA_DYNAMODB_ENDPOINT"), "DynamoDB endpoint")
+	s3ep := fs.String("s3", os.Getenv("FACELAMBDA_S3_ENDPOINT"), "S3 endpoint")
+	table := fs.String("table", "facelambda-local", "table name")
+	bucket := fs.String("bucket", "facelambda-local", "bucket name")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := required(fs, "dynamodb", "s3"); err != nil {
+		return err
+	}
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+	dc := dynamodb.NewFromConfig(cfg, dynamo.WithEndpoint(*ddb))
+	sc := s3.NewFromConfig(cfg, s3blob.WithEndpoint(*s3ep))
+	if err := dynamo.CreateTable(ctx, dc, *table); err != nil {
+		return err
+	}
+	if err := s3blob.CreateBucket(ctx, sc, *bucket); err != nil {
+		return err
+	}
+	bio, err := server.Service()
+	if err != nil {
+		return err
+	}
+	root, err := engine.RepoRoot()
+	if err != nil {
+		return err
+	}
+	var img server.SeedImages
+	if img.Reference, err = os.ReadFile(filepath.Join(root, "testdata", "faces", "obama.jpg")); err != nil {
+		return err
+	}
+	if img.Candidate, err = os.ReadFile(filepath.Join(root, "testdata", "faces", "obama2.jpg")); err != nil {
+		return err
+	}
+	if err := server.Seed(ctx, dynamo.New(dc, *table), s3blob.New(sc, *bucket), bio, img, time.Now()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "table %s at %s and bucket %s at %s are ready, with the events fixture (tenant %s)\n",
+		*table, *ddb, *bucket, *s3ep, server.FixtureTenant)
+	return nil
+}

@@ -1,0 +1,278 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/facelambda/facelambda/internal/auth"
+	"github.com/facelambda/facelambda/internal/biometric"
+	"github.com/facelambda/facelambda/internal/signing"
+	"github.com/facelambda/facelambda/internal/store"
+)
+
+// Session is the bio-session resource of seed 000.
+type Session struct {
+	ID                  string    `json:"id"`
+	CorrelationID       *string   `json:"correlationId"`
+	ImageStorageEnabled bool      `json:"imageStorageEnabled"`
+	CallbackURL         *string   `json:"callbackURL,omitempty"`
+	TTLSeconds          int64     `json:"ttlSeconds"`
+	Created             time.Time `json:"created"`
+	Expires             time.Time `json:"expires"`
+	Signature           string    `json:"signature,omitempty"`
+}
+
+type sessionRequest struct {
+	CorrelationID       string `json:"correlationId"`
+	ImageStorageEnabled bool   `json:"imageStorageEnabled"`
+	TTLSeconds          *int64 `json:"ttlSeconds"`
+	CallbackURL         string `json:"callbackURL"`
+}
+
+// SessionHandler serves the session function: bio-sessions, capabilities,
+// monitor and the JWKS.
+func SessionHandler(d *Deps) http.Handler {
+	d.defaults()
+	rt := newRouter(d)
+	rt.handle("POST", "/v2/bio-sessions", auth.ScopeSessionWrite, d.createSession)
+	rt.handle("GET", "/v2/bio-sessions/{id}", auth.ScopeSessionRead, d.getSession)
+	rt.handle("DELETE", "/v2/bio-sessions/{id}", auth.ScopeSessionWrite, d.deleteSession)
+	rt.handle("GET", "/v2/capabilities", auth.ScopeSessionRead, d.capabilities)
+	rt.handle("GET", "/v2/monitor", "", d.monitor)
+	rt.handle("GET", "/v2/.well-known/jwks.json", "", d.jwks)
+	return rt
+}
+
+// readJSON decodes a JSON body of at most limit bytes into v; seed 000 sends
+// some bodies as a one-element array, which is accepted too.
+func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || ct != "application/json" {
+		return errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type must be application/json")
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		return bodyError(err)
+	}
+	var arr []json.RawMessage
+	if json.Unmarshal(b, &arr) == nil {
+		if len(arr) != 1 {
+			return biometric.Invalid("expected one JSON object, got an array of %d", len(arr))
+		}
+		b = arr[0]
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return biometric.Invalid("request body is not valid JSON for this endpoint: %v", err)
+	}
+	return nil
+}
+
+func (d *Deps) createSession(w http.ResponseWriter, r *http.Request) {
+	var req sessionRequest
+	if err := readJSON(w, r, 64<<10, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	ttl := d.Config.DefaultTTL
+	if req.TTLSeconds != nil {
+		if *req.TTLSeconds <= 0 {
+			writeError(w, r, biometric.Invalid("ttlSeconds must be positive"))
+			return
+		}
+		if time.Duration(*req.TTLSeconds)*time.Second > d.Config.MaxTTL {
+			writeError(w, r, biometric.Invalid("ttlSeconds %d exceeds the maximum of %d", *req.TTLSeconds, int64(d.Config.MaxTTL/time.Second)))
+			return
+		}
+		ttl = time.Duration(*req.TTLSeconds) * time.Second
+	}
+	if req.CallbackURL != "" {
+		if err := checkCallback(req.CallbackURL, d.Config.AllowHTTPCallbacks); err != nil {
+			writeError(w, r, err)
+			return
+		}
+	}
+	if len(req.CorrelationID) > 256 {
+		writeError(w, r, biometric.Invalid("correlationId is longer than 256 characters"))
+		return
+	}
+	now := d.now()
+	s := store.Session{Tenant: tenant(r), ID: biometric.NewID(), CorrelationID: req.CorrelationID,
+		ImageStorage: req.ImageStorageEnabled, CallbackURL: req.CallbackURL, Created: now, Expires: now.Add(ttl)}
+	if err := d.Records.CreateSession(r.Context(), s); err != nil {
+		writeError(w, r, storeError(err, "bio-session"))
+		return
+	}
+	w.Header().Set("Location", "/v2/bio-sessions/"+s.ID)
+	d.writeSigned(w, r, http.StatusCreated, sessionOf(s))
+}
+
+func checkCallback(raw string, allowHTTP bool) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return biometric.Invalid("callbackURL %q is not an absolute URL", raw)
+	}
+	if u.Scheme != "https" && !(allowHTTP && u.Scheme == "http") {
+		return biometric.Invalid("callbackURL must use https")
+	}
+	return nil
+}
+
+func sessionOf(s store.Session) *Session {
+	return &Session{ID: s.ID, CorrelationID: nilIfEmpty(s.CorrelationID), ImageStorageEnabled: s.ImageStorage,
+		CallbackURL: nilIfEmpty(s.CallbackURL), TTLSeconds: int64(s.Expires.Sub(s.Created) / time.Second),
+		Created: s.Created.UTC(), Expires: s.Expires.UTC()}
+}
+
+func (d *Deps) getSession(w http.ResponseWriter, r *http.Request) {
+	s, err := d.Records.GetSession(r.Context(), tenant(r), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, storeError(err, "bio-session"))
+		return
+	}
+	d.writeSigned(w, r, http.StatusOK, sessionOf(s))
+}
+
+func (d *Deps) deleteSession(w http.ResponseWriter, r *http.Request) {
+	t, id := tenant(r), r.PathValue("id")
+	if _, err := d.Records.GetSession(r.Context(), t, id); err != nil {
+		writeError(w, r, storeError(err, "bio-session"))
+		return
+	}
+	if err := d.Records.DeleteSession(r.Context(), t, id); err != nil {
+		writeError(w, r, storeError(err, "bio-session"))
+		return
+	}
+	if err := d.Blobs.DeletePrefix(r.Context(), SessionPrefix(t, id)); err != nil {
+		writeError(w, r, internalErr(fmt.Errorf("delete session images: %w", err)))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// SessionPrefix is the blob-key prefix of a session's images.
+func SessionPrefix(tenant, session string) string { return tenant + "/sessions/" + session + "/" }
+
+// Capabilities reports what the service runs.
+type Capabilities struct {
+	Status          string   `json:"status"`
+	Version         string   `json:"version"`
+	CurrentMode     []string `json:"currentMode"`
+	AcceptedModes   []string `json:"acceptedModes"`
+	TemplateVersion int      `json:"templateVersion"`
+	ImageTypes      []string `json:"imageTypes"`
+	Levels          []string `json:"securityLevels"`
+	QualityModes    []string `json:"qualityModes"`
+	MaxImageBytes   int      `json:"maxImageBytes"`
+	MaxImagePixels  int      `json:"maxImagePixels"`
+	MaxTTLSeconds   int64    `json:"maxTtlSeconds"`
+}
+
+func (d *Deps) capabilities(w http.ResponseWriter, r *http.Request) {
+	tenant(r)
+	enc := d.Encoder
+	writeJSON(w, http.StatusOK, Capabilities{Status: "ok", Version: d.Config.Version, CurrentMode: []string{enc},
+		AcceptedModes: []string{enc}, TemplateVersion: TemplateVersion,
+		ImageTypes:    []string{"SELFIE", "ID_DOCUMENT", "VIDEO_FRAME"},
+		Levels:        []string{"MEDIUM", "HIGH", "VERY_HIGH", "HIGHEST"},
+		QualityModes:  []string{"ENROL", "VERIFY", "DISABLED"},
+		MaxImageBytes: maxImageBytes, MaxImagePixels: maxImagePixels, MaxTTLSeconds: int64(d.Config.MaxTTL / time.Second)})
+}
+
+// Monitor is the health report: ok only when the models and stores answer.
+type Monitor struct {
+	Status     string            `json:"status"`
+	Version    string            `json:"version"`
+	Components map[string]string `json:"components"`
+}
+
+func (d *Deps) monitor(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	m := Monitor{Status: "ok", Version: d.Config.Version, Components: map[string]string{}}
+	check := func(name string, f func(context.Context) error) {
+		if f == nil {
+			m.Components[name] = "not configured"
+			m.Status = "error"
+			return
+		}
+		if err := f(ctx); err != nil {
+			m.Components[name] = "error"
+			m.Status = "error"
+			return
+		}
+		m.Components[name] = "ok"
+	}
+	check("models", d.ModelsReady)
+	check("records", pingOf(d.Records))
+	check("blobs", pingOf(d.Blobs))
+	status := http.StatusOK
+	if m.Status != "ok" {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, m)
+}
+
+func pingOf(p interface{ Ping(context.Context) error }) func(context.Context) error {
+	if p == nil {
+		return nil
+	}
+	return p.Ping
+}
+
+func (d *Deps) jwks(w http.ResponseWriter, r *http.Request) {
+	signers := d.Signers
+	if len(signers) == 0 && d.Signer != nil {
+		signers = []*signing.Signer{d.Signer}
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	writeJSON(w, http.StatusOK, signing.JWKSOf(signers...))
+}
+
+// signable is a resource with a signature field.
+type signable interface{ setSignature(string) }
+
+func (s *Session) setSignature(sig string) { s.Signature = sig }
+func (f *Face) setSignature(sig string)    { f.Signature = sig }
+func (m *Match) setSignature(sig string)   { m.Signature = sig }
+
+// sign fills the resource's signature: a compact JWS over its JSON without
+// the signature member.
+func (d *Deps) sign(v signable) error {
+	if d.Signer == nil {
+		return nil
+	}
+	v.setSignature("")
+	sig, err := d.Signer.SignResource(v)
+	if err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+	v.setSignature(sig)
+	return nil
+}
+
+func (d *Deps) writeSigned(w http.ResponseWriter, r *http.Request, status int, v signable) {
+	if err := d.sign(v); err != nil {
+		writeError(w, r, internalErr(err))
+		return
+	}
+	writeJSON(w, status, v)
+}
+
+// storeError maps store errors: not found (or another tenant's) is a 404.
+func storeError(err error, what string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return errorf(http.StatusNotFound, CodeNotFound, what+" not found")
+	}
+	return internalErr(err)
+}
+
+func internalErr(err error) error {
+	return &biometric.Error{Status: http.StatusInternalServerError, Code: biometric.CodeInternal, Message: "internal error", Err: err}
+}

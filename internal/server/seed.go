@@ -1,0 +1,94 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/facelambda/facelambda/internal/auth"
+	"github.com/facelambda/facelambda/internal/biometric"
+	"github.com/facelambda/facelambda/internal/httpapi"
+	"github.com/facelambda/facelambda/internal/store"
+)
+
+// The fixture that events/ refer to: the key their apikey header carries,
+// and sessions and faces with fixed ids (tenant FixtureTenant).
+const (
+	FixtureKey     = "fl_local-development-key-do-not-use-in-production"
+	FixtureTenant  = "events"
+	FixtureSession = "0f8e2a4c-0000-4000-8000-000000000001" // image storage on, faces FixtureFace1..3
+	DeleteSession  = "0f8e2a4c-0000-4000-8000-000000000002" // deleted by an event
+	EmptySession   = "0f8e2a4c-0000-4000-8000-000000000003" // one face, deleted by the delete-faces event
+	FixtureFace1   = "5b1d7c9e-0000-4000-8000-00000000000a" // obama.jpg
+	FixtureFace2   = "5b1d7c9e-0000-4000-8000-00000000000b" // obama2.jpg
+	FixtureFace3   = "5b1d7c9e-0000-4000-8000-00000000000c" // deleted by an event
+)
+
+// SeedImages are the images of the fixture faces.
+type SeedImages struct{ Reference, Candidate []byte }
+
+// Seed stores the fixture the event files refer to: the API key, three
+// sessions and their faces (templates made by bio from the images). It
+// replaces what a previous seed left.
+func Seed(ctx context.Context, recs store.Records, blobs store.Blobs, bio *biometric.Service, img SeedImages, now time.Time) error {
+	if err := recs.PutAPIKey(ctx, store.APIKey{Hash: auth.Hash(FixtureKey), Tenant: FixtureTenant, Name: "events fixture",
+		Scopes: []string{auth.ScopeAll}, Created: now.UTC()}); err != nil {
+		return fmt.Errorf("seed key: %w", err)
+	}
+	faces := map[string][]byte{}
+	for id, b := range map[string][]byte{FixtureFace1: img.Reference, FixtureFace2: img.Candidate, FixtureFace3: img.Candidate} {
+		a, err := bio.Analyze(b, biometric.Options{})
+		if err != nil {
+			return fmt.Errorf("seed face %s: %w", id, err)
+		}
+		faces[id] = mustJSON(map[string]any{"id": id, "mode": bio.Encoder(), "imageType": "SELFIE", "quality": a.Quality,
+			"landmarks": a.Landmarks, "templateVersion": 1, "encoder": bio.Encoder(), "digest": a.Digest, "created": now.UTC()})
+		tpl, _ := a.Template.MarshalBinary()
+		faces[id+"/tpl"] = tpl
+	}
+	type seedFace struct {
+		id    string
+		image []byte
+	}
+	for _, s := range []struct {
+		id    string
+		store bool
+		faces []seedFace
+	}{
+		{FixtureSession, true, []seedFace{{FixtureFace1, img.Reference}, {FixtureFace2, img.Candidate}, {FixtureFace3, img.Candidate}}},
+		{DeleteSession, false, nil},
+		{EmptySession, false, []seedFace{{FixtureFace3, nil}}},
+	} {
+		if err := recs.DeleteSession(ctx, FixtureTenant, s.id); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("seed: clear session %s: %w", s.id, err)
+		}
+		sess := store.Session{Tenant: FixtureTenant, ID: s.id, CorrelationID: "events-fixture", ImageStorage: s.store,
+			Created: now.UTC(), Expires: now.Add(24 * time.Hour).UTC()}
+		if err := recs.CreateSession(ctx, sess); err != nil {
+			return fmt.Errorf("seed session %s: %w", s.id, err)
+		}
+		for i, f := range s.faces {
+			rec := store.Face{Tenant: FixtureTenant, SessionID: s.id, ID: f.id, Created: now.Add(time.Duration(i) * time.Millisecond).UTC(),
+				Data: faces[f.id], Template: faces[f.id+"/tpl"], HasImage: f.image != nil}
+			if rec.HasImage {
+				if err := blobs.Put(ctx, httpapi.FaceImageKey(FixtureTenant, s.id, f.id), f.image, "image/jpeg"); err != nil {
+					return fmt.Errorf("seed image %s: %w", f.id, err)
+				}
+			}
+			if _, err := recs.PutFace(ctx, rec); err != nil {
+				return fmt.Errorf("seed face %s: %w", f.id, err)
+			}
+		}
+	}
+	return nil
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
