@@ -52,7 +52,10 @@ func deps(t *testing.T) *httpapi.Deps {
 	require.NoError(t, err)
 	testKey, _, err = auth.Create(context.Background(), st, "acme", "test", []string{auth.ScopeAll}, time.Now())
 	require.NoError(t, err)
-	return &httpapi.Deps{Bio: s, Records: st, Blobs: st, Keys: st, Signer: signer}
+	eng, err := engine.Open(engine.ConfigFromEnv())
+	require.NoError(t, err)
+	ready := func(context.Context) error { _, err := eng.Raw["eyes"].Run(make([]float32, 24*24)); return err }
+	return &httpapi.Deps{Bio: s, Records: st, Blobs: st, Keys: st, Signer: signer, ModelsReady: ready}
 }
 
 func service(t *testing.T) *biometric.Service {

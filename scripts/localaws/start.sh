@@ -14,7 +14,8 @@
 #   FACELAMBDA_DYNAMODB_PORT  DynamoDB Local port (default 8000)
 #   FACELAMBDA_S3_PORT        moto server port (default 5000)
 #   FACELAMBDA_LOCALAWS_WAIT  seconds to wait for each server (default 60)
-# Stop both with scripts/localaws/stop.sh.
+# PIDs and logs go to <tools>/localaws/{dynamodb,s3}-<port>.{pid,log}.
+# Stop the servers with scripts/localaws/stop.sh.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -96,11 +97,11 @@ start_dynamodb() {
 		cd "$state"
 		exec nohup java -Xmx1g -Djava.library.path="$d/DynamoDBLocal_lib" -jar "$jar" \
 			-inMemory -sharedDb -disableTelemetry -port "$ddb_port" \
-			>"$state/dynamodb.log" 2>&1 </dev/null
+			>"$state/dynamodb-$ddb_port.log" 2>&1 </dev/null
 	) &
-	echo $! >"$state/dynamodb.pid"
-	wait_for "DynamoDB Local" ddb_up "$state/dynamodb.pid" "$state/dynamodb.log"
-	log "DynamoDB Local ready (pid $(cat "$state/dynamodb.pid"))"
+	echo $! >"$state/dynamodb-$ddb_port.pid"
+	wait_for "DynamoDB Local" ddb_up "$state/dynamodb-$ddb_port.pid" "$state/dynamodb-$ddb_port.log"
+	log "DynamoDB Local ready (pid $(cat "$state/dynamodb-$ddb_port.pid"))"
 }
 
 start_s3() {
@@ -117,11 +118,11 @@ start_s3() {
 	(
 		cd "$state"
 		exec nohup python3 -m moto.server -H 127.0.0.1 -p "$s3_port" \
-			>"$state/s3.log" 2>&1 </dev/null
+			>"$state/s3-$s3_port.log" 2>&1 </dev/null
 	) &
-	echo $! >"$state/s3.pid"
-	wait_for "moto server" s3_up "$state/s3.pid" "$state/s3.log"
-	log "moto server ready (pid $(cat "$state/s3.pid"))"
+	echo $! >"$state/s3-$s3_port.pid"
+	wait_for "moto server" s3_up "$state/s3-$s3_port.pid" "$state/s3-$s3_port.log"
+	log "moto server ready (pid $(cat "$state/s3-$s3_port.pid"))"
 }
 
 start_dynamodb
