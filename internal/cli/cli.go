@@ -28,13 +28,38 @@ usage:
 
 Add --json for machine-readable output.`
 
+// command runs one subcommand with its remaining arguments.
+type command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+
+// registered holds subcommands added by other files of this package
+// (register in an init function): the key is the command's words, such as
+// "eval liveness" or "bench identify", and usage its help line.
+var registered = map[string]command{}
+var registeredUsage []string
+
+func register(words, usage string, c command) {
+	registered[words] = c
+	registeredUsage = append(registeredUsage, usage)
+}
+
 // Run executes the command line and returns the exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprintln(stdout, usage)
+		for _, u := range registeredUsage {
+			fmt.Fprintln(stdout, "  "+u)
+		}
 		return 0
 	}
 	var err error
+	if len(args) >= 2 {
+		if c, ok := registered[args[0]+" "+args[1]]; ok {
+			return exit(c(ctx, args[2:], stdout, stderr), stderr)
+		}
+	}
+	if c, ok := registered[args[0]]; ok {
+		return exit(c(ctx, args[1:], stdout, stderr), stderr)
+	}
 	switch args[0] {
 	case "serve":
 		err = serve(ctx, args[1:], stdout, stderr)
@@ -67,6 +92,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = fmt.Errorf("unknown command %q", args[0])
 		fmt.Fprintln(stderr, usage)
 	}
+	return exit(err, stderr)
+}
+
+func exit(err error, stderr io.Writer) int {
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stderr, "facelambda:", err)
