@@ -3,7 +3,8 @@
 # registry packages into the layer folders, laid out as Lambda mounts layers:
 #   layers/runtime/lib/libonnxruntime.so.1   -> /opt/lib/libonnxruntime.so.1
 #   layers/models/*.onnx                      -> /opt/models/*.onnx
-# Every file is checked against layers/models/manifest.json (SHA-256).
+# Every file is checked against layers/models/manifest.json (SHA-256); entries
+# marked "optional" there are checked when present.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache="$here/.cache"
@@ -26,11 +27,29 @@ for m in fr_detect fr_landmark fr_feature fr_liveness fr_eye fr_pose; do
 done
 install -m 0644 "$fp/LICENSE" "$here/models/LICENSE.faceplugin"
 
+# The MiniFASNet anti-spoofing pair (Apache-2.0) is on no registry: it is
+# copied from the shared folder beside the repository (or $FACELAMBDA_SHARED)
+# with its licence; layers/models/NOTICE names its origin. Without it the
+# service runs fr_liveness alone (its own calibration), so a missing folder
+# is a warning, not an error.
+shared=${FACELAMBDA_SHARED:-"$here/../../shared"}
+mfn="$shared/models/minifasnet"
+mfn_files=(2.7_80x80_MiniFASNetV2.onnx 4.0_80x80_MiniFASNetV1SE.onnx)
+if [ -f "$mfn/${mfn_files[0]}" ] && [ -f "$mfn/${mfn_files[1]}" ] && [ -f "$mfn/LICENSE" ]; then
+  for m in "${mfn_files[@]}"; do
+    install -m 0644 "$mfn/$m" "$here/models/$m"
+  done
+  install -m 0644 "$mfn/LICENSE" "$here/models/LICENSE.minifasnet"
+else
+  echo "warning: MiniFASNet models not found in $mfn (set FACELAMBDA_SHARED to the folder holding models/minifasnet);" >&2
+  echo "warning: continuing without them: passive liveness will run fr_liveness alone." >&2
+fi
+
 # Verify against the manifest (the engine checks again at load time).
 python3 - "$here" <<'PY' 2>/dev/null || node -e '
 const fs=require("fs"),c=require("crypto"),p=require("path");const h=process.argv[1];
 const m=JSON.parse(fs.readFileSync(p.join(h,"models/manifest.json")));let bad=0;
-for(const f of m.files){const fp=p.join(h,f.kind==="library"?"runtime/lib":"models",f.file);const d=c.createHash("sha256").update(fs.readFileSync(fp)).digest("hex");
+for(const f of m.files){const fp=p.join(h,f.kind==="library"?"runtime/lib":"models",f.file);if(f.optional&&!fs.existsSync(fp))continue;const d=c.createHash("sha256").update(fs.readFileSync(fp)).digest("hex");
 if(d!==f.sha256){console.error("hash mismatch: "+fp+" is "+d+", manifest wants "+f.sha256);bad=1}}process.exit(bad)' "$here"
 import hashlib, json, os, sys
 h = sys.argv[1]
@@ -38,6 +57,8 @@ m = json.load(open(os.path.join(h, "models/manifest.json")))
 bad = 0
 for f in m["files"]:
     fp = os.path.join(h, "runtime/lib" if f["kind"] == "library" else "models", f["file"])
+    if f.get("optional") and not os.path.exists(fp):
+        continue  # optional files (MiniFASNet) may be absent
     d = hashlib.sha256(open(fp, "rb").read()).hexdigest()
     if d != f["sha256"]:
         print(f"hash mismatch: {fp} is {d}, manifest wants {f['sha256']}", file=sys.stderr)
