@@ -1,5 +1,7 @@
 package gallery
 
+import "math/bits"
+
 // Dot-product kernels, pure Go. The Go compiler does not vectorise, so the
 // kernels are written for instruction-level parallelism instead: several
 // independent accumulators, loops unrolled by hand, bounds checks hoisted
@@ -138,4 +140,65 @@ func dot2Int7(r0, r1, even, odd []uint64) (uint64, uint64) {
 		b1 += (x >> 8 & lanes8 * o) >> 48
 	}
 	return a0 + a1, b0 + b1
+}
+
+// dotInt7b: interleaved probe (even, odd per word), plain range loop.
+func dotInt7b(row, eo []uint64) uint64 {
+	eo = eo[:2*len(row)]
+	var s0, s1 uint64
+	for i, w := range row {
+		s0 += (w & lanes8 * eo[2*i]) >> 48
+		s1 += (w >> 8 & lanes8 * eo[2*i+1]) >> 48
+	}
+	return s0 + s1
+}
+
+// dotInt7c: mask held in a variable.
+func dotInt7c(row, eo []uint64, m uint64) uint64 {
+	eo = eo[:2*len(row)]
+	var s0, s1, s2, s3 uint64
+	i := 0
+	for ; i+1 < len(row); i += 2 {
+		w0, w1 := row[i], row[i+1]
+		p := eo[2*i : 2*i+4 : 2*i+4]
+		s0 += (w0 & m * p[0]) >> 48
+		s1 += (w0 >> 8 & m * p[1]) >> 48
+		s2 += (w1 & m * p[2]) >> 48
+		s3 += (w1 >> 8 & m * p[3]) >> 48
+	}
+	return s0 + s1 + s2 + s3
+}
+
+// dot2Int7i: two rows interleaved word by word (blk[2i] row 0, blk[2i+1] row 1).
+func dot2Int7i(blk, eo []uint64) (uint64, uint64) {
+	eo = eo[:len(blk)]
+	m := uint64(lanes8)
+	var a0, a1, b0, b1 uint64
+	for i := 0; i+1 < len(blk); i += 2 {
+		p := eo[i : i+2 : i+2]
+		g := blk[i : i+2 : i+2]
+		e, o := p[0], p[1]
+		w, x := g[0], g[1]
+		a0 += (w & m * e) >> 48
+		a1 += (w >> 8 & m * o) >> 48
+		b0 += (x & m * e) >> 48
+		b1 += (x >> 8 & m * o) >> 48
+	}
+	return a0 + a1, b0 + b1
+}
+
+// dotBits2: rows of 2 bit-planes (lo plane words then hi plane words), probe likewise.
+func dotBits2(row, probe []uint64) (c00, c01, c10, c11 int) {
+	n := len(row) / 2
+	a0, a1 := row[:n], row[n:2*n]
+	b0, b1 := probe[:n], probe[n:2*n]
+	for i := range a0 {
+		x0, x1 := a0[i], a1[i]
+		y0, y1 := b0[i], b1[i]
+		c00 += bits.OnesCount64(x0 & y0)
+		c01 += bits.OnesCount64(x0 & y1)
+		c10 += bits.OnesCount64(x1 & y0)
+		c11 += bits.OnesCount64(x1 & y1)
+	}
+	return
 }

@@ -2,6 +2,8 @@ package gallery
 
 import (
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 )
 
@@ -56,7 +58,14 @@ func TestDotInt7Exact(t *testing.T) {
 	}
 }
 
-const benchRows, benchDims = 20000, 512
+var benchRows, benchDims = envInt("ROWS", 20000), 512
+
+func envInt(k string, d int) int {
+	if v, err := strconv.Atoi(os.Getenv(k)); err == nil {
+		return v
+	}
+	return d
+}
 
 func BenchmarkKernel(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
@@ -134,6 +143,121 @@ func BenchmarkKernel(b *testing.B) {
 			for i := 0; i+1 < benchRows; i += 2 {
 				x, y := dot2Int7(w7[i*words:(i+1)*words], w7[(i+1)*words:(i+2)*words], e, o)
 				s += x + y
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchRows), "ns/row")
+		_ = s
+	})
+}
+
+func BenchmarkInt7Variants(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	words := benchDims / 8
+	w7 := make([]uint64, benchRows*words)
+	for i := range w7 {
+		w7[i] = r.Uint64() & 0x7f7f7f7f7f7f7f7f
+	}
+	v := make([]uint8, benchDims)
+	for i := range v {
+		v[i] = uint8(r.IntN(128))
+	}
+	e, o := packInt7Probe(v)
+	eo := make([]uint64, 2*words)
+	for i := range e {
+		eo[2*i], eo[2*i+1] = e[i], o[i]
+	}
+	var want uint64
+	for i := 0; i < benchRows; i++ {
+		want += dotInt7(w7[i*words:(i+1)*words], e, o)
+	}
+	run := func(name string, f func() uint64) {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if f() != want {
+					b.Fatal("wrong")
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchRows), "ns/row")
+		})
+	}
+	run("a", func() (s uint64) {
+		for i := 0; i < benchRows; i++ {
+			s += dotInt7(w7[i*words:(i+1)*words], e, o)
+		}
+		return
+	})
+	run("b", func() (s uint64) {
+		for i := 0; i < benchRows; i++ {
+			s += dotInt7b(w7[i*words:(i+1)*words], eo)
+		}
+		return
+	})
+	m := uint64(lanes8)
+	run("c", func() (s uint64) {
+		for i := 0; i < benchRows; i++ {
+			s += dotInt7c(w7[i*words:(i+1)*words], eo, m)
+		}
+		return
+	})
+}
+
+func BenchmarkInt7Pairs(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	words := benchDims / 8
+	w7 := make([]uint64, benchRows*words)
+	for i := range w7 {
+		w7[i] = r.Uint64() & 0x7f7f7f7f7f7f7f7f
+	}
+	v := make([]uint8, benchDims)
+	for i := range v {
+		v[i] = uint8(r.IntN(128))
+	}
+	e, o := packInt7Probe(v)
+	eo := make([]uint64, 2*words)
+	for i := range e {
+		eo[2*i], eo[2*i+1] = e[i], o[i]
+	}
+	run := func(name string, f func() uint64) {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				f()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchRows), "ns/row")
+		})
+	}
+	run("x2", func() (s uint64) {
+		for i := 0; i+1 < benchRows; i += 2 {
+			x, y := dot2Int7(w7[i*words:(i+1)*words], w7[(i+1)*words:(i+2)*words], e, o)
+			s += x + y
+		}
+		return
+	})
+	run("x2i", func() (s uint64) {
+		for i := 0; i+1 < benchRows; i += 2 {
+			x, y := dot2Int7i(w7[i*words:(i+2)*words], eo)
+			s += x + y
+		}
+		return
+	})
+}
+
+func BenchmarkBits2(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	words := 2 * benchDims / 64
+	g := make([]uint64, benchRows*words)
+	for i := range g {
+		g[i] = r.Uint64()
+	}
+	p := make([]uint64, words)
+	for i := range p {
+		p[i] = r.Uint64()
+	}
+	b.Run("bits2", func(b *testing.B) {
+		var s int
+		for b.Loop() {
+			for i := 0; i < benchRows; i++ {
+				a, b, c, d := dotBits2(g[i*words:(i+1)*words], p)
+				s += a + 2*(b+c) + 4*d
 			}
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchRows), "ns/row")

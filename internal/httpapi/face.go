@@ -57,7 +57,9 @@ type Face struct {
 	ImageHeight          int                  `json:"imageHeight,omitempty"`
 	Created              time.Time            `json:"created"`
 	Expires              *time.Time           `json:"expires,omitempty"`
-	Signature            string               `json:"signature,omitempty"`
+	// RefID is the transaction id of a direct face creation (X-Request-Id).
+	RefID     string `json:"refid,omitempty"`
+	Signature string `json:"signature,omitempty"`
 }
 
 // TemplateVersion is the template format version reported as templateVersion.
@@ -199,6 +201,7 @@ func (d *Deps) createDirectFace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := faceFromAnalysis(d.Bio, a, it, req.spec, d.now())
+	f.RefID = w.Header().Get("X-Request-Id")
 	if !req.spec.SignatureDisabled {
 		if err := d.sign(&f); err != nil {
 			writeError(w, r, internalErr(err))

@@ -18,6 +18,10 @@ func FuzzReadForm(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ct string, body []byte) {
 		req := httptest.NewRequest(http.MethodPost, "/v2/faces", bytes.NewReader(body))
 		req.Header.Set("Content-Type", ct)
+		var sess sessionRequest
+		jr := httptest.NewRequest(http.MethodPost, "/v2/bio-sessions", bytes.NewReader(body))
+		jr.Header.Set("Content-Type", "application/json")
+		_ = readJSON(httptest.NewRecorder(), jr, 64<<10, &sess)
 		form, err := readForm(httptest.NewRecorder(), req, "image", "candidateImage")
 		if err != nil {
 			return

@@ -42,7 +42,10 @@ type Match struct {
 	CorrelationID                     *string            `json:"correlationId"`
 	Created                           time.Time          `json:"created"`
 	Expires                           *time.Time         `json:"expires,omitempty"`
-	Signature                         string             `json:"signature,omitempty"`
+	// RefID is the transaction id of the request that computed the match
+	// (the X-Request-Id header).
+	RefID     string `json:"refid,omitempty"`
+	Signature string `json:"signature,omitempty"`
 }
 
 // MatchHandler serves the match function: direct matches of images or a
@@ -68,6 +71,7 @@ func (d *Deps) respondMatch(w http.ResponseWriter, r *http.Request, f func() (*M
 		writeError(w, r, err)
 		return
 	}
+	m.RefID = w.Header().Get("X-Request-Id")
 	d.writeSigned(w, r, http.StatusOK, m)
 }
 

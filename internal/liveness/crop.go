@@ -178,3 +178,14 @@ func tensor(m *raster.RGB, bgr bool) []float32 {
 	}
 	return out
 }
+
+// mirror returns m flipped horizontally.
+func mirror(m *raster.RGB) *raster.RGB {
+	out := raster.New(m.W, m.H)
+	for y := 0; y < m.H; y++ {
+		for x := 0; x < m.W; x++ {
+			copy(out.Pix[(y*m.W+m.W-1-x)*3:][:3], m.Pix[(y*m.W+x)*3:][:3])
+		}
+	}
+	return out
+}

@@ -55,6 +55,9 @@ type Spec struct {
 	// Flip adds the horizontally mirrored crop and averages the two
 	// log-odds (test-time augmentation).
 	Flip bool `json:"flip,omitempty"`
+	// Smooth resamples the crop with area averaging where it shrinks
+	// (raster.Resize) instead of OpenCV-style plain bilinear sampling.
+	Smooth bool `json:"smooth,omitempty"`
 }
 
 func (s Spec) validate() error {
@@ -106,7 +109,16 @@ func (s *Scorer) Input(img *raster.RGB, face geometry.Box, flip bool) ([]float32
 	if r.W < 1 || r.H < 1 {
 		return nil, errors.New("liveness: face box outside the image")
 	}
-	return tensor(cropResize(img, r, s.Size, flip), strings.EqualFold(s.Channels, "BGR")), nil
+	var crop *raster.RGB
+	if s.Smooth {
+		crop = raster.Resize(img, r, s.Size, s.Size)
+		if flip {
+			crop = mirror(crop)
+		}
+	} else {
+		crop = cropResize(img, r, s.Size, flip)
+	}
+	return tensor(crop, strings.EqualFold(s.Channels, "BGR")), nil
 }
 
 // Score returns the model's live log-odds for face in img.
