@@ -50,3 +50,29 @@ func (s *Service) Compare(a, b template.Template, kind calibration.Kind, level c
 	}
 	return c, nil
 }
+
+// Calibrated maps a cosine similarity to its false-acceptance rate and score.
+func (s *Service) Calibrated(cos float64) (far, score float64, err error) {
+	if s.cal == nil {
+		return 0, 0, internal(errors.New("no calibration table loaded"))
+	}
+	far = s.cal.FAR(cos)
+	return far, round(calibration.Score(far), 2), nil
+}
+
+// CosineAt inverts the calibration: the cosine at which FAR equals far.
+func (s *Service) CosineAt(far float64) (float64, error) {
+	if s.cal == nil {
+		return 0, internal(errors.New("no calibration table loaded"))
+	}
+	lo, hi := -1.0, 1.0
+	for i := 0; i < 60; i++ {
+		mid := (lo + hi) / 2
+		if s.cal.FAR(mid) > far {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi, nil
+}

@@ -146,16 +146,37 @@ func gates(mode QualityMode, m *Measures) []gate {
 	}
 }
 
+// Check is the outcome of one quality gate.
+type Check struct {
+	Name    string // EYES_OPEN, POSE_YAW, ..., OVERALL_QUALITY
+	Passed  bool
+	Message string // why it failed ("" when passed)
+}
+
+// Assess evaluates every gate of the mode (none for DISABLED).
+func Assess(mode QualityMode, m Measures, quality int) []Check {
+	var out []Check
+	for _, g := range gates(mode, &m) {
+		name := g.check
+		if name == "yaw" || name == "pitch" || name == "roll" {
+			name = "POSE_" + upper(name)
+		}
+		bad, why := g.fail(m, quality)
+		c := Check{Name: name, Passed: !bad}
+		if bad {
+			c.Message = why
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
 // checkGates returns the first failed gate of the mode as a 400 error.
 func checkGates(mode QualityMode, m Measures, quality int) error {
-	for _, g := range gates(mode, &m) {
-		if bad, why := g.fail(m, quality); bad {
-			check := g.check
-			if check == "yaw" || check == "pitch" || check == "roll" {
-				check = "POSE_" + upper(check)
-			}
+	for _, c := range Assess(mode, m, quality) {
+		if !c.Passed {
 			return &Error{Status: http.StatusBadRequest, Code: CodeQualityCheck,
-				Message: fmt.Sprintf("quality check %s failed (%s mode): %s", check, mode, why)}
+				Message: fmt.Sprintf("quality check %s failed (%s mode): %s", c.Name, mode, c.Message)}
 		}
 	}
 	return nil

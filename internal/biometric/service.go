@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"net/http"
 	"time"
 
@@ -103,6 +104,10 @@ type Options struct {
 	Single bool
 	// Label names the image in error messages ("image", "candidateImage").
 	Label string
+	// Thumbnail asks for a JPEG of the subject face with some context
+	// (Analysis.Thumbnail): what a template needs to be re-extracted by a
+	// future encoder.
+	Thumbnail bool
 }
 
 // Box is a face box in original image pixels with its detection score.
@@ -152,6 +157,8 @@ type Analysis struct {
 	Quality      int
 	Template     template.Template
 	MultipleFace bool
+	// Thumbnail is the face crop asked for by Options.Thumbnail.
+	Thumbnail []byte
 }
 
 // Analyze decodes img, finds its faces and measures the subject.
@@ -232,6 +239,11 @@ func (s *Service) Analyze(img []byte, opt Options) (*Analysis, error) {
 	a.Measures = measures(f.Quality, [4]float64{a.Box.X, a.Box.Y, a.Box.Width, a.Box.Height}, scale)
 	a.Quality = a.Measures.Score()
 	a.Template = template.Template{Encoder: s.encoder, Vector: f.Embedding}
+	if opt.Thumbnail {
+		if a.Thumbnail, err = thumbnail(pic, subj.Box); err != nil {
+			return nil, internal(err)
+		}
+	}
 	if err := checkGates(opt.QualityMode, a.Measures, a.Quality); err != nil {
 		e := err.(*Error)
 		e.Message = opt.Label + ": " + e.Message
@@ -284,4 +296,18 @@ func (s *Service) DetectAll(img []byte) ([]Box, error) {
 		out[i] = toBox(d, res.Scale)
 	}
 	return out, nil
+}
+
+// thumbnail crops the face box enlarged 1.8 times (clamped to the image),
+// scaled to at most 320 pixels a side, as a quality-90 JPEG: enough context
+// for a detector and aligner to find the face again.
+func thumbnail(img *raster.RGB, b geometry.Box) ([]byte, error) {
+	side := math.Max(b.W, b.H) * 1.8
+	c := b.Center()
+	box := geometry.Box{X: math.Max(0, c.X-side/2), Y: math.Max(0, c.Y-side/2)}
+	box.W = math.Min(float64(img.W), c.X+side/2) - box.X
+	box.H = math.Min(float64(img.H), c.Y+side/2) - box.Y
+	scale := math.Min(1, 320/math.Max(box.W, box.H))
+	w, h := max(1, int(box.W*scale)), max(1, int(box.H*scale))
+	return raster.EncodeJPEG(raster.Resize(img, box, w, h), 90)
 }

@@ -1,11 +1,8 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"image"
-	"image/jpeg"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -252,17 +249,7 @@ func jpegOf(img *raster.RGB, w, h int) ([]byte, error) {
 	s := max(float64(w)/float64(img.W), float64(h)/float64(img.H))
 	cw, ch := float64(w)/s, float64(h)/s
 	box := [4]float64{(float64(img.W) - cw) / 2, (float64(img.H) - ch) / 4, cw, ch}
-	out := raster.Resize(img, boxOf(box), w, h)
-	rgba := image.NewRGBA(image.Rect(0, 0, w, h))
-	for i := 0; i < w*h; i++ {
-		copy(rgba.Pix[i*4:i*4+3], out.Pix[i*3:i*3+3])
-		rgba.Pix[i*4+3] = 255
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, rgba, &jpeg.Options{Quality: 90}); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return raster.EncodeJPEG(raster.Resize(img, boxOf(box), w, h), 90)
 }
 
 func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }

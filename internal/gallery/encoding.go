@@ -26,18 +26,23 @@ const (
 	// scan compute four products with one 64-bit multiplication (see
 	// dotInt7), four times fewer multiplications than Int8.
 	Int7 Encoding = 4
+	// Bits2 stores each dimension on 2 bits (four levels, step = the
+	// vector's RMS), as two bit-planes scanned with AND and POPCNT: a coarse
+	// score for choosing the rows to re-score, 16 times fewer bytes than
+	// Float32. Not a shard encoding (it is derived when an index is built).
+	Bits2 Encoding = 5
 )
 
-// DefaultEncoding is the encoding [NewBuilder] uses when none is given,
+// DefaultEncoding is the encoding [Builder.Build] uses when none is given,
 // chosen by measurement (docs/benchmarks.md, "1:N identification"): the
-// fastest scan whose coarse top candidates, re-scored exactly, give the
-// exact top candidate.
-const DefaultEncoding = Int7
+// fastest scan whose best rows, re-scored exactly, give the exact top
+// candidate.
+const DefaultEncoding = Bits2
 
-var encodingNames = map[Encoding]string{Float32: "float32", Float16: "float16", Int8: "int8", Int7: "int7"}
+var encodingNames = map[Encoding]string{Float32: "float32", Float16: "float16", Int8: "int8", Int7: "int7", Bits2: "bits2"}
 
 // Encodings lists every encoding, from the most exact to the most compact.
-func Encodings() []Encoding { return []Encoding{Float32, Float16, Int8, Int7} }
+func Encodings() []Encoding { return []Encoding{Float32, Float16, Int8, Int7, Bits2} }
 
 func (e Encoding) String() string {
 	if s, ok := encodingNames[e]; ok {
@@ -59,12 +64,14 @@ func (e Encoding) BytesPerVector(dims int) int {
 		return 2 * dims
 	case Int8, Int7:
 		return dims + 4
+	case Bits2:
+		return 16*((dims+63)/64) + 8
 	}
 	return 0
 }
 
-// ParseEncoding returns the encoding named s (float32, float16, int8, int7;
-// case-insensitive; "f32", "f16", "fp16" and "half" are accepted too).
+// ParseEncoding returns the encoding named s (float32, float16, int8, int7,
+// bits2; case-insensitive; "f32", "f16", "fp16" and "half" are accepted too).
 func ParseEncoding(s string) (Encoding, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "float32", "f32", "fp32":
@@ -75,16 +82,10 @@ func ParseEncoding(s string) (Encoding, error) {
 		return Int8, nil
 	case "int7", "i7":
 		return Int7, nil
+	case "bits2", "2bit":
+		return Bits2, nil
 	}
-	return 0, fmt.Errorf("gallery: unknown encoding %q (float32, float16, int8, int7)", s)
-}
-
-// levels is the largest code magnitude of an integer encoding.
-func (e Encoding) levels() float32 {
-	if e == Int7 {
-		return 63
-	}
-	return 127
+	return 0, fmt.Errorf("gallery: unknown encoding %q (float32, float16, int8, int7, bits2)", s)
 }
 
 // quantize writes the symmetric codes of v into dst (len(v)) and returns the

@@ -6,6 +6,7 @@ import (
 
 	"github.com/facelambda/facelambda/internal/auth"
 	"github.com/facelambda/facelambda/internal/biometric"
+	"github.com/facelambda/facelambda/internal/enroll"
 	"github.com/facelambda/facelambda/internal/signing"
 	"github.com/facelambda/facelambda/internal/store"
 )
@@ -22,7 +23,13 @@ type Deps struct {
 	// Signers published in the JWKS (the current one first); nil means Signer alone.
 	Signers []*signing.Signer
 	Keys    auth.KeyStore
-	Config  Config
+	// Enroll serves templates of class ids (enroll function).
+	Enroll *enroll.Service
+	// Classes stores templates and galleries (enroll function).
+	Classes store.Classes
+	// Galleries identifies probes in galleries (enroll function).
+	Galleries Identifier
+	Config    Config
 	// ModelsReady runs a tiny inference to prove the models answer (monitor).
 	ModelsReady func(ctx context.Context) error
 	Now         func() time.Time

@@ -1,13 +1,10 @@
 package httpapi
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"image/jpeg"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/facelambda/facelambda/internal/auth"
 	"github.com/facelambda/facelambda/internal/decode"
+	"github.com/facelambda/facelambda/internal/raster"
 	"github.com/facelambda/facelambda/internal/store"
 
 	"github.com/facelambda/facelambda/internal/biometric"
@@ -430,17 +428,7 @@ func toJPEG(b []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := res.Image
-	rgba := image.NewRGBA(image.Rect(0, 0, m.W, m.H))
-	for i := 0; i < m.W*m.H; i++ {
-		copy(rgba.Pix[i*4:i*4+3], m.Pix[i*3:i*3+3])
-		rgba.Pix[i*4+3] = 255
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, rgba, &jpeg.Options{Quality: 85}); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return raster.EncodeJPEG(res.Image, 85)
 }
 
 // Upload is a presigned upload slot for an image too large for a
@@ -472,7 +460,7 @@ func (d *Deps) createUpload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "contentType must be image/jpeg, image/png, image/webp or image/gif"))
 		return
 	}
-	key := tenant(r) + "/uploads/" + biometric.NewID()
+	key := uploadPrefix(tenant(r)) + biometric.NewID()
 	u, err := d.Blobs.PresignPut(r.Context(), key, req.ContentType, maxImageBytes, d.Config.UploadTTL)
 	if err != nil {
 		writeError(w, r, internalErr(err))
@@ -485,7 +473,7 @@ func (d *Deps) createUpload(w http.ResponseWriter, r *http.Request) {
 
 // fetchUpload reads an uploaded image; another tenant's key is not found.
 func (d *Deps) fetchUpload(r *http.Request, key string) ([]byte, error) {
-	if !strings.HasPrefix(key, tenant(r)+"/uploads/") || strings.Contains(key, "..") {
+	if !strings.HasPrefix(key, uploadPrefix(tenant(r))) || strings.Contains(key, "..") {
 		return nil, errorf(http.StatusNotFound, CodeNotFound, "upload not found")
 	}
 	b, _, err := d.Blobs.Get(r.Context(), key)
@@ -497,3 +485,7 @@ func (d *Deps) fetchUpload(r *http.Request, key string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// uploadPrefix is the blob-key prefix of a tenant's uploads (expired by the
+// bucket's lifecycle rule when not consumed).
+func uploadPrefix(tenant string) string { return "uploads/" + tenant + "/" }

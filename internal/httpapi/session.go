@@ -53,9 +53,8 @@ func SessionHandler(d *Deps) http.Handler {
 // readJSON decodes a JSON body of at most limit bytes into v; seed 000 sends
 // some bodies as a one-element array, which is accepted too.
 func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || ct != "application/json" {
-		return errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type must be application/json")
+	if err := requireJSON(r); err != nil {
+		return err
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
@@ -113,6 +112,14 @@ func (d *Deps) createSession(w http.ResponseWriter, r *http.Request) {
 	d.writeSigned(w, r, http.StatusCreated, sessionOf(s))
 }
 
+func requireJSON(r *http.Request) error {
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || ct != "application/json" {
+		return errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type must be application/json")
+	}
+	return nil
+}
+
 func checkCallback(raw string, allowHTTP bool) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
@@ -157,7 +164,7 @@ func (d *Deps) deleteSession(w http.ResponseWriter, r *http.Request) {
 }
 
 // SessionPrefix is the blob-key prefix of a session's images.
-func SessionPrefix(tenant, session string) string { return tenant + "/sessions/" + session + "/" }
+func SessionPrefix(tenant, session string) string { return "sessions/" + tenant + "/" + session + "/" }
 
 // Capabilities reports what the service runs.
 type Capabilities struct {

@@ -29,11 +29,12 @@ func TestExplore(t *testing.T) {
 	}
 	cache := "/tmp/liv_explore.json"
 	var rows []exploreRow
-	if b, err := os.ReadFile(cache); err == nil && os.Getenv("LIV_REFRESH") == "" {
+	if b, err := os.ReadFile(cache); err == nil {
 		if err := json.Unmarshal(b, &rows); err != nil {
 			t.Fatal(err)
 		}
-	} else {
+	}
+	if os.Getenv("LIV_REFRESH") != "" {
 		cfg := engine.ConfigFromEnv()
 		eng, err := engine.Open(cfg)
 		if err != nil {
@@ -73,6 +74,12 @@ func TestExplore(t *testing.T) {
 			trial{"fr_sq_clamp_2.7_flip", fr, frs(Crop{Scale: 2.7, Square: true, Mode: CropClamp}, true, false, "BGR")},
 			trial{"fr_sq_clamp_2.7_smooth_flip", fr, frs(Crop{Scale: 2.7, Square: true, Mode: CropClamp}, true, true, "BGR")},
 			trial{"fr_sq_shift_2.7_flip", fr, frs(Crop{Scale: 2.7, Square: true, Mode: CropShift}, true, false, "BGR")},
+			trial{"fr_box_shift_2.7_flip", fr, frs(Crop{Scale: 2.7, Mode: CropShift}, true, false, "BGR")},
+			trial{"fr_box_shift_2.7_smooth", fr, frs(Crop{Scale: 2.7, Mode: CropShift}, false, true, "BGR")},
+			trial{"fr_box_shift_2.2", fr, frs(Crop{Scale: 2.2, Mode: CropShift}, false, false, "BGR")},
+			trial{"fr_box_shift_3.2", fr, frs(Crop{Scale: 3.2, Mode: CropShift}, false, false, "BGR")},
+			trial{"fr_box_shift_2.7_rgb", fr, frs(Crop{Scale: 2.7, Mode: CropShift}, false, false, "RGB")},
+			trial{"fr_box_clamp_2.7", fr, frs(Crop{Scale: 2.7, Mode: CropClamp}, false, false, "BGR")},
 		)
 		for i := range trials[:len(trials)] {
 			if trials[i].spec.Channels == "" {
@@ -99,12 +106,33 @@ func TestExplore(t *testing.T) {
 			trials = append(trials, trial{m.n + "_shift_flip", m.m, mfs(Crop{Scale: m.sc, Mode: CropShift}, true, false)})
 			trials = append(trials, trial{m.n + "_shift_smooth_flip", m.m, mfs(Crop{Scale: m.sc, Mode: CropShift}, true, true)})
 		}
+		if os.Getenv("LIV_ONLY") != "" {
+			keep := map[string]bool{}
+			for _, n := range strings.Split(os.Getenv("LIV_ONLY"), ",") {
+				keep[n] = true
+			}
+			var k []trial
+			for _, tr := range trials {
+				if keep[tr.name] {
+					k = append(k, tr)
+				}
+			}
+			trials = k
+		}
+		old := map[string]map[string]float64{}
+		for _, r := range rows {
+			old[r.Path] = r.Scores
+		}
+		rows = nil
 		labels, err := dataset.ReadTSV(filepath.Join(root, "labels.tsv"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i, r := range labels {
 			row := exploreRow{Path: r["path"], Group: r["group"], Type: r["attack_type"], Attack: r["label"] == "attack", Scores: map[string]float64{}}
+			for k, v := range old[r["path"]] {
+				row.Scores[k] = v
+			}
 			b, err := os.ReadFile(filepath.Join(root, r["path"]))
 			if err != nil {
 				t.Fatal(err)
@@ -212,7 +240,39 @@ func TestExplore(t *testing.T) {
 		}
 		// threshold pooled at APCER 5%, per group BPCER
 		thr, _ := ThresholdAtAPCER(l.s, 0.05)
-		fmt.Printf("%-60s %.4f %.4f %.4f %.4f | %.4f %.4f | %.3f %.3f  apcerMSU %.3f apcerNUAA %.3f\n", l.name, AUC(l.s), acer, BPCERAtAPCER(l.s, 0.05), BPCERAtAPCER(l.s, 0.01), AUC(msu), AUC(nua),
-			At(msu, thr).BPCER, At(nua, thr).BPCER, At(msu, thr).APCER, At(nua, thr).APCER)
+		_ = thr
+		tm, _ := ThresholdAtAPCER(msu, 0.05)
+		tn, _ := ThresholdAtAPCER(nua, 0.05)
+		tb, _ := ThresholdAtAPCER(l.s, 0.02)
+		fmt.Printf("%-60s %.4f %.4f %.4f %.4f | %.4f %.4f | msu5->nuaa B %.3f A %.3f | nuaa5->msu B %.3f A %.3f | A2: msu B %.3f A %.3f nuaa B %.3f\n", l.name, AUC(l.s), acer, BPCERAtAPCER(l.s, 0.05), BPCERAtAPCER(l.s, 0.01), AUC(msu), AUC(nua),
+			At(nua, tm).BPCER, At(nua, tm).APCER, At(msu, tn).BPCER, At(msu, tn).APCER, At(msu, tb).BPCER, At(msu, tb).APCER, At(nua, tb).BPCER)
+	}
+}
+
+func TestExploreDist(t *testing.T) {
+	b, err := os.ReadFile("/tmp/liv_explore.json")
+	if err != nil {
+		t.Skip()
+	}
+	var rows []exploreRow
+	_ = json.Unmarshal(b, &rows)
+	for _, v := range strings.Split(os.Getenv("LIV_VARS"), ",") {
+		fmt.Println("==", v)
+		groups := map[string][]float64{}
+		for _, r := range rows {
+			k := r.Group + "/" + r.Type
+			groups[k] = append(groups[k], r.Scores[v])
+		}
+		var keys []string
+		for k := range groups {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			s := groups[k]
+			sort.Float64s(s)
+			q := func(p float64) float64 { return s[int(p*float64(len(s)-1))] }
+			fmt.Printf("  %-28s n=%3d min %6.2f p05 %6.2f p25 %6.2f med %6.2f p75 %6.2f p95 %6.2f max %6.2f\n", k, len(s), s[0], q(0.05), q(0.25), q(0.5), q(0.75), q(0.95), s[len(s)-1])
+		}
 	}
 }

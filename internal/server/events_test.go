@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"image"
-	"image/jpeg"
 	"mime/multipart"
 	"net/textproto"
 	"os"
@@ -128,14 +126,9 @@ func TestGenerateEvents(t *testing.T) {
 		require.NoError(t, err)
 		h := res.Image.H * width / res.Image.W
 		out := raster.Resize(res.Image, geometry.Box{W: float64(res.Image.W), H: float64(res.Image.H)}, width, h)
-		img := image.NewRGBA(image.Rect(0, 0, width, h))
-		for i := 0; i < width*h; i++ {
-			copy(img.Pix[i*4:i*4+3], out.Pix[i*3:i*3+3])
-			img.Pix[i*4+3] = 255
-		}
-		var buf bytes.Buffer
-		require.NoError(t, jpeg.Encode(&buf, img, &jpeg.Options{Quality: 88}))
-		return buf.Bytes()
+		b, err = raster.EncodeJPEG(out, 88)
+		require.NoError(t, err)
+		return b
 	}
 	obama, obama2, biden := small("obama.jpg", 360), small("obama2.jpg", 300), small("biden.jpg", 300)
 	two, coffee := small("two_people.jpg", 560), small("coffee.png", 300)

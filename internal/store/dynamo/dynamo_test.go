@@ -132,3 +132,10 @@ func TestManyFaces(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, faces)
 }
+
+func TestClasses(t *testing.T) {
+	client := testClient(t)
+	storetest.Classes(t, func(t *testing.T) store.Classes {
+		return dynamo.New(client, newTable(t, client))
+	})
+}

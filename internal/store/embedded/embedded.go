@@ -1,14 +1,16 @@
 // Package embedded is the store of the local server: pure Go, in one
-// directory, surviving restarts. Records (sessions, faces, API keys) live
-// in a bbolt database, <dir>/records.db, where every operation is one
-// transaction, so the conditional writes of store.Records are plain
+// directory, surviving restarts. Records (sessions, faces, API keys) and
+// classes (templates, galleries and their members) live in a bbolt
+// database, <dir>/records.db, where every operation is one transaction, so
+// the conditional writes of store.Records and store.Classes are plain
 // reads-then-writes. Blobs are files, <dir>/blobs/<key>, their content
 // types kept in the database. Presigned uploads go to the local server's
 // UploadHandler, signed with a secret kept in <dir>/upload.key.
 //
 // Layout of <dir>:
 //
-//	records.db   bbolt: buckets sessions, faces, apikeys, blobtypes
+//	records.db   bbolt: buckets sessions, faces, apikeys, blobtypes,
+//	             classes, galleries, members, memberof (see classes.go)
 //	upload.key   HMAC-SHA256 secret of presigned upload URLs (hex, 0600)
 //	blobs/<key>  blob data
 //	tmp/         blobs being written (renamed into blobs/ when complete)
@@ -49,7 +51,8 @@ var (
 	bucketBlobTypes = []byte("blobtypes")
 )
 
-// Store implements store.Records and store.Blobs in a directory.
+// Store implements store.Records, store.Blobs and store.Classes in a
+// directory.
 type Store struct {
 	dir    string
 	db     *bolt.DB
@@ -90,7 +93,10 @@ func Open(dir string) (*Store, error) {
 	}
 	s := &Store{dir: dir, db: db, secret: secret, Now: time.Now}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketSessions, bucketFaces, bucketAPIKeys, bucketBlobTypes} {
+		for _, b := range [][]byte{
+			bucketSessions, bucketFaces, bucketAPIKeys, bucketBlobTypes,
+			bucketClasses, bucketGalleries, bucketMembers, bucketMemberOf,
+		} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}

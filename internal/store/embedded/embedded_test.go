@@ -303,3 +303,9 @@ func TestPresignPutNeedsBaseURL(t *testing.T) {
 	_, err := s.PresignPut(t.Context(), "t/s/a.jpg", "image/jpeg", 10, time.Minute)
 	assert.Error(t, err)
 }
+
+func TestClasses(t *testing.T) {
+	storetest.Classes(t, func(t *testing.T) store.Classes {
+		return open(t, t.TempDir())
+	})
+}

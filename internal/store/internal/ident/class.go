@@ -45,3 +45,7 @@ func CheckClassSize(size int) error {
 	}
 	return nil
 }
+
+// DefaultMembersLimit is the page size of store.Classes.Members when the
+// limit given is not positive.
+const DefaultMembersLimit = 1000

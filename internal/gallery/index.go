@@ -1,0 +1,404 @@
+// Package gallery is the in-memory 1:N search of face identification: an
+// index of unit vectors (face embeddings; cosine = dot product) grouped by
+// class id, searched for the classes most similar to a probe.
+//
+// # Classes and scores
+//
+// An index is built from (class id, vector) entries; a class may have
+// several vectors (the feature vectors of one enrolled template). The score
+// of a class is the maximum cosine between the probe and its vectors, and
+// [Index.Search] returns the best k classes, best first (ties: lower class
+// id first), with a score of at least minScore. Vectors are L2-normalised
+// when added, and so is the probe.
+//
+// # Encodings and two-stage search
+//
+// The index scans a coded copy of every vector ([Encoding]: Float32,
+// Float16, Int8, Int7 or Bits2) for approximate scores, keeps the best rows
+// and, when it holds the float32 vectors too ([Options].Rescore >= 0), scores
+// those rows again exactly (float64 sums over the float32 vectors, the same
+// arithmetic as [Index.SearchExact]) before grouping them by class. The
+// default, chosen by measurement (docs/benchmarks.md, "1:N
+// identification"), is a Bits2 scan re-scoring the best [DefaultRescore]
+// rows: it reads 128 bytes per 512-d vector where float32 reads 2,048, and
+// returns the exact top candidate.
+//
+// # Storage and refresh
+//
+// [MarshalShard] and [ParseShard] move an index's vectors to and from
+// packed shards (for S3), [FromShards] builds an index from them, and
+// [Cache] keeps indexes in memory by tenant and gallery, reloading one when
+// the gallery's version changes.
+package gallery
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// MaxDims is the largest vector length an index accepts.
+const MaxDims = 4096
+
+// Candidate is a class found by a search, with its score (the best cosine
+// between the probe and the class's vectors).
+type Candidate struct {
+	ClassID uint64  `json:"classId"`
+	Score   float32 `json:"score"`
+}
+
+// Entry is one vector of a class.
+type Entry struct {
+	ClassID uint64
+	Vector  []float32
+}
+
+// Options configure [Builder.Build].
+type Options struct {
+	// Encoding is the representation scanned for every vector; 0 means
+	// [DefaultEncoding].
+	Encoding Encoding
+	// Rescore is how many of the best rows by the scan's scores are scored
+	// again exactly, which keeps the float32 vectors in memory beside the
+	// codes (4 bytes a dimension). 0 means [DefaultRescore] for the
+	// integer encodings and no extra rows for Float32 and Float16 (their
+	// best rows are still re-scored, so their scores are exact too); a
+	// negative value keeps no float32 vectors: the scores returned are then
+	// the approximate scores of the encoding, and [Index.SearchExact] is
+	// unavailable. Whatever the value, at least k * (most vectors of a
+	// class) rows are re-scored (see [Index.Search]).
+	Rescore int
+	// Version is recorded in the index for [Cache]: the gallery version the
+	// vectors were read at.
+	Version int64
+}
+
+// DefaultRescore is the number of rows the integer encodings re-score by
+// default, chosen by measurement (docs/benchmarks.md).
+const DefaultRescore = 1024
+
+// Errors of building an index.
+var (
+	ErrDims      = errors.New("gallery: vector length differs from the index's")
+	ErrVector    = errors.New("gallery: vector is zero or holds NaN or Inf")
+	ErrNoFloat32 = errors.New("gallery: the index keeps no float32 vectors (Options.Rescore < 0)")
+)
+
+// Builder collects entries for an index. It keeps each vector normalised,
+// as float32, until [Builder.Build].
+type Builder struct {
+	dims int
+	ids  []uint64
+	vecs []float32
+}
+
+// NewBuilder returns a builder of vectors of dims dimensions (1..MaxDims).
+func NewBuilder(dims int) (*Builder, error) {
+	if dims < 1 || dims > MaxDims {
+		return nil, fmt.Errorf("gallery: %d dimensions (1..%d)", dims, MaxDims)
+	}
+	return &Builder{dims: dims}, nil
+}
+
+// Grow makes room for n more vectors.
+func (b *Builder) Grow(n int) {
+	b.ids = slices.Grow(b.ids, n)
+	b.vecs = slices.Grow(b.vecs, n*b.dims)
+}
+
+// Add appends one vector of a class (normalised to unit length; the caller's
+// slice is not kept).
+func (b *Builder) Add(classID uint64, v []float32) error {
+	if len(v) != b.dims {
+		return fmt.Errorf("%w: %d, want %d", ErrDims, len(v), b.dims)
+	}
+	inv, ok := invNorm(v)
+	if !ok {
+		return ErrVector
+	}
+	b.ids = append(b.ids, classID)
+	for _, x := range v {
+		b.vecs = append(b.vecs, float32(float64(x)*inv))
+	}
+	return nil
+}
+
+// Len is the number of vectors added.
+func (b *Builder) Len() int { return len(b.ids) }
+
+// Dims is the vector length.
+func (b *Builder) Dims() int { return b.dims }
+
+// invNorm returns 1/|v|, or false for a zero or non-finite vector.
+func invNorm(v []float32) (float64, bool) {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	if s == 0 || math.IsNaN(s) || math.IsInf(s, 0) {
+		return 0, false
+	}
+	return 1 / math.Sqrt(s), true
+}
+
+// Build returns the index of the vectors added so far. The builder must not
+// be used afterwards (the index may share its memory).
+func (b *Builder) Build(opts Options) (*Index, error) {
+	x, err := build(b.dims, b.ids, b.vecs, opts)
+	b.ids, b.vecs = nil, nil
+	return x, err
+}
+
+// FromVectors builds an index over a flat matrix: row i is
+// vecs[i*dims:(i+1)*dims], of class ids[i]. The rows are normalised in
+// place, and the index keeps ids and vecs (no copy) when it keeps float32
+// vectors: several indexes of different encodings may share one matrix.
+func FromVectors(dims int, ids []uint64, vecs []float32, opts Options) (*Index, error) {
+	if dims < 1 || dims > MaxDims {
+		return nil, fmt.Errorf("gallery: %d dimensions (1..%d)", dims, MaxDims)
+	}
+	if len(vecs) != len(ids)*dims {
+		return nil, fmt.Errorf("%w: %d values for %d rows of %d", ErrDims, len(vecs), len(ids), dims)
+	}
+	for r := range ids {
+		v := vecs[r*dims : (r+1)*dims]
+		inv, ok := invNorm(v)
+		if !ok {
+			return nil, fmt.Errorf("row %d (class %d): %w", r, ids[r], ErrVector)
+		}
+		if math.Abs(inv-1) > 1e-6 {
+			for j, x := range v {
+				v[j] = float32(float64(x) * inv)
+			}
+		}
+	}
+	return build(dims, ids, vecs, opts)
+}
+
+func build(dims int, ids []uint64, vecs []float32, opts Options) (*Index, error) {
+	enc := opts.Encoding
+	if enc == 0 {
+		enc = DefaultEncoding
+	}
+	if !enc.Valid() {
+		return nil, fmt.Errorf("gallery: unknown encoding %d", enc)
+	}
+	if len(ids) > math.MaxInt32 {
+		return nil, fmt.Errorf("gallery: %d vectors (at most %d)", len(ids), math.MaxInt32)
+	}
+	x := &Index{version: opts.Version, enc: enc, dims: dims, n: len(ids), ids: ids}
+	switch {
+	case opts.Rescore < 0:
+		x.rescore = -1
+	case opts.Rescore == 0 && (enc == Int8 || enc == Int7 || enc == Bits2):
+		x.rescore = DefaultRescore
+	default:
+		x.rescore = opts.Rescore
+	}
+	x.countClasses()
+	if enc == Float32 || x.rescore >= 0 {
+		x.f32 = vecs
+	}
+	if enc != Float32 {
+		x.encodeRows(vecs)
+	}
+	return x, nil
+}
+
+// Build is a shortcut for a [Builder] fed with entries.
+func Build(dims int, entries []Entry, opts Options) (*Index, error) {
+	b, err := NewBuilder(dims)
+	if err != nil {
+		return nil, err
+	}
+	b.Grow(len(entries))
+	for i, e := range entries {
+		if err := b.Add(e.ClassID, e.Vector); err != nil {
+			return nil, fmt.Errorf("entry %d (class %d): %w", i, e.ClassID, err)
+		}
+	}
+	return b.Build(opts)
+}
+
+// Index is an immutable, searchable set of class vectors; it is safe for
+// concurrent use.
+type Index struct {
+	version int64
+	enc     Encoding
+	dims    int
+	n       int
+	ids     []uint64
+	classes int
+	perCls  int // most vectors of one class
+	rescore int // -1: no float32 kept
+
+	f32   []float32 // normalised vectors (Float32, or kept for re-scoring)
+	f16   []uint16  // Float16
+	i8    []int8    // Int8 codes
+	w     []uint64  // Int7 bytes, or Bits2 planes
+	words int       // words of w per row
+	scale []float32 // Int8, Int7: code scale; Bits2: step
+	bias  []int32   // Int7: 64 * sum(codes); Bits2: sum(codes)
+}
+
+func (x *Index) countClasses() {
+	count := make(map[uint64]int, len(x.ids))
+	for _, id := range x.ids {
+		count[id]++
+	}
+	x.classes = len(count)
+	x.perCls = 0
+	for _, c := range count {
+		x.perCls = max(x.perCls, c)
+	}
+}
+
+// Version is the version given at build time.
+func (x *Index) Version() int64 { return x.version }
+
+// Encoding is the scanned encoding.
+func (x *Index) Encoding() Encoding { return x.enc }
+
+// Dims is the vector length.
+func (x *Index) Dims() int { return x.dims }
+
+// Len is the number of vectors.
+func (x *Index) Len() int { return x.n }
+
+// Classes is the number of distinct class ids.
+func (x *Index) Classes() int { return x.classes }
+
+// Rescore is the number of rows re-scored exactly (-1: none, the index
+// keeps no float32 vectors).
+func (x *Index) Rescore() int { return x.rescore }
+
+// Bytes is the memory held by the index's slices.
+func (x *Index) Bytes() int64 {
+	return int64(8*cap(x.ids) + 4*cap(x.f32) + 2*cap(x.f16) + cap(x.i8) + 8*cap(x.w) + 4*cap(x.scale) + 4*cap(x.bias))
+}
+
+// ClassIDs returns the class id of every row, in row order (shared: do not
+// modify).
+func (x *Index) ClassIDs() []uint64 { return x.ids }
+
+// Vector returns row i as float32: the kept vector when there is one,
+// otherwise the decoded codes (Bits2 codes decode to their levels).
+func (x *Index) Vector(i int) []float32 {
+	out := make([]float32, x.dims)
+	x.vectorInto(i, out)
+	return out
+}
+
+func (x *Index) vectorInto(i int, out []float32) {
+	d := x.dims
+	switch {
+	case x.f32 != nil:
+		copy(out, x.f32[i*d:(i+1)*d])
+	case x.enc == Float16:
+		for j, h := range x.f16[i*d : (i+1)*d] {
+			out[j] = fromFloat16(h)
+		}
+	case x.enc == Int8:
+		for j, c := range x.i8[i*d : (i+1)*d] {
+			out[j] = float32(c) * x.scale[i]
+		}
+	case x.enc == Int7:
+		codes := make([]int8, d)
+		x.int7Codes(i, codes)
+		for j, c := range codes {
+			out[j] = float32(c) * x.scale[i]
+		}
+	case x.enc == Bits2:
+		row := x.w[i*x.words : (i+1)*x.words]
+		for j := range out {
+			w, b := j/64, uint(j%64)
+			a := row[2*w]>>b&1 | (row[2*w+1]>>b&1)<<1
+			out[j] = (float32(a) - 1.5) * x.scale[i]
+		}
+	}
+}
+
+// int7Codes returns the signed codes of Int7 row i.
+func (x *Index) int7Codes(i int, codes []int8) {
+	row := x.w[i*x.words : (i+1)*x.words]
+	for j := range codes {
+		codes[j] = int8(int(row[j/8]>>(8*(j%8))&0xff) - 64)
+	}
+}
+
+// encodeRows fills the scanned representation from normalised vectors.
+func (x *Index) encodeRows(vecs []float32) {
+	d, n := x.dims, x.n
+	switch x.enc {
+	case Float16:
+		x.f16 = make([]uint16, n*d)
+		for i, v := range vecs {
+			x.f16[i] = toFloat16(v)
+		}
+	case Int8:
+		x.i8 = make([]int8, n*d)
+		x.scale = make([]float32, n)
+		for r := 0; r < n; r++ {
+			x.scale[r] = quantize(x.i8[r*d:(r+1)*d], vecs[r*d:(r+1)*d], 127)
+		}
+	case Int7:
+		x.words = (d + 7) / 8
+		x.w = make([]uint64, n*x.words)
+		x.scale = make([]float32, n)
+		x.bias = make([]int32, n)
+		codes := make([]int8, d)
+		for r := 0; r < n; r++ {
+			x.scale[r] = quantize(codes, vecs[r*d:(r+1)*d], 63)
+			x.bias[r] = packInt7(x.w[r*x.words:(r+1)*x.words], codes)
+		}
+	case Bits2:
+		x.words = 2 * ((d + 63) / 64)
+		x.w = make([]uint64, n*x.words)
+		x.scale = make([]float32, n)
+		x.bias = make([]int32, n)
+		for r := 0; r < n; r++ {
+			x.scale[r], x.bias[r] = packBits2(x.w[r*x.words:(r+1)*x.words], vecs[r*d:(r+1)*d])
+		}
+	}
+}
+
+// packInt7 writes codes (in [-63, 63]) as offset bytes into row and returns
+// 64 * sum(codes).
+func packInt7(row []uint64, codes []int8) int32 {
+	clear(row)
+	var s int32
+	for j, c := range codes {
+		s += int32(c)
+		row[j/8] |= uint64(uint8(c+64)) << (8 * (j % 8))
+	}
+	return 64 * s
+}
+
+// packBits2 codes v on two interleaved bit-planes and returns the step and
+// the sum of the codes.
+func packBits2(row []uint64, v []float32) (float32, int32) {
+	clear(row)
+	var ss float64
+	for _, x := range v {
+		ss += float64(x) * float64(x)
+	}
+	step := float32(math.Sqrt(ss / float64(len(v))))
+	var sum int32
+	for j, x := range v {
+		var a uint64
+		switch {
+		case x >= step:
+			a = 3
+		case x >= 0:
+			a = 2
+		case x >= -step:
+			a = 1
+		}
+		sum += int32(a)
+		w, b := j/64, uint(j%64)
+		row[2*w] |= (a & 1) << b
+		row[2*w+1] |= (a >> 1) << b
+	}
+	return step, sum
+}
