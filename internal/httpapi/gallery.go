@@ -16,17 +16,11 @@ import (
 	"github.com/facelambda/facelambda/internal/store"
 )
 
-// Identifier searches the galleries of a tenant.
+// Identifier searches the galleries of a tenant (enroll.Galleries).
 type Identifier interface {
 	// Identify returns the k classes of the gallery most similar to probe
 	// with a cosine of at least minCosine, best first.
-	Identify(ctx context.Context, tenant, gallery string, probe []float32, k int, minCosine float64) ([]Hit, error)
-}
-
-// Hit is a class found by Identify.
-type Hit struct {
-	ClassID uint64
-	Cosine  float64
+	Identify(ctx context.Context, tenant, gallery string, probe []float32, k int, minCosine float64) ([]enroll.Hit, error)
 }
 
 var galleryName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -83,6 +77,11 @@ func (d *Deps) createGallery(w http.ResponseWriter, r *http.Request) {
 	}
 	g := store.Gallery{Tenant: tenant(r), Name: req.Name, Description: req.Description, Created: d.now()}
 	if err := d.Classes.CreateGallery(r.Context(), g); err != nil {
+		writeError(w, r, galleryError(err))
+		return
+	}
+	g, err := d.Classes.GetGallery(r.Context(), g.Tenant, g.Name)
+	if err != nil {
 		writeError(w, r, galleryError(err))
 		return
 	}
@@ -253,7 +252,7 @@ func (d *Deps) identify(w http.ResponseWriter, r *http.Request) {
 	}
 	hits, err := d.Galleries.Identify(r.Context(), t, name, a.Template.Vector, k, minCos)
 	if err != nil {
-		writeError(w, r, err)
+		writeError(w, r, galleryError(err))
 		return
 	}
 	res := Identification{Status: enroll.StatusSucceeded, Errors: []enroll.JobError{}, Candidates: []Candidate{},

@@ -21,6 +21,13 @@ package dynamo
 // ignores "member of" items of another incarnation than the gallery's),
 // and DeleteClass erases it all the same.
 //
+// DeleteGallery leaves a tombstone of the gallery item ("deleted", the
+// version one up, no incarnation, no description), which reads skip; a
+// gallery created again under the name takes the version after it, so the
+// versions of a name never repeat and a cache keyed on the version never
+// serves the matrix of a deleted gallery for a new one. Tombstones hold no
+// member and no personal data.
+//
 // AddMembers and RemoveMembers read the gallery and which of the ids are
 // members (BatchGetItem), then write the changes in transactions of at most
 // 49 ids: the gallery's update (version + 1, count ± n, on condition that
@@ -40,9 +47,10 @@ package dynamo
 //
 // DeleteClass deletes the class item, then, for each "member of" item, the
 // membership, its "member of" item and the gallery's count and version in
-// one transaction. DeleteGallery deletes the gallery item, then its
-// memberships and their "member of" items (BatchWriteItem): writes to a
-// gallery condition on its item, so none can commit after it is gone.
+// one transaction. DeleteGallery turns the gallery item into its
+// tombstone, then deletes its memberships and their "member of" items
+// (BatchWriteItem): membership writes condition on the gallery item's
+// incarnation, so none can commit after that.
 
 import (
 	"context"
@@ -119,7 +127,10 @@ type galleryItem struct {
 	Version     int64  `dynamodbav:"version"`
 	Members     int    `dynamodbav:"members"`
 	Created     int64  `dynamodbav:"created"`
-	Inc         string `dynamodbav:"inc"`
+	Inc         string `dynamodbav:"inc,omitempty"`
+	// Deleted marks the tombstone of a deleted gallery, which keeps its
+	// last version so that the versions of a name never repeat.
+	Deleted bool `dynamodbav:"deleted,omitempty"`
 }
 
 // membershipItem is a class id's membership in a gallery incarnation.
@@ -273,7 +284,10 @@ func (s *Store) PutClass(ctx context.Context, c store.Class) (store.Class, error
 	now := s.now()
 	out := c
 	out.Version = c.Version + 1
-	out.Updated = fromNanos(now.UnixNano())
+	if out.Updated.IsZero() {
+		out.Updated = now
+	}
+	out.Updated = fromNanos(out.Updated.UnixNano())
 	if out.Created.IsZero() {
 		out.Created = now
 	}
@@ -290,7 +304,7 @@ func (s *Store) PutClass(ctx context.Context, c store.Class) (store.Class, error
 		Thumbnails: c.Thumbnails,
 		Sealed:     c.Sealed,
 		Created:    out.Created.UnixNano(),
-		Updated:    now.UnixNano(),
+		Updated:    out.Updated.UnixNano(),
 		Write:      token,
 	})
 	if err != nil {
@@ -532,8 +546,9 @@ func (s *Store) galleryUpdate(tenant, name, inc string, delta int) *types.Update
 	}
 }
 
-// CreateGallery stores a new gallery at Version 1, without members, as a
-// new incarnation.
+// CreateGallery stores a new gallery, without members, as a new
+// incarnation: at Version 1, or above the last version of a deleted
+// gallery of the name (its tombstone).
 func (s *Store) CreateGallery(ctx context.Context, g store.Gallery) error {
 	if err := ident.CheckAll("tenant", g.Tenant, "gallery name", g.Name); err != nil {
 		return fmt.Errorf("create gallery: %w", err)
@@ -541,39 +556,75 @@ func (s *Store) CreateGallery(ctx context.Context, g store.Gallery) error {
 	if g.Created.IsZero() {
 		g.Created = s.now()
 	}
-	item, err := attributevalue.MarshalMap(galleryItem{
-		PK:          galleriesPK(g.Tenant),
-		SK:          gallerySK(g.Name),
-		Tenant:      g.Tenant,
-		Name:        g.Name,
-		Description: g.Description,
-		Version:     1,
-		Members:     0,
-		Created:     g.Created.UnixNano(),
-		Inc:         rand.Text(),
-	})
-	if err != nil {
-		return fmt.Errorf("create gallery %s/%s: marshal: %w", g.Tenant, g.Name, err)
-	}
-	err = retryConflict(ctx, func() error {
-		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName:           aws.String(s.table),
-			Item:                item,
-			ConditionExpression: aws.String("attribute_not_exists(pk)"),
-		})
-		return err
-	})
-	if err != nil {
-		if isConditionFailed(err) {
+	var err error
+	for attempt := range maxAttempts {
+		if attempt > 0 {
+			if serr := sleep(ctx, backoff(attempt)); serr != nil {
+				return fmt.Errorf("create gallery %s/%s: %w", g.Tenant, g.Name, errors.Join(err, serr))
+			}
+		}
+		var old galleryItem
+		var exists bool
+		old, exists, err = s.readGallery(ctx, g.Tenant, g.Name)
+		if err != nil {
+			return fmt.Errorf("create gallery %s/%s: %w", g.Tenant, g.Name, err)
+		}
+		if exists && !old.Deleted {
 			return fmt.Errorf("create gallery %s/%s: %w", g.Tenant, g.Name, store.ErrExists)
 		}
-		return fmt.Errorf("create gallery %s/%s: %w", g.Tenant, g.Name, err)
+		in := &dynamodb.PutItemInput{
+			TableName:           aws.String(s.table),
+			ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		}
+		version := int64(1)
+		if exists {
+			version = old.Version + 1
+			in.ConditionExpression = aws.String("#deleted = :true AND #version = :version")
+			in.ExpressionAttributeNames = map[string]string{"#deleted": "deleted", "#version": "version"}
+			in.ExpressionAttributeValues = map[string]types.AttributeValue{
+				":true":    &types.AttributeValueMemberBOOL{Value: true},
+				":version": num(old.Version),
+			}
+		}
+		in.Item, err = attributevalue.MarshalMap(galleryItem{
+			PK:          galleriesPK(g.Tenant),
+			SK:          gallerySK(g.Name),
+			Tenant:      g.Tenant,
+			Name:        g.Name,
+			Description: g.Description,
+			Version:     version,
+			Members:     0,
+			Created:     g.Created.UnixNano(),
+			Inc:         rand.Text(),
+		})
+		if err != nil {
+			return fmt.Errorf("create gallery %s/%s: marshal: %w", g.Tenant, g.Name, err)
+		}
+		_, err = s.client.PutItem(ctx, in)
+		if err == nil {
+			return nil
+		}
+		// Created, or deleted, concurrently: read again.
+		if !isConditionFailed(err) && !isConflict(err) {
+			return fmt.Errorf("create gallery %s/%s: %w", g.Tenant, g.Name, err)
+		}
 	}
-	return nil
+	return fmt.Errorf("create gallery %s/%s: gave up after %d attempts: %w", g.Tenant, g.Name, maxAttempts, err)
 }
 
-// getGallery reads a gallery's item (ok false when absent).
+// getGallery reads a live gallery's item (ok false when absent or
+// deleted).
 func (s *Store) getGallery(ctx context.Context, tenant, name string) (galleryItem, bool, error) {
+	it, ok, err := s.readGallery(ctx, tenant, name)
+	if err != nil || !ok || it.Deleted {
+		return galleryItem{}, false, err
+	}
+	return it, true, nil
+}
+
+// readGallery reads a gallery's item, or its tombstone (ok false when
+// absent).
+func (s *Store) readGallery(ctx context.Context, tenant, name string) (galleryItem, bool, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
 		Key:            key(galleriesPK(tenant), gallerySK(name)),
@@ -624,27 +675,42 @@ func (s *Store) ListGalleries(ctx context.Context, tenant string) ([]store.Galle
 	if err != nil {
 		return nil, fmt.Errorf("list galleries %s: %w", tenant, err)
 	}
-	out := make([]store.Gallery, len(items))
-	for i, raw := range items {
+	out := make([]store.Gallery, 0, len(items))
+	for _, raw := range items {
 		var it galleryItem
 		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
 			return nil, fmt.Errorf("list galleries %s: unmarshal: %w", tenant, err)
 		}
-		out[i] = it.gallery()
+		if !it.Deleted {
+			out = append(out, it.gallery())
+		}
 	}
 	return out, nil
 }
 
-// DeleteGallery deletes the gallery item, then its memberships.
+// DeleteGallery turns the gallery item into a tombstone (one version up,
+// without incarnation), then deletes its memberships.
 func (s *Store) DeleteGallery(ctx context.Context, tenant, name string) error {
 	if err := checkRead("delete gallery", "tenant", tenant, "gallery name", name); err != nil {
 		return err
 	}
 	var old map[string]types.AttributeValue
 	err := retryConflict(ctx, func() error {
-		out, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName:    aws.String(s.table),
-			Key:          key(galleriesPK(tenant), gallerySK(name)),
+		out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.table),
+			Key:       key(galleriesPK(tenant), gallerySK(name)),
+			UpdateExpression: aws.String("SET #deleted = :true, #version = #version + :one, #members = :zero " +
+				"REMOVE #inc, #description"),
+			ConditionExpression: aws.String("attribute_exists(pk) AND attribute_not_exists(#deleted)"),
+			ExpressionAttributeNames: map[string]string{
+				"#deleted": "deleted", "#version": "version", "#members": "members",
+				"#inc": "inc", "#description": "description",
+			},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":true": &types.AttributeValueMemberBOOL{Value: true},
+				":one":  num(1),
+				":zero": num(0),
+			},
 			ReturnValues: types.ReturnValueAllOld,
 		})
 		if err == nil {
@@ -652,11 +718,11 @@ func (s *Store) DeleteGallery(ctx context.Context, tenant, name string) error {
 		}
 		return err
 	})
+	if isConditionFailed(err) {
+		return notFound("gallery", tenant, name)
+	}
 	if err != nil {
 		return fmt.Errorf("delete gallery %s/%s: %w", tenant, name, err)
-	}
-	if old == nil {
-		return notFound("gallery", tenant, name)
 	}
 	var it galleryItem
 	if err := attributevalue.UnmarshalMap(old, &it); err != nil {

@@ -1,5 +1,6 @@
-// Package dynamo implements store.Records on one DynamoDB table
-// (single-table design).
+// Package dynamo implements store.Records and store.Classes on one
+// DynamoDB table (single-table design; the keys of classes and galleries
+// are described in classes.go).
 //
 // Key design (partition key "pk", sort key "sk", both strings):
 //
@@ -69,7 +70,7 @@ const (
 // conflict (concurrent transactions on the same session item).
 const maxAttempts = 10
 
-// Store is a store.Records on one DynamoDB table.
+// Store is a store.Records and a store.Classes on one DynamoDB table.
 type Store struct {
 	client *dynamodb.Client
 	table  string

@@ -23,7 +23,7 @@ import (
 // order is name order:
 //
 //	classes    tenant, id             → classRecord (JSON)
-//	galleries  tenant, name           → galleryRecord (JSON)
+//	galleries  tenant, name           → galleryRecord (JSON), or its tombstone
 //	members    tenant, (name), id     → "1"
 //	memberof   tenant, id, name       → "1" (the reverse of members)
 //
@@ -64,6 +64,9 @@ type galleryRecord struct {
 	Version     int64     `json:"version"`
 	Members     int       `json:"members"`
 	Created     time.Time `json:"created"`
+	// Deleted marks the tombstone of a deleted gallery, which keeps its
+	// last version so that the versions of a name never repeat.
+	Deleted bool `json:"deleted,omitempty"`
 }
 
 func (r classRecord) class() store.Class {
@@ -141,8 +144,17 @@ func uniqueIDs(ids []uint64) ([]uint64, error) {
 	return out, nil
 }
 
-// getGallery reads a gallery in tx (nil when absent).
+// getGallery reads a live gallery in tx (nil when absent or deleted).
 func getGallery(tx *bolt.Tx, tenant, name string) (*galleryRecord, error) {
+	r, err := readGallery(tx, tenant, name)
+	if err != nil || r == nil || r.Deleted {
+		return nil, err
+	}
+	return r, nil
+}
+
+// readGallery reads a gallery or its tombstone in tx (nil when absent).
+func readGallery(tx *bolt.Tx, tenant, name string) (*galleryRecord, error) {
 	v := tx.Bucket(bucketGalleries).Get(galleryKey(tenant, name))
 	if v == nil {
 		return nil, nil
@@ -210,7 +222,10 @@ func (s *Store) PutClass(ctx context.Context, c store.Class) (store.Class, error
 		}
 		out.Version = stored + 1
 		out.Created = out.Created.UTC()
-		out.Updated = now
+		if out.Updated.IsZero() {
+			out.Updated = now
+		}
+		out.Updated = out.Updated.UTC()
 		return put(b, k, classRecord{
 			Tenant:     out.Tenant,
 			ClassID:    out.ClassID,
@@ -266,26 +281,33 @@ func (s *Store) DeleteClass(ctx context.Context, tenant string, classID uint64) 
 	return nil
 }
 
-// CreateGallery stores a new gallery at Version 1, without members.
+// CreateGallery stores a new gallery without members: at Version 1, or
+// above the last version of a deleted gallery of the name.
 func (s *Store) CreateGallery(ctx context.Context, g store.Gallery) error {
 	if err := ident.CheckAll("tenant", g.Tenant, "gallery name", g.Name); err != nil {
 		return fmt.Errorf("create gallery: %w", err)
 	}
 	err := s.update(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketGalleries)
-		k := galleryKey(g.Tenant, g.Name)
-		if b.Get(k) != nil {
+		old, err := readGallery(tx, g.Tenant, g.Name)
+		if err != nil {
+			return err
+		}
+		if old != nil && !old.Deleted {
 			return store.ErrExists
+		}
+		version := int64(1)
+		if old != nil {
+			version = old.Version + 1
 		}
 		created := g.Created
 		if created.IsZero() {
 			created = s.now()
 		}
-		return put(b, k, galleryRecord{
+		return put(tx.Bucket(bucketGalleries), galleryKey(g.Tenant, g.Name), galleryRecord{
 			Tenant:      g.Tenant,
 			Name:        g.Name,
 			Description: g.Description,
-			Version:     1,
+			Version:     version,
 			Created:     created.UTC(),
 		})
 	})
@@ -332,7 +354,9 @@ func (s *Store) ListGalleries(ctx context.Context, tenant string) ([]store.Galle
 			if err := json.Unmarshal(v, &r); err != nil {
 				return fmt.Errorf("decode gallery: %w", err)
 			}
-			out = append(out, r.gallery())
+			if !r.Deleted {
+				out = append(out, r.gallery())
+			}
 		}
 		return nil
 	})
@@ -342,7 +366,8 @@ func (s *Store) ListGalleries(ctx context.Context, tenant string) ([]store.Galle
 	return out, nil
 }
 
-// DeleteGallery removes a gallery and its memberships, in one transaction.
+// DeleteGallery removes a gallery and its memberships, in one transaction,
+// leaving a tombstone with the version one up.
 func (s *Store) DeleteGallery(ctx context.Context, tenant, name string) error {
 	if err := checkRead("delete gallery", "tenant", tenant, "gallery name", name); err != nil {
 		return err
@@ -355,7 +380,8 @@ func (s *Store) DeleteGallery(ctx context.Context, tenant, name string) error {
 		if r == nil {
 			return notFound("gallery", tenant, name)
 		}
-		if err := tx.Bucket(bucketGalleries).Delete(galleryKey(tenant, name)); err != nil {
+		tomb := galleryRecord{Tenant: tenant, Name: name, Version: r.Version + 1, Created: r.Created, Deleted: true}
+		if err := put(tx.Bucket(bucketGalleries), galleryKey(tenant, name), tomb); err != nil {
 			return err
 		}
 		prefix := memberPrefix(tenant, name)

@@ -41,6 +41,8 @@ func Classes(t *testing.T, newStore func(t *testing.T) store.Classes) {
 		{"MembersPaging", testMembersPaging},
 		{"GalleriesOf", testGalleriesOf},
 		{"ConcurrentMembers", testConcurrentMembers},
+		{"ConcurrentCreateGallery", testConcurrentCreateGallery},
+		{"ConcurrentAddMembersAndDeleteGallery", testConcurrentAddMembersAndDeleteGallery},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -168,7 +170,7 @@ func testPutGetClass(t *testing.T, s store.Classes) {
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, out.Version, "first write stores Version 1")
 	assert.True(t, out.Created.Equal(in.Created), "a given Created is kept")
-	assert.False(t, out.Updated.Before(before.Add(-time.Second)), "Updated is set to now")
+	assert.False(t, out.Updated.Before(before.Add(-time.Second)), "a zero Updated is set to now")
 
 	want := in
 	want.Version = 1
@@ -202,11 +204,12 @@ func testClassVersions(t *testing.T, s store.Classes) {
 	upd.Sealed = randomBytes(6000)
 	upd.Tags = nil
 	upd.Created = time.Now().Add(time.Hour) // ignored: the stored Created is kept
+	upd.Updated = time.Time{}
 	v2, err := s.PutClass(ctx(t), upd)
 	require.NoError(t, err)
 	assert.EqualValues(t, 2, v2.Version)
 	assert.True(t, v2.Created.Equal(v1.Created), "updates keep Created")
-	assert.False(t, v2.Updated.Before(v1.Updated), "Updated moves on")
+	assert.False(t, v2.Updated.Before(v1.Updated), "a zero Updated is set to now")
 	assert.Empty(t, v2.Tags)
 	got, err := s.GetClass(ctx(t), v1.Tenant, v1.ClassID)
 	require.NoError(t, err)
@@ -242,10 +245,16 @@ func testClassVersions(t *testing.T, s store.Classes) {
 	_, err = s.GetClass(ctx(t), missing.Tenant, missing.ClassID)
 	requireNotFound(t, err, "GetClass after a refused put")
 
-	// Versions go on.
-	v3, err := s.PutClass(ctx(t), v2)
+	// Versions go on; a given Updated is kept.
+	upd = v2
+	upd.Updated = time.Date(2031, 2, 3, 4, 5, 6, 789, time.UTC)
+	v3, err := s.PutClass(ctx(t), upd)
 	require.NoError(t, err)
 	assert.EqualValues(t, 3, v3.Version)
+	assert.True(t, v3.Updated.Equal(upd.Updated), "a given Updated is kept")
+	got, err = s.GetClass(ctx(t), v1.Tenant, v1.ClassID)
+	require.NoError(t, err)
+	assert.Equal(t, normClass(v3), normClass(got))
 }
 
 func testClassInvalid(t *testing.T, s store.Classes) {
@@ -590,7 +599,7 @@ func testDeleteGallery(t *testing.T, s store.Classes) {
 	class := mustPutClass(t, s, newClass(tenant, 5))
 	mustGallery(t, s, tenant, "g-a")
 	mustGallery(t, s, tenant, "g-b")
-	_, err := s.AddMembers(ctx(t), tenant, "g-a", []uint64{5, 6})
+	last, err := s.AddMembers(ctx(t), tenant, "g-a", []uint64{5, 6})
 	require.NoError(t, err)
 	_, err = s.AddMembers(ctx(t), tenant, "g-b", []uint64{5})
 	require.NoError(t, err)
@@ -616,16 +625,36 @@ func testDeleteGallery(t *testing.T, s store.Classes) {
 	require.NoError(t, err)
 	assert.Equal(t, normClass(class), normClass(got))
 
-	// A gallery created again under the name starts empty.
+	// A gallery created again under the name starts empty, at a version
+	// above the deleted one's: a cache keyed on the version cannot take
+	// one for the other.
 	g := mustGallery(t, s, tenant, "g-a")
 	assert.Zero(t, g.Members)
-	assert.EqualValues(t, 1, g.Version)
+	assert.Greater(t, g.Version, last.Version, "versions of a name never repeat")
 	assert.Empty(t, allMembers(t, s, tenant, "g-a"))
 	assert.Equal(t, []string{"g-b"}, mustGalleriesOf(t, s, tenant, 5))
-	g, err = s.AddMembers(ctx(t), tenant, "g-a", []uint64{6})
+	g2, err := s.AddMembers(ctx(t), tenant, "g-a", []uint64{6})
 	require.NoError(t, err)
-	assert.Equal(t, 1, g.Members)
+	assert.Equal(t, 1, g2.Members)
+	assert.Equal(t, g.Version+1, g2.Version)
 	assert.Equal(t, []uint64{6}, allMembers(t, s, tenant, "g-a"))
+	list, err = s.ListGalleries(ctx(t), tenant)
+	require.NoError(t, err)
+	assert.Len(t, list, 2)
+
+	// Deleted for good, a gallery is gone from every read.
+	require.NoError(t, s.DeleteGallery(ctx(t), tenant, "g-a"))
+	require.NoError(t, s.DeleteGallery(ctx(t), tenant, "g-b"))
+	list, err = s.ListGalleries(ctx(t), tenant)
+	require.NoError(t, err)
+	assert.Empty(t, list)
+	assert.Empty(t, mustGalleriesOf(t, s, tenant, 5))
+	_, err = s.RemoveMembers(ctx(t), tenant, "g-b", []uint64{5})
+	requireNotFound(t, err, "RemoveMembers of a deleted gallery")
+	err = s.CreateGallery(ctx(t), store.Gallery{Tenant: tenant, Name: "g-b"})
+	require.NoError(t, err, "a deleted gallery's name is free")
+	err = s.CreateGallery(ctx(t), store.Gallery{Tenant: tenant, Name: "g-b"})
+	require.ErrorIs(t, err, store.ErrExists)
 }
 
 func testAddRemoveMembers(t *testing.T, s store.Classes) {
@@ -799,7 +828,9 @@ func testConcurrentMembers(t *testing.T, s store.Classes) {
 	g0 := mustGallery(t, s, tenant, name)
 	c := ctx(t)
 
-	run := func(op func(i int) error) {
+	// run runs op from MembersConcurrency goroutines at once; errors
+	// other than the allowed ones fail the test.
+	run := func(op func(i int) error, allowed ...error) {
 		t.Helper()
 		start := make(chan struct{})
 		errs := make([]error, MembersConcurrency)
@@ -812,6 +843,13 @@ func testConcurrentMembers(t *testing.T, s store.Classes) {
 		}
 		close(start)
 		wg.Wait()
+		for i, err := range errs {
+			for _, ok := range allowed {
+				if errors.Is(err, ok) {
+					errs[i] = nil
+				}
+			}
+		}
 		require.NoError(t, errors.Join(errs...))
 	}
 	check := func(want []uint64) store.Gallery {
@@ -866,4 +904,113 @@ func testConcurrentMembers(t *testing.T, s store.Classes) {
 			assert.Empty(t, names, "GalleriesOf(%d)", id)
 		}
 	}
+
+	// Half erase members, half add new ids.
+	erased := want[:MembersConcurrency/2]
+	run(func(i int) error {
+		if i%2 == 1 {
+			return s.DeleteClass(c, tenant, erased[i/2]) // ErrNotFound: not enrolled
+		}
+		_, err := s.AddMembers(c, tenant, name, seq(uint64(2000+10*i), uint64(2000+10*i+4)))
+		return err
+	}, store.ErrNotFound)
+	want = slices.Clone(want[MembersConcurrency/2:])
+	for i := 0; i < MembersConcurrency; i += 2 {
+		want = append(want, seq(uint64(2000+10*i), uint64(2000+10*i+4))...)
+	}
+	check(want)
+	for _, id := range erased {
+		assert.Empty(t, mustGalleriesOf(t, s, tenant, id), "GalleriesOf(%d) after DeleteClass", id)
+	}
+}
+
+// testConcurrentCreateGallery: of Concurrency creates of one name, one
+// wins and the others report ErrExists.
+func testConcurrentCreateGallery(t *testing.T, s store.Classes) {
+	tenant := uid("tenant")
+	c := ctx(t)
+	start := make(chan struct{})
+	errs := make([]error, Concurrency)
+	var wg sync.WaitGroup
+	for i := range Concurrency {
+		wg.Go(func() {
+			<-start
+			errs[i] = s.CreateGallery(c, store.Gallery{Tenant: tenant, Name: "g", Description: fmt.Sprint(i)})
+		})
+	}
+	close(start)
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		if err == nil {
+			assert.Equal(t, -1, winner, "two creates succeeded")
+			winner = i
+			continue
+		}
+		assert.ErrorIs(t, err, store.ErrExists)
+	}
+	require.NotEqual(t, -1, winner, "no create succeeded")
+	g := mustGetGallery(t, s, tenant, "g")
+	assert.Equal(t, fmt.Sprint(winner), g.Description)
+	assert.EqualValues(t, 1, g.Version)
+}
+
+// testConcurrentAddMembersAndDeleteGallery races AddMembers calls against
+// a DeleteGallery: every add either succeeds before the delete or fails
+// with ErrNotFound, and no membership outlives the gallery.
+func testConcurrentAddMembersAndDeleteGallery(t *testing.T, s store.Classes) {
+	tenant := uid("tenant")
+	const name = "doomed"
+	mustGallery(t, s, tenant, name)
+	c := ctx(t)
+	var (
+		start     = make(chan struct{})
+		firstDone = make(chan struct{})
+		once      sync.Once
+		wg        sync.WaitGroup
+		errs      = make([]error, MembersConcurrency)
+		deleteErr error
+	)
+	ids := func(i int) []uint64 { return seq(uint64(100*i+1), uint64(100*i+60)) } // two transactions on DynamoDB
+	for i := range MembersConcurrency {
+		wg.Go(func() {
+			<-start
+			_, errs[i] = s.AddMembers(c, tenant, name, ids(i))
+			if errs[i] == nil {
+				once.Do(func() { close(firstDone) })
+			}
+		})
+	}
+	wg.Go(func() {
+		<-start
+		select {
+		case <-firstDone:
+		case <-time.After(10 * time.Second):
+		}
+		deleteErr = s.DeleteGallery(c, tenant, name)
+	})
+	close(start)
+	wg.Wait()
+	require.NoError(t, deleteErr)
+	succeeded := 0
+	for i, err := range errs {
+		if err == nil {
+			succeeded++
+			continue
+		}
+		assert.ErrorIsf(t, err, store.ErrNotFound, "AddMembers %d", i)
+	}
+	assert.Positive(t, succeeded)
+	t.Logf("%d of %d adds succeeded before the delete", succeeded, MembersConcurrency)
+
+	_, err := s.GetGallery(c, tenant, name)
+	requireNotFound(t, err, "GetGallery after DeleteGallery")
+	for i := range MembersConcurrency {
+		for _, id := range []uint64{ids(i)[0], ids(i)[59]} {
+			assert.Empty(t, mustGalleriesOf(t, s, tenant, id), "GalleriesOf(%d) after DeleteGallery", id)
+		}
+	}
+	mustGallery(t, s, tenant, name)
+	assert.Empty(t, allMembers(t, s, tenant, name), "memberships outlived their gallery")
+	assert.Zero(t, mustGetGallery(t, s, tenant, name).Members)
 }

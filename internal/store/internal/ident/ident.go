@@ -1,7 +1,8 @@
 // Package ident validates the identifiers the store adapters build keys
-// from (tenants, session, face and API key ids), so that every adapter
-// accepts and rejects the same ones and no two (tenant, id) pairs can map
-// to the same storage key.
+// from (tenants, session, face and API key ids, gallery names, class ids),
+// so that every adapter accepts and rejects the same ones and no two
+// (tenant, id) pairs can map to the same storage key; class.go holds the
+// other limits of store.Classes the adapters share.
 package ident
 
 import (
