@@ -732,8 +732,8 @@ func Identify(encoder string, paths []string, embs map[string]dataset.Result[[]f
 	}
 	for _, enc := range gallery.Encodings() {
 		for _, rescore := range []int{-1, 0} {
-			if enc == gallery.Float32 && rescore < 0 {
-				continue
+			if (enc == gallery.Float32 && rescore < 0) || (enc == gallery.Float16 && rescore == 0) {
+				continue // Float32 is exact; Float16 keeps no float32 by default
 			}
 			x, err := gallery.FromVectors(dims, bigIDs, slices.Clone(bigVecs), gallery.Options{Encoding: enc, Rescore: rescore})
 			if err != nil {

@@ -38,7 +38,24 @@ type LivenessResult struct {
 	// measured at it on this data.
 	Levels       []LevelFigures `json:"levels"`
 	FailedImages []string       `json:"failed_images,omitempty"`
-	Compare      []CompareRow   `json:"compare,omitempty"`
+	// CrossValidated estimates how the level's threshold transfers to
+	// unseen subjects: subject-disjoint folds, each scored at the threshold
+	// calibrated on the other folds.
+	CrossValidated *CrossValidated `json:"cross_validated,omitempty"`
+	Compare        []CompareRow    `json:"compare,omitempty"`
+}
+
+// CrossValidated is the out-of-fold error rates at one level.
+type CrossValidated struct {
+	Folds int `json:"folds"`
+	// Pooled and per-group rates of the out-of-fold decisions.
+	APCER    float64            `json:"apcer"`
+	APCERMax float64            `json:"apcer_max"`
+	BPCER    float64            `json:"bpcer"`
+	ACER     float64            `json:"acer"`
+	Groups   map[string]GroupAt `json:"groups"`
+	// Thresholds are the level's thresholds calibrated without each fold.
+	Thresholds []float64 `json:"thresholds"`
 }
 
 // ModelFigures are one model's pooled figures.
@@ -193,6 +210,7 @@ func evalLiveness(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	levelName := fs.String("level", liveness.DefaultLevel.String(), "security level whose calibrated threshold is evaluated")
 	calPath := fs.String("calibration", "", "levels file to use instead of the embedded one")
 	compare := fs.Bool("compare", false, "also compare the preprocessing and fusion variants tried (slow)")
+	folds := fs.Int("folds", 3, "subject-disjoint folds for the cross-validated rates at the level (0: none; needs a subject column)")
 	workers := fs.Int("workers", 0, "parallel workers (default: one per CPU)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
@@ -277,6 +295,9 @@ func evalLiveness(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		res.Levels = append(res.Levels, lf)
 	}
+	if *folds >= 2 {
+		res.CrossValidated = crossValidate(scored, samples, level, *folds)
+	}
 	if *compare {
 		res.Compare = compareRows(variants, scored)
 	}
@@ -323,6 +344,14 @@ func printLiveness(w io.Writer, res LivenessResult, groups []string) {
 		fmt.Fprintf(w, "%-19s %7.3f %9.3f %7.4f %7.4f %7.4f", l.Level, l.TargetAPCER, l.Threshold, l.APCER, l.APCERMax, l.BPCER)
 		for _, g := range groups {
 			fmt.Fprintf(w, "  %.4f/%.4f", l.ByGroup[g].APCER, l.ByGroup[g].BPCER)
+		}
+		fmt.Fprintln(w)
+	}
+	if cv := res.CrossValidated; cv != nil {
+		fmt.Fprintf(w, "cross-validated at %s (%d subject-disjoint folds, thresholds %s): APCER %.4f (max over types %.4f)  BPCER %.4f  ACER %.4f",
+			res.Level, cv.Folds, fmtFloats(cv.Thresholds), cv.APCER, cv.APCERMax, cv.BPCER, cv.ACER)
+		for _, g := range groups {
+			fmt.Fprintf(w, "  %s %.4f/%.4f", g, cv.Groups[g].APCER, cv.Groups[g].BPCER)
 		}
 		fmt.Fprintln(w)
 	}
@@ -578,4 +607,71 @@ func printCompare(w io.Writer, rows []CompareRow) {
 		}
 		fmt.Fprintf(w, "  %s\n", r.Note)
 	}
+}
+
+func fmtFloats(v []float64) string {
+	var p []string
+	for _, x := range v {
+		p = append(p, fmt.Sprintf("%.3f", x))
+	}
+	return strings.Join(p, ", ")
+}
+
+// crossValidate splits the subjects of each group round-robin (in sorted
+// order) into k folds, calibrates the level on all folds but one and
+// decides the held-out fold at that threshold. It returns nil when the
+// labels have no subject column.
+func crossValidate(scored []scoredImage, samples []liveness.Sample, level liveness.Level, k int) *CrossValidated {
+	subjects := map[string][]string{}
+	seen := map[string]bool{}
+	for _, s := range scored {
+		g, sub := s.row["group"], s.row["subject"]
+		if sub == "" {
+			return nil
+		}
+		if !seen[g+"\x00"+sub] {
+			seen[g+"\x00"+sub] = true
+			subjects[g] = append(subjects[g], sub)
+		}
+	}
+	fold := map[string]int{}
+	for g, subs := range subjects {
+		sort.Strings(subs)
+		for i, sub := range subs {
+			fold[g+"\x00"+sub] = i % k
+		}
+	}
+	of := func(s scoredImage) int { return fold[s.row["group"]+"\x00"+s.row["subject"]] }
+	cv := &CrossValidated{Folds: k, Groups: map[string]GroupAt{}}
+	var decided []liveness.Sample // held-out samples, Score replaced by accept (1) or reject (0)
+	for f := 0; f < k; f++ {
+		var train []liveness.Sample
+		for i, s := range scored {
+			if of(s) != f {
+				train = append(train, samples[i])
+			}
+		}
+		c, err := liveness.Calibrate(train, "cv", "fold")
+		if err != nil {
+			return nil
+		}
+		thr, _ := c.Threshold(level)
+		cv.Thresholds = append(cv.Thresholds, thr)
+		for i, s := range scored {
+			if of(s) == f {
+				d := samples[i]
+				d.Failed = d.Failed || !(d.Score >= thr)
+				d.Score = 1
+				decided = append(decided, d)
+			}
+		}
+	}
+	r := liveness.At(decided, 0.5)
+	cv.APCER, cv.APCERMax, cv.BPCER, cv.ACER = r.APCER, r.APCERMax, r.BPCER, r.ACER
+	names, by := groupsOf(decided)
+	for _, g := range names {
+		gr := liveness.At(by[g], 0.5)
+		cv.Groups[g] = GroupAt{APCER: gr.APCER, BPCER: gr.BPCER}
+	}
+	return cv
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/facelambda/facelambda/internal/auth"
+	"github.com/facelambda/facelambda/internal/envelope"
 	"github.com/facelambda/facelambda/internal/httpapi"
 	"github.com/facelambda/facelambda/internal/server"
 	"github.com/facelambda/facelambda/internal/signing"
@@ -85,8 +86,15 @@ func LocalDeps(ctx context.Context, dir, baseURL string) (*httpapi.Deps, *embedd
 	cfg := server.ConfigFromEnv()
 	cfg.AllowHTTPCallbacks = true
 	enc := svc.Encoder()
-	return &httpapi.Deps{Bio: svc, Encoder: enc, Records: st, Blobs: st, Keys: st, Signer: signer, Config: cfg,
-		ModelsReady: func(context.Context) error { return nil }}, st, nil
+	keys, err := envelope.OpenLocalKey(filepath.Join(dir, "template-master.key"))
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	d := &httpapi.Deps{Bio: svc, Encoder: enc, Records: st, Blobs: st, Keys: st, Classes: st, Signer: signer, Config: cfg,
+		ModelsReady: func(context.Context) error { return nil }}
+	server.WithEnroll(d, keys)
+	return d, st, nil
 }
 
 // firstKey creates an API key for the local tenant the first time the data

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/facelambda/facelambda/internal/engine"
+	"github.com/facelambda/facelambda/internal/envelope"
+	"github.com/facelambda/facelambda/internal/httpapi"
 	"github.com/facelambda/facelambda/internal/server"
 	"github.com/facelambda/facelambda/internal/store/dynamo"
 	"github.com/facelambda/facelambda/internal/store/s3blob"
@@ -27,6 +29,7 @@ func setupLocal(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	s3ep := fs.String("s3", os.Getenv("FACELAMBDA_S3_ENDPOINT"), "S3 endpoint")
 	table := fs.String("table", "facelambda-local", "table name")
 	bucket := fs.String("bucket", "facelambda-local", "bucket name")
+	templateKey := fs.String("template-key", ".tools/localaws/template-master.key", "local key file templates are sealed with (the functions' FACELAMBDA_TEMPLATE_KEY_FILE)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -50,14 +53,18 @@ func setupLocal(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	var img server.SeedImages
-	if img.Reference, err = os.ReadFile(filepath.Join(root, "testdata", "faces", "obama.jpg")); err != nil {
+	img, err := server.FixtureImages(filepath.Join(root, "testdata", "faces"))
+	if err != nil {
 		return err
 	}
-	if img.Candidate, err = os.ReadFile(filepath.Join(root, "testdata", "faces", "obama2.jpg")); err != nil {
+	keys, err := envelope.OpenLocalKey(*templateKey)
+	if err != nil {
 		return err
 	}
-	if err := server.Seed(ctx, dynamo.New(dc, *table), s3blob.New(sc, *bucket), bio, img, time.Now()); err != nil {
+	recs := dynamo.New(dc, *table)
+	d := &httpapi.Deps{Bio: bio, Records: recs, Classes: recs, Blobs: s3blob.New(sc, *bucket)}
+	server.WithEnroll(d, keys)
+	if err := server.SeedAll(ctx, d, img, time.Now()); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "table %s at %s and bucket %s at %s are ready, with the events fixture (tenant %s)\n",

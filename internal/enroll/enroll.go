@@ -17,6 +17,7 @@ import (
 
 	"github.com/facelambda/facelambda/internal/biometric"
 	"github.com/facelambda/facelambda/internal/calibration"
+	"github.com/facelambda/facelambda/internal/envelope"
 	"github.com/facelambda/facelambda/internal/face"
 	"github.com/facelambda/facelambda/internal/store"
 	"github.com/facelambda/facelambda/internal/template"
@@ -611,4 +612,18 @@ func bestVector(vecs [][]float32, probe []float32) []float32 {
 // NormalisedScore maps cosine similarity to seed 001's 0..1 score.
 func NormalisedScore(cos float64) float64 {
 	return max(0, min(1, (cos+1)/2))
+}
+
+// EnvelopeSealer seals templates with an envelope.Sealer, binding each to
+// its tenant and class id (purpose "template").
+type EnvelopeSealer struct{ Sealer *envelope.Sealer }
+
+// SealTemplate encrypts a template payload.
+func (e EnvelopeSealer) SealTemplate(ctx context.Context, tenant string, classID uint64, plaintext []byte) ([]byte, error) {
+	return e.Sealer.Seal(ctx, plaintext, envelope.AAD{Tenant: tenant, ClassID: classID, Purpose: "template"})
+}
+
+// OpenTemplate decrypts a template payload sealed for this tenant and class.
+func (e EnvelopeSealer) OpenTemplate(ctx context.Context, tenant string, classID uint64, blob []byte) ([]byte, error) {
+	return e.Sealer.Open(ctx, blob, envelope.AAD{Tenant: tenant, ClassID: classID, Purpose: "template"})
 }

@@ -61,13 +61,14 @@ type Options struct {
 	Encoding Encoding
 	// Rescore is how many of the best rows by the scan's scores are scored
 	// again exactly, which keeps the float32 vectors in memory beside the
-	// codes (4 bytes a dimension). 0 means [DefaultRescore] for the
-	// integer encodings and no extra rows for Float32 and Float16 (their
-	// best rows are still re-scored, so their scores are exact too); a
-	// negative value keeps no float32 vectors: the scores returned are then
-	// the approximate scores of the encoding, and [Index.SearchExact] is
-	// unavailable. Whatever the value, at least k * (most vectors of a
-	// class) rows are re-scored (see [Index.Search]).
+	// codes (4 bytes a dimension). 0 means the encoding's default:
+	// [DefaultRescore] for Int8, Int7 and Bits2, none for Float16. A
+	// negative value keeps no float32 vectors: the scores returned are
+	// then the encoding's approximate scores, and [Index.SearchExact] is
+	// unavailable. Float32 needs no re-scoring (its vectors are the float32
+	// ones): its best rows are scored again in float64 whatever the value.
+	// When re-scoring, at least k * (most vectors of a class) rows are
+	// re-scored (see [Index.Search]).
 	Rescore int
 	// Version is recorded in the index for [Cache]: the gallery version the
 	// vectors were read at.
@@ -189,9 +190,11 @@ func build(dims int, ids []uint64, vecs []float32, opts Options) (*Index, error)
 	}
 	x := &Index{version: opts.Version, enc: enc, dims: dims, n: len(ids), ids: ids}
 	switch {
-	case opts.Rescore < 0:
+	case enc == Float32:
+		x.rescore = 0
+	case opts.Rescore < 0, opts.Rescore == 0 && enc == Float16:
 		x.rescore = -1
-	case opts.Rescore == 0 && (enc == Int8 || enc == Int7 || enc == Bits2):
+	case opts.Rescore == 0:
 		x.rescore = DefaultRescore
 	default:
 		x.rescore = opts.Rescore
@@ -270,7 +273,7 @@ func (x *Index) Len() int { return x.n }
 func (x *Index) Classes() int { return x.classes }
 
 // Rescore is the number of rows re-scored exactly (-1: none, the index
-// keeps no float32 vectors).
+// keeps no float32 vectors; 0: Float32, exact throughout).
 func (x *Index) Rescore() int { return x.rescore }
 
 // Bytes is the memory held by the index's slices.

@@ -8,7 +8,8 @@ import (
 )
 
 // Search returns the best k classes for the probe, best first, each with a
-// score of at least minScore (use -1 for no cut-off). It scans every row on
+// score of at least minScore (-1 or less: no cut-off, even for approximate
+// scores a little under -1). It scans every row on
 // the calling goroutine. A probe whose length is not [Index.Dims], or that
 // is zero or not finite, finds nothing (nil), as does k <= 0.
 //
@@ -29,6 +30,9 @@ func (x *Index) SearchWorkers(probe []float32, k int, minScore float32, workers 
 	if !ok || k <= 0 || x.n == 0 {
 		return nil
 	}
+	if minScore <= -1 {
+		minScore = float32(math.Inf(-1))
+	}
 	k = min(k, x.classes)
 	need := k * x.perCls
 	if x.rescore > 0 {
@@ -42,13 +46,13 @@ func (x *Index) SearchWorkers(probe []float32, k int, minScore float32, workers 
 	workers = max(1, min(workers, x.n/4096+1))
 	var top *topRows
 	if workers == 1 {
-		top = newTopRows(need, floor)
+		top = newTopRows(x.ids, need, floor)
 		x.scan(p, 0, x.n, top)
 	} else {
 		tops := make([]*topRows, workers)
 		var wg sync.WaitGroup
 		for w := range tops {
-			tops[w] = newTopRows(need, floor)
+			tops[w] = newTopRows(x.ids, need, floor)
 			lo, hi := x.n*w/workers, x.n*(w+1)/workers
 			lo, hi = lo&^1, hi&^1 // keep row pairs together
 			if w == workers-1 {
@@ -79,8 +83,8 @@ func (x *Index) SearchWorkers(probe []float32, k int, minScore float32, workers 
 
 // SearchExact is the reference search: every row scored with float64 sums
 // of the float32 vectors, no encoding involved. It needs the float32
-// vectors ([ErrNoFloat32] otherwise); a probe [Index.Search] would reject
-// finds nothing.
+// vectors ([ErrNoFloat32] otherwise); k and minScore are as for
+// [Index.Search], and a probe Search would reject finds nothing.
 func (x *Index) SearchExact(probe []float32, k int, minScore float32) ([]Candidate, error) {
 	if x.f32 == nil {
 		return nil, ErrNoFloat32
@@ -89,8 +93,11 @@ func (x *Index) SearchExact(probe []float32, k int, minScore float32) ([]Candida
 	if !ok || k <= 0 || x.n == 0 {
 		return nil, nil
 	}
+	if minScore <= -1 {
+		minScore = float32(math.Inf(-1))
+	}
 	k = min(k, x.classes)
-	top := newTopRows(min(k*x.perCls, x.n), float64(minScore))
+	top := newTopRows(x.ids, min(k*x.perCls, x.n), float64(minScore))
 	d := x.dims
 	for r := 0; r < x.n; r++ {
 		s := dotF64(x.f32[r*d:(r+1)*d], p)
@@ -250,9 +257,11 @@ func (x *Index) scan(p *prepared, lo, hi int, top *topRows) {
 }
 
 // topRows keeps the n best (score, row) pairs: a min-heap on score (ties:
-// the higher row is the worse). min is the score a row must beat to enter
-// (-Inf, or the floor, until the heap is full).
+// the higher class id, then the higher row, is the worse, the order of the
+// results). min is the score a row must reach to be offered (the floor
+// until the heap is full).
 type topRows struct {
+	ids   []uint64
 	n     int
 	floor float64
 	min   float64
@@ -260,18 +269,24 @@ type topRows struct {
 	row   []int32
 }
 
-func newTopRows(n int, floor float64) *topRows {
+func newTopRows(ids []uint64, n int, floor float64) *topRows {
 	if math.IsNaN(floor) {
 		floor = math.Inf(-1)
 	}
 	// Rows at exactly the floor qualify: enter above the next lower value.
 	floor = math.Nextafter(floor, math.Inf(-1))
-	return &topRows{n: n, floor: floor, min: floor, score: make([]float64, 0, n), row: make([]int32, 0, n)}
+	return &topRows{ids: ids, n: n, floor: floor, min: floor, score: make([]float64, 0, n), row: make([]int32, 0, n)}
 }
 
 // worse reports whether entry i ranks below (s, r).
 func (t *topRows) worse(i int, s float64, r int32) bool {
-	return t.score[i] < s || (t.score[i] == s && t.row[i] > r)
+	if t.score[i] != s {
+		return t.score[i] < s
+	}
+	if a, b := t.ids[t.row[i]], t.ids[r]; a != b {
+		return a > b
+	}
+	return t.row[i] > r
 }
 
 func (t *topRows) offer(s float64, r int32) {

@@ -31,8 +31,9 @@ import (
 //	32+8c         c*V         vectors, V bytes each:
 //	                            float32: d IEEE-754 binary32
 //	                            float16: d IEEE-754 binary16
-//	                            int8:    scale (binary32, finite, >= 0), d codes in [-127, 127]
-//	                            int7:    scale (binary32, finite, >= 0), d codes in [-63, 63]
+//	                            int8:    scale (binary32, >= 0), d codes in [-127, 127]
+//	                            int7:    scale (binary32, >= 0), d codes in [-63, 63]
+//	                            (scale * 127 or 63 finite; value = scale * code)
 //	32+8c+cV      4           CRC-32 (IEEE) of all preceding bytes
 //
 // A shard is exactly 36+8c+cV bytes; [ParseShard] rejects anything else
@@ -100,6 +101,20 @@ func (s *Shard) Vector(i int, dst []float32) []float32 {
 		}
 	}
 	return dst
+}
+
+// ShardEncoding is the encoding in which x's vectors are stored without
+// loss: Float32 when x keeps float32 vectors (the default index, whose
+// re-scoring is then exact after a reload), else x's own encoding, or
+// Float16 for a Bits2 index without float32 vectors.
+func (x *Index) ShardEncoding() Encoding {
+	switch {
+	case x.f32 != nil:
+		return Float32
+	case x.enc == Bits2:
+		return Float16
+	}
+	return x.enc
 }
 
 // NewShards cuts the rows of an index into shards of at most perShard
@@ -277,12 +292,12 @@ func checkVector(enc Encoding, d int, b []byte) error {
 		}
 	case Int8, Int7:
 		scale := math.Float32frombits(binary.LittleEndian.Uint32(b))
-		if !(scale >= 0) || math.IsInf(float64(scale), 0) {
-			return fmt.Errorf("scale %v", scale)
-		}
 		limit := int8(127)
 		if enc == Int7 {
 			limit = 63
+		}
+		if !(scale >= 0) || float64(scale)*float64(limit) > math.MaxFloat32 {
+			return fmt.Errorf("scale %v", scale)
 		}
 		for j := 0; j < d; j++ {
 			c := int8(b[4+j])

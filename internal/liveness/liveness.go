@@ -20,9 +20,13 @@
 package liveness
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/facelambda/facelambda/internal/geometry"
@@ -38,22 +42,26 @@ type Model interface {
 // Spec says how one liveness model reads a face. It is the "liveness"
 // object of a manifest entry.
 type Spec struct {
-	// Name is the manifest entry's name (set from the entry).
-	Name string `json:"-"`
+	// Name is the manifest entry's name and SHA256 its file's digest (set
+	// from the entry; they identify the model in the fusion's name).
+	Name   string `json:"-"`
+	SHA256 string `json:"-"`
 	// Size is the side of the square input (128 for fr_liveness, 80 for
 	// MiniFASNet).
 	Size int `json:"input_size"`
-	// Crop is the context around the face.
-	Crop Crop `json:"crop"`
+	// Crops are the contexts around the face the model sees; the model's
+	// score is the mean of its log-odds over them (test-time augmentation
+	// when there are several).
+	Crops []Crop `json:"crops"`
 	// Channels is "BGR" or "RGB"; values are raw 0-255.
 	Channels string `json:"channels"`
 	// Live is the index of the live class among the outputs (softmax).
 	Live int `json:"live_index"`
-	// Weight is the model's weight in the fused mean of log-odds (0 leaves
-	// it out of the fusion; it is still reported).
+	// Weight is the model's weight in the fused mean of log-odds. A model
+	// of weight 0 is run and reported but takes no part in the score.
 	Weight float64 `json:"weight"`
-	// Flip adds the horizontally mirrored crop and averages the two
-	// log-odds (test-time augmentation).
+	// Flip adds the horizontally mirrored image of every crop to the mean
+	// (test-time augmentation).
 	Flip bool `json:"flip,omitempty"`
 	// Smooth resamples the crop with area averaging where it shrinks
 	// (raster.Resize) instead of OpenCV-style plain bilinear sampling.
@@ -64,18 +72,23 @@ func (s Spec) validate() error {
 	if s.Size < 8 || s.Size > 1024 {
 		return fmt.Errorf("liveness model %s: input_size %d", s.Name, s.Size)
 	}
-	if s.Crop.Scale <= 0 {
-		return fmt.Errorf("liveness model %s: crop scale must be positive", s.Name)
+	if len(s.Crops) == 0 {
+		return fmt.Errorf("liveness model %s: no crop", s.Name)
 	}
-	switch s.Crop.Mode {
-	case "", CropShift, CropClamp, CropPad:
-	default:
-		return fmt.Errorf("liveness model %s: unknown crop mode %q", s.Name, s.Crop.Mode)
+	for _, c := range s.Crops {
+		if !(c.Scale > 0) {
+			return fmt.Errorf("liveness model %s: crop scale must be positive", s.Name)
+		}
+		switch c.Mode {
+		case "", CropShift, CropClamp, CropPad:
+		default:
+			return fmt.Errorf("liveness model %s: unknown crop mode %q", s.Name, c.Mode)
+		}
 	}
 	if c := strings.ToUpper(s.Channels); c != "BGR" && c != "RGB" {
 		return fmt.Errorf("liveness model %s: channels must be BGR or RGB", s.Name)
 	}
-	if s.Live < 0 || s.Weight < 0 {
+	if s.Live < 0 || !(s.Weight >= 0) {
 		return fmt.Errorf("liveness model %s: live_index and weight must not be negative", s.Name)
 	}
 	return nil
@@ -102,45 +115,48 @@ func NewScorer(spec Spec, m Model) (*Scorer, error) {
 	return &Scorer{Spec: spec, m: m}, nil
 }
 
-// Input returns the model's input tensor for face in img (mirrored when
-// flip is set).
-func (s *Scorer) Input(img *raster.RGB, face geometry.Box, flip bool) ([]float32, error) {
-	r := s.Crop.Region(img.W, img.H, face)
+// Input returns the model's input tensor for face in img seen through
+// crop (mirrored when flip is set).
+func (s *Scorer) Input(img *raster.RGB, face geometry.Box, crop Crop, flip bool) ([]float32, error) {
+	r := crop.Region(img.W, img.H, face)
 	if r.W < 1 || r.H < 1 {
 		return nil, errors.New("liveness: face box outside the image")
 	}
-	var crop *raster.RGB
+	var m *raster.RGB
 	if s.Smooth {
-		crop = raster.Resize(img, r, s.Size, s.Size)
+		m = raster.Resize(img, r, s.Size, s.Size)
 		if flip {
-			crop = mirror(crop)
+			m = mirror(m)
 		}
 	} else {
-		crop = cropResize(img, r, s.Size, flip)
+		m = cropResize(img, r, s.Size, flip)
 	}
-	return tensor(crop, strings.EqualFold(s.Channels, "BGR")), nil
+	return tensor(m, strings.EqualFold(s.Channels, "BGR")), nil
 }
 
-// Score returns the model's live log-odds for face in img.
+// Score returns the model's live log-odds for face in img: the mean over
+// its crops (and their mirror images when Flip is set).
 func (s *Scorer) Score(img *raster.RGB, face geometry.Box) (float64, error) {
-	n := 1
-	if s.Flip {
-		n = 2
-	}
-	sum := 0.0
-	for i := 0; i < n; i++ {
-		in, err := s.Input(img, face, i == 1)
-		if err != nil {
-			return 0, err
+	sum, n := 0.0, 0
+	for _, c := range s.Crops {
+		for _, flip := range []bool{false, true} {
+			if flip && !s.Flip {
+				continue
+			}
+			in, err := s.Input(img, face, c, flip)
+			if err != nil {
+				return 0, err
+			}
+			out, err := s.m.Run(in)
+			if err != nil {
+				return 0, fmt.Errorf("liveness model %s: %w", s.Name, err)
+			}
+			if len(out) == 0 || len(out[0]) <= s.Live || len(out[0]) < 2 {
+				return 0, fmt.Errorf("liveness model %s: unexpected output", s.Name)
+			}
+			sum += LiveLogit(out[0], s.Live)
+			n++
 		}
-		out, err := s.m.Run(in)
-		if err != nil {
-			return 0, fmt.Errorf("liveness model %s: %w", s.Name, err)
-		}
-		if len(out) == 0 || len(out[0]) <= s.Live || len(out[0]) < 2 {
-			return 0, fmt.Errorf("liveness model %s: unexpected output", s.Name)
-		}
-		sum += LiveLogit(out[0], s.Live)
 	}
 	return sum / float64(n), nil
 }
@@ -213,21 +229,23 @@ func New(scorers ...*Scorer) (*Detector, error) {
 	return d, nil
 }
 
-// FusionName identifies a fusion: the weighted models, in order, as
-// name*weight joined by "+", with "/flip" after models that mirror.
+// FusionName identifies a fusion: the weighted models as name*weight
+// joined by "+", then "@" and the first 12 hex digits of the SHA-256 of
+// their specs and file digests, so that any change to what makes the score
+// (a model file, a crop, a weight) changes the name and orphans the
+// calibrations made for the old one.
 func FusionName(scorers []*Scorer) string {
 	var parts []string
+	h := sha256.New()
 	for _, s := range scorers {
 		if s.Weight <= 0 {
 			continue
 		}
-		p := fmt.Sprintf("%s*%g", s.Name, s.Weight)
-		if s.Flip {
-			p += "/flip"
-		}
-		parts = append(parts, p)
+		parts = append(parts, fmt.Sprintf("%s*%g", s.Name, s.Weight))
+		spec, _ := json.Marshal(s.Spec)
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00", s.Name, s.SHA256, spec)
 	}
-	return strings.Join(parts, "+")
+	return strings.Join(parts, "+") + "@" + hex.EncodeToString(h.Sum(nil))[:12]
 }
 
 // Fusion identifies the detector's fusion (see FusionName).
@@ -263,9 +281,16 @@ func (d *Detector) SetCalibration(c *Calibration) error {
 	return nil
 }
 
+// MaxFaceHeight is the face box height (pixels) above which Score works on
+// a box-filtered copy of the image reduced by an integer factor: the
+// models' crops are sampled like OpenCV's resize, without averaging, so
+// that a 12-megapixel selfie would otherwise reach them aliased. Faces in
+// the calibration data are 85 to 431 pixels high and are not reduced.
+const MaxFaceHeight = 480
+
 // Score measures the face (a detector box, in img's pixels) in img. Give
-// it the image at the resolution the face was detected in, ideally the
-// full decoded image: the calibration was made on full-resolution frames.
+// it the full decoded image (not a crop); large faces are reduced first
+// (see MaxFaceHeight).
 func (d *Detector) Score(img *raster.RGB, face geometry.Box) (Result, error) {
 	if img == nil || img.W < 2 || img.H < 2 {
 		return Result{}, errors.New("liveness: empty image")
@@ -273,17 +298,43 @@ func (d *Detector) Score(img *raster.RGB, face geometry.Box) (Result, error) {
 	if !(face.W > 0 && face.H > 0) {
 		return Result{}, errors.New("liveness: empty face box")
 	}
+	if k := int(math.Ceil(face.H / MaxFaceHeight)); k >= 2 {
+		small := raster.Shrink(img, k)
+		sx, sy := float64(small.W)/float64(img.W), float64(small.H)/float64(img.H)
+		img, face = small, geometry.Box{X: face.X * sx, Y: face.Y * sy, W: face.W * sx, H: face.H * sy}
+	}
 	res := Result{Models: make(map[string]float64, len(d.scorers)), Fusion: d.fusion}
-	var sum, w float64
 	for _, s := range d.scorers {
 		l, err := s.Score(img, face)
 		if err != nil {
 			return Result{}, err
 		}
 		res.Models[s.Name] = l
-		sum += s.Weight * l
+	}
+	res.Score = d.Fuse(res.Models)
+	return res, nil
+}
+
+// Fuse returns the fused score of per-model log-odds (by model name), as
+// Score computes it. Missing models count as 0 (even odds).
+func (d *Detector) Fuse(models map[string]float64) float64 {
+	var sum, w float64
+	for _, s := range d.scorers {
+		sum += s.Weight * models[s.Name]
 		w += s.Weight
 	}
-	res.Score = sum / w
-	return res, nil
+	return sum / w
+}
+
+// Without returns a detector over the same models but those named (the
+// fusion that runs when optional models are absent), and an error when
+// no weighted model remains.
+func (d *Detector) Without(names ...string) (*Detector, error) {
+	var keep []*Scorer
+	for _, s := range d.scorers {
+		if !slices.Contains(names, s.Name) {
+			keep = append(keep, s)
+		}
+	}
+	return New(keep...)
 }

@@ -17,8 +17,9 @@ import (
 
 // ManifestModel is a manifest entry that carries a liveness Spec.
 type ManifestModel struct {
-	Name string `json:"name"`
-	File string `json:"file"`
+	Name   string `json:"name"`
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
 	// Optional entries may be absent from the model folder (the MiniFASNet
 	// pair is not on any registry; see layers/fetch.sh): the detector then
 	// runs without them, under the calibration of the smaller fusion.
@@ -40,7 +41,7 @@ func ManifestModels(manifest []byte) ([]ManifestModel, error) {
 		if f.Spec == nil {
 			continue
 		}
-		f.Spec.Name = f.Name
+		f.Spec.Name, f.Spec.SHA256 = f.Name, f.SHA256
 		if err := f.Spec.validate(); err != nil {
 			return nil, err
 		}
@@ -58,8 +59,10 @@ type Loaded struct {
 	// Models are the loaded models by manifest name (for tools that try
 	// other specs on them).
 	Models map[string]Model
-	// Missing lists the optional models whose files were absent.
-	Missing []string
+	// Missing lists the optional models whose files were absent, and
+	// Optional the optional models that were loaded.
+	Missing  []string
+	Optional []string
 }
 
 // Load loads the liveness models the manifest names from dir, verifying
@@ -82,6 +85,9 @@ func Load(rt *inference.Runtime, dir string, manifest []byte) (*Loaded, error) {
 			return nil, fmt.Errorf("liveness: %w", err)
 		}
 		l.Models[e.Name] = m
+		if e.Optional {
+			l.Optional = append(l.Optional, e.Name)
+		}
 		s, err := NewScorer(*e.Spec, m)
 		if err != nil {
 			return nil, err

@@ -23,6 +23,7 @@ import (
 	"github.com/facelambda/facelambda/internal/biometric"
 	"github.com/facelambda/facelambda/internal/cli"
 	"github.com/facelambda/facelambda/internal/decode"
+	"github.com/facelambda/facelambda/internal/envelope"
 	"github.com/facelambda/facelambda/internal/geometry"
 	"github.com/facelambda/facelambda/internal/httpapi"
 	"github.com/facelambda/facelambda/internal/lambdahttp"
@@ -38,7 +39,7 @@ const eventsDir = "../../events"
 
 func eventFiles(t *testing.T) map[string][]string {
 	out := map[string][]string{}
-	for _, fn := range []string{"session", "face", "match"} {
+	for _, fn := range []string{"session", "face", "match", "enroll"} {
 		files, err := filepath.Glob(filepath.Join(eventsDir, fn, "*.json"))
 		require.NoError(t, err)
 		require.NotEmpty(t, files, "events for %s", fn)
@@ -71,7 +72,8 @@ func TestEventsRoundTrip(t *testing.T) {
 func TestEventsThroughLambdaHandlers(t *testing.T) {
 	bio, err := server.Service()
 	require.NoError(t, err, "run `make layers`")
-	img := server.SeedImages{Reference: readFixture(t, "obama.jpg"), Candidate: readFixture(t, "obama2.jpg")}
+	img, err := server.FixtureImages(filepath.Join("..", "..", "testdata", "faces"))
+	require.NoError(t, err)
 	signer, err := signing.LoadOrCreateLocal(filepath.Join(t.TempDir(), "key.pem"))
 	require.NoError(t, err)
 	for fn, files := range eventFiles(t) {
@@ -81,9 +83,12 @@ func TestEventsThroughLambdaHandlers(t *testing.T) {
 				require.NoError(t, err)
 				defer st.Close()
 				st.BaseURL = "https://uploads.example"
-				require.NoError(t, server.Seed(context.Background(), st, st, bio, img, time.Now()))
-				d := &httpapi.Deps{Bio: bio, Encoder: bio.Encoder(), Records: st, Blobs: st, Keys: st, Signer: signer,
+				keys, err := envelope.OpenLocalKey(filepath.Join(t.TempDir(), "template.key"))
+				require.NoError(t, err)
+				d := &httpapi.Deps{Bio: bio, Encoder: bio.Encoder(), Records: st, Blobs: st, Keys: st, Classes: st, Signer: signer,
 					ModelsReady: func(context.Context) error { return nil }}
+				server.WithEnroll(d, keys)
+				require.NoError(t, server.SeedAll(context.Background(), d, img, time.Now()))
 				handler := lambdahttp.Handler(server.Functions(d)[fn])
 
 				b, err := os.ReadFile(f)
@@ -232,6 +237,20 @@ func TestGenerateEvents(t *testing.T) {
 	write("face", "delete-faces.204.json", "DELETE", "/v2/bio-sessions/"+server.EmptySession+"/faces", "", nil, false)
 	write("face", "create-upload.201.json", "POST", "/v2/uploads", "application/json", []byte(`{"contentType":"image/jpeg"}`), false)
 	write("match", "session-matches.json", "GET", sp+"/faces/"+server.FixtureFace1+"/matches?level=HIGH", "", nil, false)
+	write("enroll", "enroll.json", "POST", "/v2/enroll/2001", "application/json", js([]any{map[string]string{"image": b64(obama)}, map[string]string{"image": b64(obama2)}}), false)
+	write("enroll", "enroll-no-face.json", "POST", "/v2/enroll/2002", "application/json", js([]any{map[string]string{"image": b64(coffee)}}), false)
+	write("enroll", "enroll-bad-class.400.json", "POST", "/v2/enroll/0", "application/json", js([]any{}), false)
+	write("enroll", "verify.json", "POST", "/v2/verify/1001", "application/json", js(map[string]string{"image": b64(obama2), "level": "HIGH"}), false)
+	write("enroll", "verify-unknown-class.404.json", "POST", "/v2/verify/4242", "application/json", js(map[string]string{"image": b64(obama2)}), false)
+	write("enroll", "get-template.json", "GET", "/v2/templates/1001?thumbnails=true", "", nil, false)
+	write("enroll", "delete-template.204.json", "DELETE", "/v2/templates/1003", "", nil, false)
+	write("enroll", "create-gallery.201.json", "POST", "/v2/galleries", "application/json", []byte(`{"name":"visitors","description":"event fixture"}`), false)
+	write("enroll", "list-galleries.json", "GET", "/v2/galleries", "", nil, false)
+	write("enroll", "delete-gallery.204.json", "DELETE", "/v2/galleries/former-staff", "", nil, false)
+	write("enroll", "add-members.json", "POST", "/v2/galleries/staff/members", "application/json", []byte(`{"classIds":[1003,1004]}`), false)
+	write("enroll", "remove-members.json", "DELETE", "/v2/galleries/staff/members", "application/json", []byte(`{"classIds":[1002]}`), false)
+	write("enroll", "list-members.json", "GET", "/v2/galleries/staff/members?limit=10", "", nil, false)
+	write("enroll", "identify.json", "POST", "/v2/galleries/staff/identify", "application/json", js(map[string]any{"image": b64(obama2), "candidateListSize": 5}), false)
 	write("match", "bad-template.400.json", "POST", "/v2/match", "application/json",
 		js(map[string]any{"reference": map[string]any{"template": "AAAA", "imageType": "SELFIE"}, "candidateImage": b64(obama2)}), false)
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/facelambda/facelambda/internal/auth"
@@ -24,15 +26,28 @@ const (
 	FixtureFace1   = "5b1d7c9e-0000-4000-8000-00000000000a" // obama.jpg
 	FixtureFace2   = "5b1d7c9e-0000-4000-8000-00000000000b" // obama2.jpg
 	FixtureFace3   = "5b1d7c9e-0000-4000-8000-00000000000c" // deleted by an event
+
+	FixtureClass       = 1001 // obama.jpg enrolled; member of FixtureGallery
+	FixtureClassOther  = 1002 // biden.jpg enrolled; member of FixtureGallery
+	FixtureClassDelete = 1003 // erased by an event
+	FixtureGallery     = "staff"
+	FixtureGalleryDel  = "former-staff" // deleted by an event
 )
 
 // SeedImages are the images of the fixture faces.
-type SeedImages struct{ Reference, Candidate []byte }
+type SeedImages struct{ Reference, Candidate, Other []byte }
 
 // Seed stores the fixture the event files refer to: the API key, three
 // sessions and their faces (templates made by bio from the images). It
 // replaces what a previous seed left.
 func Seed(ctx context.Context, recs store.Records, blobs store.Blobs, bio *biometric.Service, img SeedImages, now time.Time) error {
+	return SeedAll(ctx, &httpapi.Deps{Records: recs, Blobs: blobs, Bio: bio}, img, now)
+}
+
+// SeedAll stores the fixture, with the enrolment fixture (classes and
+// galleries) when d has an enrolment service.
+func SeedAll(ctx context.Context, d *httpapi.Deps, img SeedImages, now time.Time) error {
+	recs, blobs, bio := d.Records, d.Blobs, d.Bio
 	if err := recs.PutAPIKey(ctx, store.APIKey{Hash: auth.Hash(FixtureKey), Tenant: FixtureTenant, Name: "events fixture",
 		Scopes: []string{auth.ScopeAll}, Created: now.UTC()}); err != nil {
 		return fmt.Errorf("seed key: %w", err)
@@ -82,7 +97,38 @@ func Seed(ctx context.Context, recs store.Records, blobs store.Blobs, bio *biome
 			}
 		}
 	}
+	if d.Enroll == nil {
+		return nil
+	}
+	for id, b := range map[uint64][]byte{FixtureClass: img.Reference, FixtureClassOther: img.Other, FixtureClassDelete: img.Other} {
+		if err := d.Enroll.Delete(ctx, FixtureTenant, id); err != nil && !isNotFound(err) {
+			return fmt.Errorf("seed: clear class %d: %w", id, err)
+		}
+		res, err := d.Enroll.Enroll(ctx, FixtureTenant, id, [][]byte{b})
+		if err != nil {
+			return fmt.Errorf("seed class %d: %w", id, err)
+		}
+		if res.EnrolledImages != 1 {
+			return fmt.Errorf("seed class %d: %s %v", id, res.PerformedAction, res.Errors)
+		}
+	}
+	for _, g := range []string{FixtureGallery, FixtureGalleryDel} {
+		if err := d.Classes.DeleteGallery(ctx, FixtureTenant, g); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("seed: clear gallery %s: %w", g, err)
+		}
+		if err := d.Classes.CreateGallery(ctx, store.Gallery{Tenant: FixtureTenant, Name: g, Created: now.UTC()}); err != nil {
+			return fmt.Errorf("seed gallery %s: %w", g, err)
+		}
+	}
+	if _, err := d.Classes.AddMembers(ctx, FixtureTenant, FixtureGallery, []uint64{FixtureClass, FixtureClassOther}); err != nil {
+		return fmt.Errorf("seed gallery members: %w", err)
+	}
 	return nil
+}
+
+func isNotFound(err error) bool {
+	var be *biometric.Error
+	return errors.Is(err, store.ErrNotFound) || (errors.As(err, &be) && be.Status == 404)
 }
 
 func mustJSON(v any) []byte {
@@ -91,4 +137,16 @@ func mustJSON(v any) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// FixtureImages reads the fixture's images from a folder of testdata/faces.
+func FixtureImages(dir string) (SeedImages, error) {
+	var img SeedImages
+	var err error
+	for name, dst := range map[string]*[]byte{"obama.jpg": &img.Reference, "obama2.jpg": &img.Candidate, "biden.jpg": &img.Other} {
+		if *dst, err = os.ReadFile(filepath.Join(dir, name)); err != nil {
+			return img, err
+		}
+	}
+	return img, nil
 }

@@ -15,12 +15,15 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/facelambda/facelambda/internal/biometric"
 	"github.com/facelambda/facelambda/internal/calibration"
 	"github.com/facelambda/facelambda/internal/decode"
 	"github.com/facelambda/facelambda/internal/engine"
+	"github.com/facelambda/facelambda/internal/enroll"
+	"github.com/facelambda/facelambda/internal/envelope"
 	"github.com/facelambda/facelambda/internal/httpapi"
 	"github.com/facelambda/facelambda/internal/modelset"
 	"github.com/facelambda/facelambda/internal/signing"
@@ -56,6 +59,10 @@ type Need struct {
 	// Models loads the engine at init (face and match functions). Without
 	// it the engine is loaded on the first monitor call only.
 	Models bool
+	// Enroll builds the enrolment service (enroll function): templates
+	// sealed under FACELAMBDA_TEMPLATE_KMS_KEY, or under the local key file
+	// FACELAMBDA_TEMPLATE_KEY_FILE when no KMS key is configured.
+	Enroll bool
 }
 
 // Encoder is the encoder id of the embedding model in the manifest.
@@ -130,8 +137,37 @@ func LambdaDeps(ctx context.Context, need Need) (*httpapi.Deps, error) {
 		return nil, err
 	}
 	d := &httpapi.Deps{Records: records, Blobs: s3blob.New(s3.NewFromConfig(cfg, sopts...), bucket), Keys: records,
-		Signer: signer, Config: ConfigFromEnv(), ModelsReady: modelsReady()}
-	return withModels(d, need)
+		Classes: records, Signer: signer, Config: ConfigFromEnv(), ModelsReady: modelsReady()}
+	if need.Enroll {
+		need.Models = true
+	}
+	d, err = withModels(d, need)
+	if err != nil || !need.Enroll {
+		return d, err
+	}
+	var keys envelope.KeyProvider
+	if id := os.Getenv("FACELAMBDA_TEMPLATE_KMS_KEY"); id != "" {
+		keys = envelope.NewKMS(kms.NewFromConfig(cfg), id)
+	} else if path := os.Getenv("FACELAMBDA_TEMPLATE_KEY_FILE"); path != "" {
+		if keys, err = envelope.OpenLocalKey(path); err != nil {
+			return nil, err
+		}
+	} else {
+		return nil, fmt.Errorf("set FACELAMBDA_TEMPLATE_KMS_KEY (or FACELAMBDA_TEMPLATE_KEY_FILE) for the enroll function")
+	}
+	WithEnroll(d, keys)
+	return d, nil
+}
+
+// WithEnroll adds the enrolment service and the gallery identifier to d,
+// sealing templates with keys.
+func WithEnroll(d *httpapi.Deps, keys envelope.KeyProvider) {
+	es := &enroll.Service{Bio: d.Bio, Classes: d.Classes, Blobs: d.Blobs,
+		Sealer:     enroll.EnvelopeSealer{Sealer: envelope.NewSealer(keys, envelope.Options{})},
+		Thumbnails: os.Getenv("FACELAMBDA_STORE_THUMBNAILS") != "0"}
+	g := enroll.NewGalleries(es, 1<<30)
+	es.OnChange = g.Forget
+	d.Enroll, d.Galleries = es, g
 }
 
 func withModels(d *httpapi.Deps, need Need) (*httpapi.Deps, error) {
@@ -154,6 +190,7 @@ func Functions(d *httpapi.Deps) map[string]http.Handler {
 		"session": httpapi.SessionHandler(d),
 		"face":    httpapi.FaceHandler(d),
 		"match":   httpapi.MatchHandler(d),
+		"enroll":  httpapi.EnrollHandler(d),
 	}
 }
 
@@ -163,7 +200,7 @@ func Functions(d *httpapi.Deps) map[string]http.Handler {
 func Local(d *httpapi.Deps, extra map[string]http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	var fallback http.Handler
-	for _, name := range []string{"session", "face", "match"} {
+	for _, name := range []string{"session", "face", "match", "enroll"} {
 		h := Functions(d)[name]
 		if fallback == nil {
 			fallback = h
