@@ -27,6 +27,8 @@ import (
 	"github.com/facelambda/facelambda/internal/calibration"
 	"github.com/facelambda/facelambda/internal/engine"
 	"github.com/facelambda/facelambda/internal/httpapi"
+	"github.com/facelambda/facelambda/internal/envelope"
+	"github.com/facelambda/facelambda/internal/server"
 	"github.com/facelambda/facelambda/internal/signing"
 	"github.com/facelambda/facelambda/internal/store/embedded"
 	"github.com/facelambda/facelambda/internal/template"
@@ -55,7 +57,11 @@ func deps(t *testing.T) *httpapi.Deps {
 	eng, err := engine.Open(engine.ConfigFromEnv())
 	require.NoError(t, err)
 	ready := func(context.Context) error { _, err := eng.Raw["eyes"].Run(make([]float32, 24*24)); return err }
-	return &httpapi.Deps{Bio: s, Records: st, Blobs: st, Keys: st, Signer: signer, ModelsReady: ready}
+	d := &httpapi.Deps{Bio: s, Records: st, Blobs: st, Keys: st, Classes: st, Signer: signer, ModelsReady: ready}
+	keys, err := envelope.OpenLocalKey(filepath.Join(t.TempDir(), "template.key"))
+	require.NoError(t, err)
+	server.WithEnroll(d, keys)
+	return d
 }
 
 func service(t *testing.T) *biometric.Service {

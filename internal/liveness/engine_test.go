@@ -141,3 +141,43 @@ func TestPADFullFrames(t *testing.T) {
 		assert.InDelta(t, lt.BPCER, again.Levels[i].BPCER, 1e-9, lt.Level.String())
 	}
 }
+
+// BenchmarkScore measures Detector.Score on a decoded portrait (face
+// already found): fr_liveness on two crops and their mirrors, and the
+// MiniFASNet pair when present.
+func BenchmarkScore(b *testing.B) {
+	cfg := engine.ConfigFromEnv()
+	eng, err := engine.Open(cfg)
+	if err != nil {
+		b.Skip("run `make layers`")
+	}
+	l, err := liveness.Open(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "faces", "obama2.jpg"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err := decode.Decode(data, decode.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	dets, err := eng.Detect(res.Image)
+	if err != nil || len(dets) == 0 {
+		b.Fatal("no face")
+	}
+	box := dets[eng.Subject(dets)].Box
+	for _, c := range []struct {
+		name string
+		d    *liveness.Detector
+	}{{"all", l.Detector}, {"weighted", l.Detector.Weighted()}} {
+		b.Run(c.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := c.d.Score(res.Image, box); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

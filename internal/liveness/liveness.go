@@ -338,3 +338,24 @@ func (d *Detector) Without(names ...string) (*Detector, error) {
 	}
 	return New(keep...)
 }
+
+// Weighted returns a detector over the weighted models only: the same
+// fusion and calibration, without the cost of the models that are only
+// reported.
+func (d *Detector) Weighted() *Detector {
+	var drop []string
+	for _, s := range d.scorers {
+		if s.Weight <= 0 {
+			drop = append(drop, s.Name)
+		}
+	}
+	if len(drop) == 0 {
+		return d
+	}
+	w, err := d.Without(drop...)
+	if err != nil {
+		return d
+	}
+	w.cal = d.cal
+	return w
+}

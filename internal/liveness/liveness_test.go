@@ -173,6 +173,18 @@ func TestDetectorFusesWeightedLogOdds(t *testing.T) {
 	d2, _ := New(sa2, sb)
 	assert.NotEqual(t, d.Fusion(), d2.Fusion())
 
+	// Weighted drops the reported-only model, keeping fusion and calibration.
+	w := d.Weighted()
+	assert.Equal(t, d.Fusion(), w.Fusion())
+	assert.Equal(t, []string{"a", "b"}, w.Models())
+	assert.Equal(t, []string{"a", "b", "c"}, d.Models())
+	cal := &Calibration{Fusion: d.Fusion()}
+	require.NoError(t, d.SetCalibration(cal))
+	got, err := d.Weighted().Calibration()
+	require.NoError(t, err)
+	assert.Same(t, cal, got)
+	assert.Error(t, d.SetCalibration(&Calibration{Fusion: "other"}))
+
 	_, err = New(sc)
 	assert.Error(t, err, "no weighted model")
 	_, err = d.Score(grey(10, 10, 0), geometry.Box{})
