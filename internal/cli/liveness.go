@@ -244,7 +244,7 @@ func evalLiveness(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err != nil {
 			return err
 		}
-		if err := d.SetCalibration(f.For(d.Fusion())); err != nil {
+		if d, err = d.WithCalibration(f.For(d.Fusion())); err != nil {
 			return err
 		}
 	}

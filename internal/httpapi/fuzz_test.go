@@ -15,6 +15,7 @@ func FuzzReadForm(f *testing.F) {
 	f.Add("multipart/form-data; boundary=b", []byte("--b\r\nContent-Disposition: form-data; name=\"image\"\r\n\r\nxx\r\n--b--\r\n"))
 	f.Add("multipart/mixed; boundary=b", []byte("--b\r\nContent-Type: application/json\r\n\r\n{}\r\n--b--\r\n"))
 	f.Add("text/plain", []byte("x"))
+	f.Add("application/json", []byte(`[{"image":"aGVsbG8="},{"image":"data:image/jpeg;base64,AAAA"}]`))
 	f.Fuzz(func(t *testing.T, ct string, body []byte) {
 		req := httptest.NewRequest(http.MethodPost, "/v2/faces", bytes.NewReader(body))
 		req.Header.Set("Content-Type", ct)
@@ -22,6 +23,14 @@ func FuzzReadForm(f *testing.F) {
 		jr := httptest.NewRequest(http.MethodPost, "/v2/bio-sessions", bytes.NewReader(body))
 		jr.Header.Set("Content-Type", "application/json")
 		_ = readJSON(httptest.NewRecorder(), jr, 64<<10, &sess)
+		var items []imageItem
+		ar := httptest.NewRequest(http.MethodPost, "/v2/enroll/1", bytes.NewReader(body))
+		ar.Header.Set("Content-Type", "application/json")
+		if readJSONArray(httptest.NewRecorder(), ar, 1<<20, &items) == nil {
+			for _, it := range items {
+				_, _ = decodeBase64(it.Image)
+			}
+		}
 		form, err := readForm(httptest.NewRecorder(), req, "image", "candidateImage")
 		if err != nil {
 			return

@@ -271,14 +271,19 @@ func (d *Detector) Calibration() (*Calibration, error) {
 	return d.cal, nil
 }
 
-// SetCalibration replaces the detector's calibration (tests, tools); it
-// must have been made for the detector's fusion.
-func (d *Detector) SetCalibration(c *Calibration) error {
-	if c != nil && c.Fusion != d.fusion {
-		return fmt.Errorf("liveness: calibration is for %q, detector fuses %q", c.Fusion, d.fusion)
+// WithCalibration returns a copy of the detector that uses c (made for the
+// detector's fusion) instead of the embedded calibration; the detector
+// itself, which Open shares, is left as it is.
+func (d *Detector) WithCalibration(c *Calibration) (*Detector, error) {
+	if c == nil {
+		return nil, fmt.Errorf("%w (%s)", ErrUncalibrated, d.fusion)
 	}
-	d.cal = c
-	return nil
+	if c.Fusion != d.fusion {
+		return nil, fmt.Errorf("liveness: calibration is for %q, detector fuses %q", c.Fusion, d.fusion)
+	}
+	cp := *d
+	cp.cal = c
+	return &cp, nil
 }
 
 // MaxFaceHeight is the face box height (pixels) above which Score works on

@@ -55,7 +55,7 @@ func At(samples []Sample, thr float64) Rates {
 	var att, attAcc, bf, bfRej int
 	nType, accType := map[string]int{}, map[string]int{}
 	for _, s := range samples {
-		acc := s.value() >= thr
+		acc := !s.Failed && s.value() >= thr
 		if s.Attack {
 			att++
 			nType[s.Type]++
