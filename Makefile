@@ -1,7 +1,9 @@
 # facelambda: two set-up commands for a fresh machine: `make run` and `make test`.
 SHELL := /bin/bash
 GO ?= go
+# HTTP functions (with events/<name>/) and every Lambda function.
 FUNCTIONS := session face match enroll
+LAMBDAS := $(FUNCTIONS) webhook
 SHARED ?= ../shared
 ADDR ?= 127.0.0.1:3000
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w"
@@ -27,7 +29,7 @@ layers/runtime/lib/libonnxruntime.so.1: layers/fetch.sh layers/models/manifest.j
 build: deps layers
 	@mkdir -p bin
 	$(GO) build -o bin/facelambda ./cmd/facelambda
-	@for f in $(FUNCTIONS); do \
+	@for f in $(LAMBDAS); do \
 		mkdir -p bin/$$f; \
 		CGO_ENABLED=1 GOOS=linux GOARCH=amd64 $(GO) build $(GOFLAGS_LAMBDA) -o bin/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
@@ -70,7 +72,7 @@ LAMBDA_ENV = set -a && . $(LOCALAWS_ENV) && set +a && \
 	FACELAMBDA_MODEL_DIR=$(CURDIR)/$(OPT)/models FACELAMBDA_ORT_LIBRARY=$(CURDIR)/$(OPT)/lib/libonnxruntime.so.1 \
 	FACELAMBDA_TABLE=facelambda-local FACELAMBDA_BUCKET=facelambda-local \
 	FACELAMBDA_DYNAMODB_ENDPOINT=$$FACELAMBDA_TEST_DYNAMODB_ENDPOINT FACELAMBDA_S3_ENDPOINT=$$FACELAMBDA_TEST_S3_ENDPOINT \
-	FACELAMBDA_SIGNING_KEY_FILE=$(CURDIR)/.tools/localaws/signing-key.pem FACELAMBDA_TEMPLATE_KEY_FILE=$(CURDIR)/.tools/localaws/template-master.key \
+	FACELAMBDA_SIGNING_KEY_FILE=$(CURDIR)/.tools/localaws/signing-key.pem FACELAMBDA_TEMPLATE_KEY_FILE=$(CURDIR)/.tools/localaws/template-master.key FACELAMBDA_WEBHOOK_KEY_FILE=$(CURDIR)/.tools/localaws/webhook.key \
 	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 
 setup-local: build localaws
@@ -111,7 +113,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=60s ./internal/template/
 
 # SAM builds (BuildMethod: makefile): sam build calls these with ARTIFACTS_DIR.
-build-SessionFunction build-FaceFunction build-MatchFunction build-EnrollFunction: deps
+build-SessionFunction build-FaceFunction build-MatchFunction build-EnrollFunction build-WebhookFunction: deps
 	CGO_ENABLED=1 GOOS=linux GOARCH=amd64 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap \
 		./functions/$(shell echo $(@:build-%Function=%) | tr A-Z a-z)
 
@@ -121,7 +123,7 @@ build-OnnxRuntimeLayer: layers
 
 build-ModelsLayer: layers
 	mkdir -p $(ARTIFACTS_DIR)/models
-	cp layers/models/*.onnx layers/models/manifest.json layers/models/LICENSE.faceplugin $(ARTIFACTS_DIR)/models/
+	cp layers/models/*.onnx layers/models/manifest.json layers/models/NOTICE layers/models/LICENSE.* $(ARTIFACTS_DIR)/models/
 
 clean:
 	rm -rf bin .aws-sam

@@ -12,6 +12,6 @@ import (
 
 func main() {
 	server.JSONLogs()
-	deps := server.Must(server.LambdaDeps(context.Background(), server.Need{Models: false}))
+	deps := server.Must(server.LambdaDeps(context.Background(), server.Need{Webhooks: true}))
 	lambdahttp.Start(httpapi.SessionHandler(deps))
 }

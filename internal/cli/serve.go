@@ -18,6 +18,7 @@ import (
 	"github.com/facelambda/facelambda/internal/server"
 	"github.com/facelambda/facelambda/internal/signing"
 	"github.com/facelambda/facelambda/internal/store/embedded"
+	"github.com/facelambda/facelambda/internal/webhook"
 )
 
 // LocalTenant is the tenant `serve` creates a first API key for.
@@ -91,9 +92,20 @@ func LocalDeps(ctx context.Context, dir, baseURL string) (*httpapi.Deps, *embedd
 		st.Close()
 		return nil, nil, err
 	}
-	d := &httpapi.Deps{Bio: svc, Encoder: enc, Records: st, Blobs: st, Keys: st, Classes: st, Signer: signer, Config: cfg,
+	d := &httpapi.Deps{Bio: svc, Encoder: enc, Records: st, Blobs: st, Keys: st, Classes: st, Usage: st, Signer: signer, Config: cfg,
 		ModelsReady: func(context.Context) error { return nil }}
 	server.WithEnroll(d, keys)
+	policy := webhook.Policy{AllowHTTP: true}
+	if v := os.Getenv("FACELAMBDA_WEBHOOK_ALLOW"); v != "" {
+		if policy.Allow, err = webhook.ParsePrefixes(v); err != nil {
+			st.Close()
+			return nil, nil, err
+		}
+	}
+	if err := server.WithLocalWebhooks(d, st, st, filepath.Join(dir, "webhook.key"), policy); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
 	return d, st, nil
 }
 

@@ -7,8 +7,10 @@ import (
 	"github.com/facelambda/facelambda/internal/auth"
 	"github.com/facelambda/facelambda/internal/biometric"
 	"github.com/facelambda/facelambda/internal/enroll"
+	"github.com/facelambda/facelambda/internal/events"
 	"github.com/facelambda/facelambda/internal/signing"
 	"github.com/facelambda/facelambda/internal/store"
+	"github.com/facelambda/facelambda/internal/webhook"
 )
 
 // Deps are what the handlers need; functions build them at init.
@@ -29,7 +31,14 @@ type Deps struct {
 	Classes store.Classes
 	// Galleries identifies probes in galleries (enroll function).
 	Galleries Identifier
-	Config    Config
+	// Webhooks and Dispatcher serve the webhook registration API; Events
+	// receives domain events (nil: none are published).
+	Webhooks   *webhook.Registry
+	Dispatcher *webhook.Dispatcher
+	Events     events.Publisher
+	// Usage stores usage records of billable calls (nil: none).
+	Usage  store.Items
+	Config Config
 	// ModelsReady runs a tiny inference to prove the models answer (monitor).
 	ModelsReady func(ctx context.Context) error
 	Now         func() time.Time

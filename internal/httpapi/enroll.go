@@ -10,6 +10,7 @@ import (
 	"github.com/facelambda/facelambda/internal/biometric"
 	"github.com/facelambda/facelambda/internal/calibration"
 	"github.com/facelambda/facelambda/internal/enroll"
+	"github.com/facelambda/facelambda/internal/events"
 )
 
 // maxEnrolBody is the largest enrolment request (seed 004: 50 MB; Lambda
@@ -21,8 +22,8 @@ const maxEnrolBody = 50 << 20
 func EnrollHandler(d *Deps) http.Handler {
 	d.defaults()
 	rt := newRouter(d)
-	rt.handle("POST", "/v2/enroll/{classId}", auth.ScopeEnroll, d.enrol)
-	rt.handle("POST", "/v2/verify/{classId}", auth.ScopeMatch, d.verify)
+	rt.handle("POST", "/v2/enroll/{classId}", auth.ScopeEnroll, d.billable("enroll", d.enrol))
+	rt.handle("POST", "/v2/verify/{classId}", auth.ScopeMatch, d.billable("verify", d.verify))
 	rt.handle("GET", "/v2/templates/{classId}", auth.ScopeEnroll, d.templateStatus)
 	rt.handle("DELETE", "/v2/templates/{classId}", auth.ScopeEnroll, d.deleteTemplate)
 	d.galleryRoutes(rt)
@@ -62,6 +63,16 @@ func (d *Deps) enrol(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
+	ref := w.Header().Get("X-Request-Id")
+	if res.PerformedAction == enroll.ActionFailed {
+		code := ""
+		if n := len(res.Errors); n > 0 {
+			code = res.Errors[n-1].ErrorCode
+		}
+		d.emit(r.Context())(events.NewEnrollmentFailed(t, events.EnrollmentData{ClassID: id, ErrorCode: code, RefID: ref}))
+	} else if res.PerformedAction != enroll.ActionNone {
+		d.emit(r.Context())(events.NewEnrollmentCompleted(t, events.EnrollmentData{ClassID: id, Templates: res.TemplateStatus.FeatureVectors, RefID: ref}))
+	}
 }
 
 // readJSONArray decodes a JSON array body (an object is taken as a
@@ -119,6 +130,9 @@ func (d *Deps) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
+	verified := v.Verified
+	d.emit(r.Context())(events.NewVerificationCompleted(t, events.VerificationData{ClassID: id, Score: v.MatchScore,
+		FalseAcceptanceRate: v.FalseAcceptanceRate, Level: string(level), PossibleMatch: &verified, RefID: w.Header().Get("X-Request-Id")}))
 }
 
 func (d *Deps) templateStatus(w http.ResponseWriter, r *http.Request) {
@@ -147,4 +161,5 @@ func (d *Deps) deleteTemplate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+	d.emit(r.Context())(events.NewTemplateDeleted(tenant(r), events.TemplateData{ClassID: id, RefID: w.Header().Get("X-Request-Id")}))
 }

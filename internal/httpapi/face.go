@@ -12,6 +12,7 @@ import (
 
 	"github.com/facelambda/facelambda/internal/auth"
 	"github.com/facelambda/facelambda/internal/decode"
+	"github.com/facelambda/facelambda/internal/events"
 	"github.com/facelambda/facelambda/internal/raster"
 	"github.com/facelambda/facelambda/internal/store"
 
@@ -87,8 +88,8 @@ func faceFromAnalysis(s *biometric.Service, a *biometric.Analysis, t biometric.I
 func FaceHandler(d *Deps) http.Handler {
 	d.defaults()
 	rt := newRouter(d)
-	rt.handle("POST", "/v2/faces", auth.ScopeFaceWrite, d.createDirectFace)
-	rt.handle("POST", "/v2/bio-sessions/{id}/faces", auth.ScopeFaceWrite, d.createSessionFace)
+	rt.handle("POST", "/v2/faces", auth.ScopeFaceWrite, d.billable("create-face", d.createDirectFace))
+	rt.handle("POST", "/v2/bio-sessions/{id}/faces", auth.ScopeFaceWrite, d.billable("create-face", d.createSessionFace))
 	rt.handle("GET", "/v2/bio-sessions/{id}/faces", auth.ScopeFaceRead, d.listFaces)
 	rt.handle("DELETE", "/v2/bio-sessions/{id}/faces", auth.ScopeFaceWrite, d.deleteFaces)
 	rt.handle("GET", "/v2/bio-sessions/{id}/faces/{faceId}", auth.ScopeFaceRead, d.getFace)
@@ -207,6 +208,8 @@ func (d *Deps) createDirectFace(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, &f)
+	q := float64(f.Quality)
+	d.emit(r.Context())(events.NewFaceCreated(tenant(r), events.FaceData{FaceID: f.ID, Quality: &q, RefID: f.RefID}))
 }
 
 func (d *Deps) createSessionFace(w http.ResponseWriter, r *http.Request) {
@@ -288,6 +291,8 @@ func (d *Deps) createSessionFace(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, internalErr(err))
 		return
 	}
+	q := float64(f.Quality)
+	d.emit(r.Context())(events.NewFaceCreated(t, events.FaceData{SessionID: sid, FaceID: f.ID, Quality: &q, RefID: w.Header().Get("X-Request-Id")}))
 	w.Header().Set("Location", "/v2/bio-sessions/"+sid+"/faces/"+f.ID)
 	if req.spec.SignatureDisabled {
 		writeJSON(w, http.StatusCreated, out)

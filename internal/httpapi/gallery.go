@@ -13,6 +13,7 @@ import (
 	"github.com/facelambda/facelambda/internal/biometric"
 	"github.com/facelambda/facelambda/internal/calibration"
 	"github.com/facelambda/facelambda/internal/enroll"
+	"github.com/facelambda/facelambda/internal/events"
 	"github.com/facelambda/facelambda/internal/store"
 )
 
@@ -32,7 +33,7 @@ func (d *Deps) galleryRoutes(rt *router) {
 	rt.handle("POST", "/v2/galleries/{name}/members", auth.ScopeEnroll, d.changeMembers(true))
 	rt.handle("DELETE", "/v2/galleries/{name}/members", auth.ScopeEnroll, d.changeMembers(false))
 	rt.handle("GET", "/v2/galleries/{name}/members", auth.ScopeEnroll, d.members)
-	rt.handle("POST", "/v2/galleries/{name}/identify", auth.ScopeMatch, d.identify)
+	rt.handle("POST", "/v2/galleries/{name}/identify", auth.ScopeMatch, d.billable("identify", d.identify))
 }
 
 // GalleryJSON is a gallery resource.
@@ -272,6 +273,11 @@ func (d *Deps) identify(w http.ResponseWriter, r *http.Request) {
 		res.Candidates = append(res.Candidates, Candidate{ClassID: h.ClassID, Score: score, FalseAcceptanceRate: far, Similarity: math.Round(h.Cosine*1e6) / 1e6})
 	}
 	writeJSON(w, http.StatusOK, res)
+	ec := make([]events.Candidate, 0, len(res.Candidates))
+	for _, c := range res.Candidates {
+		ec = append(ec, events.Candidate{ClassID: c.ClassID, Score: c.Score, FalseAcceptanceRate: c.FalseAcceptanceRate})
+	}
+	d.emit(r.Context())(events.NewIdentificationCompleted(t, events.IdentificationData{Gallery: name, Candidates: ec, RefID: res.RefID}))
 }
 
 // cutOff reads the request's cut-off as a FAR per comparison: an explicit

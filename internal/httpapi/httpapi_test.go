@@ -32,6 +32,7 @@ import (
 	"github.com/facelambda/facelambda/internal/signing"
 	"github.com/facelambda/facelambda/internal/store/embedded"
 	"github.com/facelambda/facelambda/internal/template"
+	"github.com/facelambda/facelambda/internal/webhook"
 )
 
 var (
@@ -61,6 +62,11 @@ func deps(t *testing.T) *httpapi.Deps {
 	keys, err := envelope.OpenLocalKey(filepath.Join(t.TempDir(), "template.key"))
 	require.NoError(t, err)
 	server.WithEnroll(d, keys)
+	d.Usage = st
+	loopback, err := webhook.ParsePrefixes("127.0.0.0/8")
+	require.NoError(t, err)
+	require.NoError(t, server.WithLocalWebhooks(d, st, st, filepath.Join(t.TempDir(), "webhook.key"),
+		webhook.Policy{AllowHTTP: true, Allow: loopback}))
 	return d
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/facelambda/facelambda/internal/auth"
 	"github.com/facelambda/facelambda/internal/biometric"
 	"github.com/facelambda/facelambda/internal/calibration"
+	"github.com/facelambda/facelambda/internal/events"
 	"github.com/facelambda/facelambda/internal/store"
 	"github.com/facelambda/facelambda/internal/template"
 )
@@ -53,15 +54,13 @@ type Match struct {
 func MatchHandler(d *Deps) http.Handler {
 	d.defaults()
 	rt := newRouter(d)
-	rt.handle("POST", "/v2/match/images", auth.ScopeMatch, func(w http.ResponseWriter, r *http.Request) {
-		tenant(r)
+	rt.handle("POST", "/v2/match/images", auth.ScopeMatch, d.billable("match", func(w http.ResponseWriter, r *http.Request) {
 		d.respondMatch(w, r, func() (*Match, error) { return matchImages(w, r, d.Bio) })
-	})
-	rt.handle("POST", "/v2/match", auth.ScopeMatch, func(w http.ResponseWriter, r *http.Request) {
-		tenant(r)
+	}))
+	rt.handle("POST", "/v2/match", auth.ScopeMatch, d.billable("match", func(w http.ResponseWriter, r *http.Request) {
 		d.respondMatch(w, r, func() (*Match, error) { return matchTemplate(w, r, d.Bio) })
-	})
-	rt.handle("GET", "/v2/bio-sessions/{id}/faces/{referenceFaceId}/matches", auth.ScopeMatch, d.sessionMatches)
+	}))
+	rt.handle("GET", "/v2/bio-sessions/{id}/faces/{referenceFaceId}/matches", auth.ScopeMatch, d.billable("session-matches", d.sessionMatches))
 	return rt
 }
 
@@ -73,6 +72,8 @@ func (d *Deps) respondMatch(w http.ResponseWriter, r *http.Request, f func() (*M
 	}
 	m.RefID = w.Header().Get("X-Request-Id")
 	d.writeSigned(w, r, http.StatusOK, m)
+	d.emit(r.Context())(events.NewMatchCompleted(tenant(r), events.MatchData{ReferenceFaceID: m.Reference.ID, CandidateFaceID: m.Candidate.ID,
+		Score: m.Score, FalseAcceptanceRate: m.FalseAcceptanceRate, Level: string(deref(m.Level)), PossibleMatch: m.PossibleMatch, RefID: m.RefID}))
 }
 
 // sessionMatches compares the reference face with every other face of the
@@ -148,6 +149,10 @@ func (d *Deps) sessionMatches(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+	for _, m := range out {
+		d.emit(r.Context())(events.NewMatchCompleted(t, events.MatchData{SessionID: sid, ReferenceFaceID: refID, CandidateFaceID: m.Candidate.ID,
+			Score: m.Score, FalseAcceptanceRate: m.FalseAcceptanceRate, Level: string(level), PossibleMatch: m.PossibleMatch, RefID: w.Header().Get("X-Request-Id")}))
+	}
 }
 
 // storedFace decodes a stored face and its template (checked against the
@@ -331,4 +336,12 @@ func comparisonType(k calibration.Kind) string {
 		return "DOCUMENT_VS_SELFIE"
 	}
 	return "SELFIE_VS_SELFIE"
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/facelambda/facelambda/internal/auth"
 	"github.com/facelambda/facelambda/internal/biometric"
+	"github.com/facelambda/facelambda/internal/events"
 	"github.com/facelambda/facelambda/internal/signing"
 	"github.com/facelambda/facelambda/internal/store"
 )
@@ -47,6 +48,7 @@ func SessionHandler(d *Deps) http.Handler {
 	rt.handle("GET", "/v2/capabilities", auth.ScopeSessionRead, d.capabilities)
 	rt.handle("GET", "/v2/monitor", "", d.monitor)
 	rt.handle("GET", "/v2/.well-known/jwks.json", "", d.jwks)
+	d.webhookRoutes(rt)
 	return rt
 }
 
@@ -110,6 +112,7 @@ func (d *Deps) createSession(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/v2/bio-sessions/"+s.ID)
 	d.writeSigned(w, r, http.StatusCreated, sessionOf(s))
+	d.emit(r.Context())(events.NewSessionCreated(s.Tenant, events.SessionData{SessionID: s.ID, CorrelationID: s.CorrelationID}))
 }
 
 func requireJSON(r *http.Request) error {
@@ -161,6 +164,7 @@ func (d *Deps) deleteSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+	d.emit(r.Context())(events.NewSessionDeleted(t, events.SessionData{SessionID: id}))
 }
 
 // SessionPrefix is the blob-key prefix of a session's images.

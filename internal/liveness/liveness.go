@@ -3,8 +3,9 @@
 // print or a screen replay, and turns the score into a decision at a
 // security level whose threshold was calibrated on labelled data.
 //
-// Models are reached through the Model interface, so everything but Open
-// is pure Go and testable with fake models. Which models run, how each
+// Models are reached through the Model interface, so scoring, metrics and
+// levels are pure Go and testable with fake models; only Open and Load
+// (open.go) reach ONNX Runtime. Which models run, how each
 // crops and reads its input, and their weights in the fused score come from
 // the models manifest (layers/models/manifest.json, the "liveness" object of
 // an entry); the thresholds of the levels come from a calibration file made

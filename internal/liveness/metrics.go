@@ -219,6 +219,9 @@ func BestACER(samples []Sample) (acer, thr float64) {
 	for _, s := range samples {
 		vals = append(vals, s.value())
 	}
+	if len(vals) == 0 {
+		return 0, 0
+	}
 	slices.Sort(vals)
 	vals = slices.Compact(vals)
 	acer = math.Inf(1)

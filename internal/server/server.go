@@ -13,10 +13,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/facelambda/facelambda/internal/biometric"
 	"github.com/facelambda/facelambda/internal/calibration"
@@ -24,11 +26,14 @@ import (
 	"github.com/facelambda/facelambda/internal/engine"
 	"github.com/facelambda/facelambda/internal/enroll"
 	"github.com/facelambda/facelambda/internal/envelope"
+	"github.com/facelambda/facelambda/internal/events"
 	"github.com/facelambda/facelambda/internal/httpapi"
 	"github.com/facelambda/facelambda/internal/modelset"
 	"github.com/facelambda/facelambda/internal/signing"
+	"github.com/facelambda/facelambda/internal/store"
 	"github.com/facelambda/facelambda/internal/store/dynamo"
 	"github.com/facelambda/facelambda/internal/store/s3blob"
+	"github.com/facelambda/facelambda/internal/webhook"
 )
 
 // Service builds the biometric service from the environment (see
@@ -63,6 +68,63 @@ type Need struct {
 	// sealed under FACELAMBDA_TEMPLATE_KMS_KEY, or under the local key file
 	// FACELAMBDA_TEMPLATE_KEY_FILE when no KMS key is configured.
 	Enroll bool
+	// Webhooks builds the webhook registry (session function): secrets
+	// sealed under FACELAMBDA_WEBHOOK_KMS_KEY or FACELAMBDA_WEBHOOK_KEY_FILE.
+	Webhooks bool
+}
+
+func webhookKeys(cfg aws.Config) (webhook.SecretKey, error) {
+	if id := os.Getenv("FACELAMBDA_WEBHOOK_KMS_KEY"); id != "" {
+		return webhook.NewKMSKey(webhook.SDKKMS(kms.NewFromConfig(cfg)), id), nil
+	}
+	if path := os.Getenv("FACELAMBDA_WEBHOOK_KEY_FILE"); path != "" {
+		return webhook.LoadKeyFile(path)
+	}
+	return nil, fmt.Errorf("set FACELAMBDA_WEBHOOK_KMS_KEY (or FACELAMBDA_WEBHOOK_KEY_FILE)")
+}
+
+// webhookPolicy reads FACELAMBDA_WEBHOOK_ALLOW_HTTP (local mode) and
+// FACELAMBDA_WEBHOOK_ALLOW (CIDRs exempt from the SSRF rules, for tests).
+func webhookPolicy() webhook.Policy {
+	p := webhook.Policy{AllowHTTP: os.Getenv("FACELAMBDA_WEBHOOK_ALLOW_HTTP") == "1"}
+	if v := os.Getenv("FACELAMBDA_WEBHOOK_ALLOW"); v != "" {
+		if allow, err := webhook.ParsePrefixes(v); err == nil {
+			p.Allow = allow
+		} else {
+			slog.Error("FACELAMBDA_WEBHOOK_ALLOW ignored", "err", err)
+		}
+	}
+	return p
+}
+
+// WebhookDispatcher builds the webhook function's dispatcher: deliveries
+// from the events queue, retries through it (FACELAMBDA_EVENTS_QUEUE_URL) and
+// exhausted ones to the dead-letter queue (FACELAMBDA_EVENTS_DLQ_URL).
+func WebhookDispatcher(ctx context.Context) (*webhook.Dispatcher, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	table, q, dlq := os.Getenv("FACELAMBDA_TABLE"), os.Getenv("FACELAMBDA_EVENTS_QUEUE_URL"), os.Getenv("FACELAMBDA_EVENTS_DLQ_URL")
+	if table == "" || q == "" || dlq == "" {
+		return nil, fmt.Errorf("FACELAMBDA_TABLE, FACELAMBDA_EVENTS_QUEUE_URL and FACELAMBDA_EVENTS_DLQ_URL must be set")
+	}
+	var dopts []func(*dynamodb.Options)
+	if ep := os.Getenv("FACELAMBDA_DYNAMODB_ENDPOINT"); ep != "" {
+		dopts = append(dopts, dynamo.WithEndpoint(ep))
+	}
+	var qopts []func(*sqs.Options)
+	if ep := os.Getenv("FACELAMBDA_SQS_ENDPOINT"); ep != "" {
+		qopts = append(qopts, func(o *sqs.Options) { o.BaseEndpoint = aws.String(ep) })
+	}
+	records := dynamo.New(dynamodb.NewFromConfig(cfg, dopts...), table)
+	sqsc := sqs.NewFromConfig(cfg, qopts...)
+	keys, err := webhookKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return webhook.NewDispatcher(webhook.Options{Registry: webhook.NewRegistry(records, keys, webhookPolicy()),
+		Queue: webhook.NewSQSQueue(sqsc, q), DeadLetter: webhook.NewSQSQueue(sqsc, dlq), Callback: webhook.SessionCallback(records)})
 }
 
 // Encoder is the encoder id of the embedding model in the manifest.
@@ -137,7 +199,26 @@ func LambdaDeps(ctx context.Context, need Need) (*httpapi.Deps, error) {
 		return nil, err
 	}
 	d := &httpapi.Deps{Records: records, Blobs: s3blob.New(s3.NewFromConfig(cfg, sopts...), bucket), Keys: records,
-		Classes: records, Signer: signer, Config: ConfigFromEnv(), ModelsReady: modelsReady()}
+		Classes: records, Usage: records, Signer: signer, Config: ConfigFromEnv(), ModelsReady: modelsReady()}
+	var qopts []func(*sqs.Options)
+	if ep := os.Getenv("FACELAMBDA_SQS_ENDPOINT"); ep != "" {
+		qopts = append(qopts, func(o *sqs.Options) { o.BaseEndpoint = aws.String(ep) })
+	}
+	sqsc := sqs.NewFromConfig(cfg, qopts...)
+	if q := os.Getenv("FACELAMBDA_EVENTS_QUEUE_URL"); q != "" {
+		d.Events = events.NewSQS(sqsc, q)
+	}
+	if need.Webhooks {
+		keys, err := webhookKeys(cfg)
+		if err != nil {
+			return nil, err
+		}
+		d.Webhooks = webhook.NewRegistry(records, keys, webhookPolicy())
+		if d.Dispatcher, err = webhook.NewDispatcher(webhook.Options{Registry: d.Webhooks,
+			Callback: webhook.SessionCallback(records)}); err != nil {
+			return nil, err
+		}
+	}
 	if need.Enroll {
 		need.Models = true
 	}
@@ -229,4 +310,22 @@ func Must[T any](v T, err error) T {
 // JSONLogs makes log/slog write structured JSON to stdout (CloudWatch).
 func JSONLogs() {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo})))
+}
+
+// WithLocalWebhooks adds an in-process webhook registry, dispatcher and
+// event publisher to d (the local server): secrets sealed with the key file,
+// deliveries and retries on timers instead of a queue.
+func WithLocalWebhooks(d *httpapi.Deps, items store.Items, records store.Records, keyFile string, policy webhook.Policy) error {
+	keys, err := webhook.LoadKeyFile(keyFile)
+	if err != nil {
+		return err
+	}
+	d.Webhooks = webhook.NewRegistry(items, keys, policy)
+	lw, err := webhook.NewLocal(webhook.Options{Registry: d.Webhooks, Callback: webhook.SessionCallback(records)})
+	if err != nil {
+		return err
+	}
+	d.Dispatcher = lw.Dispatcher()
+	d.Events = events.NewLocal(lw.Handle, events.LocalOptions{})
+	return nil
 }
