@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 # HTTP functions (with events/<name>/) and every Lambda function.
-FUNCTIONS := session face match enroll
+FUNCTIONS := session face match enroll liveness
 LAMBDAS := $(FUNCTIONS) webhook
 SHARED ?= ../shared
 ADDR ?= 127.0.0.1:3000
@@ -113,7 +113,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=60s ./internal/template/
 
 # SAM builds (BuildMethod: makefile): sam build calls these with ARTIFACTS_DIR.
-build-SessionFunction build-FaceFunction build-MatchFunction build-EnrollFunction build-WebhookFunction: deps
+build-SessionFunction build-FaceFunction build-MatchFunction build-EnrollFunction build-LivenessFunction build-WebhookFunction: deps
 	CGO_ENABLED=1 GOOS=linux GOARCH=amd64 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap \
 		./functions/$(shell echo $(@:build-%Function=%) | tr A-Z a-z)
 

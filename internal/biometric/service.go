@@ -108,6 +108,10 @@ type Options struct {
 	// (Analysis.Thumbnail): what a template needs to be re-extracted by a
 	// future encoder.
 	Thumbnail bool
+	// KeepImage keeps the decoded image and the subject's box in its pixels
+	// (Analysis.Image, Analysis.ImageBox), for models that look at the
+	// whole frame (liveness).
+	KeepImage bool
 }
 
 // Box is a face box in original image pixels with its detection score.
@@ -159,6 +163,9 @@ type Analysis struct {
 	MultipleFace bool
 	// Thumbnail is the face crop asked for by Options.Thumbnail.
 	Thumbnail []byte
+	// Image and ImageBox are kept when Options.KeepImage asks for them.
+	Image    *raster.RGB
+	ImageBox geometry.Box
 }
 
 // Analyze decodes img, finds its faces and measures the subject.
@@ -243,6 +250,9 @@ func (s *Service) Analyze(img []byte, opt Options) (*Analysis, error) {
 		if a.Thumbnail, err = thumbnail(pic, subj.Box); err != nil {
 			return nil, internal(err)
 		}
+	}
+	if opt.KeepImage {
+		a.Image, a.ImageBox = pic, subj.Box
 	}
 	if err := checkGates(opt.QualityMode, a.Measures, a.Quality); err != nil {
 		e := err.(*Error)

@@ -95,6 +95,10 @@ func LocalDeps(ctx context.Context, dir, baseURL string) (*httpapi.Deps, *embedd
 	d := &httpapi.Deps{Bio: svc, Encoder: enc, Records: st, Blobs: st, Keys: st, Classes: st, Usage: st, Signer: signer, Config: cfg,
 		ModelsReady: func(context.Context) error { return nil }}
 	server.WithEnroll(d, keys)
+	if d.Liveness, err = server.LoadLiveness(); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
 	policy := webhook.Policy{AllowHTTP: true}
 	if v := os.Getenv("FACELAMBDA_WEBHOOK_ALLOW"); v != "" {
 		if policy.Allow, err = webhook.ParsePrefixes(v); err != nil {

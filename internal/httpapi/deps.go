@@ -37,8 +37,10 @@ type Deps struct {
 	Dispatcher *webhook.Dispatcher
 	Events     events.Publisher
 	// Usage stores usage records of billable calls (nil: none).
-	Usage  store.Items
-	Config Config
+	Usage store.Items
+	// Liveness judges presentation attacks (liveness function).
+	Liveness *Liveness
+	Config   Config
 	// ModelsReady runs a tiny inference to prove the models answer (monitor).
 	ModelsReady func(ctx context.Context) error
 	Now         func() time.Time

@@ -63,6 +63,8 @@ func deps(t *testing.T) *httpapi.Deps {
 	require.NoError(t, err)
 	server.WithEnroll(d, keys)
 	d.Usage = st
+	d.Liveness, err = server.LoadLiveness()
+	require.NoError(t, err)
 	loopback, err := webhook.ParsePrefixes("127.0.0.0/8")
 	require.NoError(t, err)
 	require.NoError(t, server.WithLocalWebhooks(d, st, st, filepath.Join(t.TempDir(), "webhook.key"),

@@ -38,7 +38,7 @@ func newAPI(t *testing.T) *api {
 	d := deps(t)
 	a := &api{t: t, d: d, st: d.Records.(*embedded.Store), key: testKey}
 	mux := http.NewServeMux()
-	for _, h := range []http.Handler{httpapi.SessionHandler(d), httpapi.FaceHandler(d), httpapi.MatchHandler(d), httpapi.EnrollHandler(d)} {
+	for _, h := range []http.Handler{httpapi.SessionHandler(d), httpapi.FaceHandler(d), httpapi.MatchHandler(d), httpapi.EnrollHandler(d), httpapi.LivenessHandler(d)} {
 		for _, r := range httpapi.Routes(h) {
 			mux.Handle(r.Method+" "+r.Path, h)
 		}

@@ -39,7 +39,7 @@ const eventsDir = "../../events"
 
 func eventFiles(t *testing.T) map[string][]string {
 	out := map[string][]string{}
-	for _, fn := range []string{"session", "face", "match", "enroll"} {
+	for _, fn := range []string{"session", "face", "match", "enroll", "liveness"} {
 		files, err := filepath.Glob(filepath.Join(eventsDir, fn, "*.json"))
 		require.NoError(t, err)
 		require.NotEmpty(t, files, "events for %s", fn)
@@ -76,6 +76,8 @@ func TestEventsThroughLambdaHandlers(t *testing.T) {
 	require.NoError(t, err)
 	signer, err := signing.LoadOrCreateLocal(filepath.Join(t.TempDir(), "key.pem"))
 	require.NoError(t, err)
+	live, err := server.LoadLiveness()
+	require.NoError(t, err)
 	for fn, files := range eventFiles(t) {
 		for _, f := range files {
 			t.Run(fn+"/"+filepath.Base(f), func(t *testing.T) {
@@ -88,6 +90,7 @@ func TestEventsThroughLambdaHandlers(t *testing.T) {
 				d := &httpapi.Deps{Bio: bio, Encoder: bio.Encoder(), Records: st, Blobs: st, Keys: st, Classes: st, Signer: signer,
 					ModelsReady: func(context.Context) error { return nil }}
 				server.WithEnroll(d, keys)
+				d.Liveness = live
 				require.NoError(t, server.SeedAll(context.Background(), d, img, time.Now()))
 				handler := lambdahttp.Handler(server.Functions(d)[fn])
 
@@ -251,6 +254,15 @@ func TestGenerateEvents(t *testing.T) {
 	write("enroll", "remove-members.json", "DELETE", "/v2/galleries/staff/members", "application/json", []byte(`{"classIds":[1002]}`), false)
 	write("enroll", "list-members.json", "GET", "/v2/galleries/staff/members?limit=10", "", nil, false)
 	write("enroll", "identify.json", "POST", "/v2/galleries/staff/identify", "application/json", js(map[string]any{"image": b64(obama2), "candidateListSize": 5}), false)
+	write("liveness", "passive.json", "POST", "/v2/liveness", "application/json", js(map[string]string{"image": b64(obama), "threshold": "HIGH"}), false)
+	ct, body = form([3]string{"image", "image/jpeg", string(obama2)}, [3]string{"threshold", "", "BALANCED_VERY_HIGH"})
+	write("liveness", "passive-multipart.json", "POST", "/v2/liveness", ct, body, true)
+	write("liveness", "passive-no-face.400.json", "POST", "/v2/liveness", "application/json", js(map[string]string{"image": b64(coffee)}), false)
+	write("liveness", "passive-bad-threshold.400.json", "POST", "/v2/liveness", "application/json", js(map[string]string{"image": b64(obama), "threshold": "EXTREME"}), false)
+	write("session", "list-webhooks.json", "GET", "/v2/webhooks", "", nil, false)
+	write("session", "create-webhook.201.json", "POST", "/v2/webhooks", "application/json", []byte(`{"url":"https://hooks.example.com/facelambda","events":["session.created","liveness.completed"]}`), false)
+	write("session", "get-webhook-unknown.404.json", "GET", "/v2/webhooks/0123456789abcdef0123456789abcdef", "", nil, false)
+	write("session", "usage.json", "GET", "/v2/usage?from=2026-01-01T00:00:00Z&to=2030-01-01T00:00:00Z", "", nil, false)
 	write("match", "bad-template.400.json", "POST", "/v2/match", "application/json",
 		js(map[string]any{"reference": map[string]any{"template": "AAAA", "imageType": "SELFIE"}, "candidateImage": b64(obama2)}), false)
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/facelambda/facelambda/internal/envelope"
 	"github.com/facelambda/facelambda/internal/events"
 	"github.com/facelambda/facelambda/internal/httpapi"
+	"github.com/facelambda/facelambda/internal/liveness"
 	"github.com/facelambda/facelambda/internal/modelset"
 	"github.com/facelambda/facelambda/internal/signing"
 	"github.com/facelambda/facelambda/internal/store"
@@ -71,6 +72,23 @@ type Need struct {
 	// Webhooks builds the webhook registry (session function): secrets
 	// sealed under FACELAMBDA_WEBHOOK_KMS_KEY or FACELAMBDA_WEBHOOK_KEY_FILE.
 	Webhooks bool
+	// Liveness loads the passive liveness models (liveness function).
+	Liveness bool
+}
+
+// LoadLiveness opens the liveness models of the manifest and their level
+// calibration; a missing calibration for the loaded models is an error.
+func LoadLiveness() (*httpapi.Liveness, error) {
+	l, err := liveness.Open(engine.ConfigFromEnv())
+	if err != nil {
+		return nil, err
+	}
+	det := l.Detector.Weighted()
+	cal, err := det.Calibration()
+	if err != nil {
+		return nil, fmt.Errorf("liveness: %w (run facelambda calibrate liveness)", err)
+	}
+	return &httpapi.Liveness{Detector: det, Calibration: cal}, nil
 }
 
 func webhookKeys(cfg aws.Config) (webhook.SecretKey, error) {
@@ -219,8 +237,13 @@ func LambdaDeps(ctx context.Context, need Need) (*httpapi.Deps, error) {
 			return nil, err
 		}
 	}
-	if need.Enroll {
+	if need.Enroll || need.Liveness {
 		need.Models = true
+	}
+	if need.Liveness {
+		if d.Liveness, err = LoadLiveness(); err != nil {
+			return nil, err
+		}
 	}
 	d, err = withModels(d, need)
 	if err != nil || !need.Enroll {
@@ -268,10 +291,11 @@ func withModels(d *httpapi.Deps, need Need) (*httpapi.Deps, error) {
 // Functions maps each Lambda function's name to its handler.
 func Functions(d *httpapi.Deps) map[string]http.Handler {
 	return map[string]http.Handler{
-		"session": httpapi.SessionHandler(d),
-		"face":    httpapi.FaceHandler(d),
-		"match":   httpapi.MatchHandler(d),
-		"enroll":  httpapi.EnrollHandler(d),
+		"session":  httpapi.SessionHandler(d),
+		"face":     httpapi.FaceHandler(d),
+		"match":    httpapi.MatchHandler(d),
+		"enroll":   httpapi.EnrollHandler(d),
+		"liveness": httpapi.LivenessHandler(d),
 	}
 }
 
@@ -281,7 +305,7 @@ func Functions(d *httpapi.Deps) map[string]http.Handler {
 func Local(d *httpapi.Deps, extra map[string]http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	var fallback http.Handler
-	for _, name := range []string{"session", "face", "match", "enroll"} {
+	for _, name := range []string{"session", "face", "match", "enroll", "liveness"} {
 		h := Functions(d)[name]
 		if fallback == nil {
 			fallback = h
