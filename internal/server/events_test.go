@@ -31,6 +31,7 @@ import (
 	"github.com/facelambda/facelambda/internal/server"
 	"github.com/facelambda/facelambda/internal/signing"
 	"github.com/facelambda/facelambda/internal/store/embedded"
+	"github.com/facelambda/facelambda/internal/webhook"
 )
 
 var updateEvents = flag.Bool("update-events", false, "regenerate events/*/*.json from the fixtures")
@@ -87,10 +88,11 @@ func TestEventsThroughLambdaHandlers(t *testing.T) {
 				st.BaseURL = "https://uploads.example"
 				keys, err := envelope.OpenLocalKey(filepath.Join(t.TempDir(), "template.key"))
 				require.NoError(t, err)
-				d := &httpapi.Deps{Bio: bio, Encoder: bio.Encoder(), Records: st, Blobs: st, Keys: st, Classes: st, Signer: signer,
+				d := &httpapi.Deps{Bio: bio, Encoder: bio.Encoder(), Records: st, Blobs: st, Keys: st, Classes: st, Usage: st, Signer: signer,
 					ModelsReady: func(context.Context) error { return nil }}
 				server.WithEnroll(d, keys)
 				d.Liveness = live
+				require.NoError(t, server.WithLocalWebhooks(d, st, st, filepath.Join(t.TempDir(), "webhook.key"), webhook.Policy{}))
 				require.NoError(t, server.SeedAll(context.Background(), d, img, time.Now()))
 				handler := lambdahttp.Handler(server.Functions(d)[fn])
 
