@@ -41,10 +41,13 @@ type Service struct {
 	Thumbnails bool
 	// MaxVectors is the most feature vectors a template keeps (default 10).
 	MaxVectors int
-	// OnChange is called after a class's vectors change or it is erased
-	// (galleries use it to refresh their matrices). Optional.
+	// OnChange is called after a class's vectors change (galleries use it
+	// to refresh their matrices). Optional.
 	OnChange func(ctx context.Context, tenant string, classID uint64)
-	Now      func() time.Time
+	// OnErase is called after a class is erased with the galleries it
+	// belonged to (galleries delete their stored shards). Optional.
+	OnErase func(ctx context.Context, tenant string, galleries []string) error
+	Now     func() time.Time
 }
 
 // MaxImages is the most images one enrolment request may carry.
@@ -298,8 +301,8 @@ func (s *Service) Enroll(ctx context.Context, tenant string, classID uint64, ima
 		}
 		res.PerformedAction = action
 		res.EnrolledImages = len(fresh)
-		st := s.statusOf(c, nil)
-		res.TemplateStatus = st
+		gs, _ := s.Classes.GalleriesOf(ctx, tenant, classID)
+		res.TemplateStatus = s.statusOf(c, gs)
 		if action != ActionNone && s.OnChange != nil {
 			s.OnChange(ctx, tenant, classID)
 		}
@@ -412,12 +415,19 @@ func (s *Service) upgrade(ctx context.Context, old payload) (payload, bool, erro
 			return payload{}, false, nil
 		}
 		img, _, err := s.Blobs.Get(ctx, v.Thumb)
-		if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
 			return payload{}, false, nil
 		}
-		a, err := s.Bio.Analyze(img, biometric.Options{Label: "thumbnail"})
 		if err != nil {
-			return payload{}, false, nil
+			return payload{}, false, fmt.Errorf("upgrade: read thumbnail: %w", err)
+		}
+		a, err := s.Bio.Analyze(img, biometric.Options{Label: "thumbnail"})
+		var be *biometric.Error
+		if errors.As(err, &be) && be.Status < 500 {
+			return payload{}, false, nil // the new encoder finds no usable face in it
+		}
+		if err != nil {
+			return payload{}, false, fmt.Errorf("upgrade: %w", err)
 		}
 		tb, err := a.Template.MarshalBinary()
 		if err != nil {
@@ -502,18 +512,28 @@ func notFound(err error) error {
 }
 
 // Delete erases a class: its template, thumbnails and gallery memberships.
+// Everything is erased even when no template exists (memberships of an id
+// never enrolled, thumbnails of a failed enrolment), and then a missing
+// template is reported as 404.
 func (s *Service) Delete(ctx context.Context, tenant string, classID uint64) error {
-	if _, err := s.Classes.GetClass(ctx, tenant, classID); err != nil {
-		return notFound(err)
+	galleries, err := s.Classes.GalleriesOf(ctx, tenant, classID)
+	if err != nil {
+		return err
 	}
-	if err := s.Classes.DeleteClass(ctx, tenant, classID); err != nil {
-		return notFound(err)
+	delErr := s.Classes.DeleteClass(ctx, tenant, classID)
+	if delErr != nil && !errors.Is(delErr, store.ErrNotFound) {
+		return delErr
 	}
 	if err := s.Blobs.DeletePrefix(ctx, ThumbnailPrefix(tenant, classID)); err != nil {
 		return fmt.Errorf("delete thumbnails: %w", err)
 	}
-	if s.OnChange != nil {
-		s.OnChange(ctx, tenant, classID)
+	if s.OnErase != nil {
+		if err := s.OnErase(ctx, tenant, galleries); err != nil {
+			return err
+		}
+	}
+	if delErr != nil {
+		return notFound(delErr)
 	}
 	return nil
 }
@@ -542,14 +562,16 @@ func (s *Service) Vectors(ctx context.Context, c store.Class) ([][]float32, erro
 
 // Verification is the verify response of seed 001 plus calibrated figures.
 type Verification struct {
-	Status                 string             `json:"status"`
-	Errors                 []JobError         `json:"errors"`
-	ImageProperties        ImageProperties    `json:"imageProperties"`
-	Verified               bool               `json:"verified"`
-	Score                  float64            `json:"score"`
-	MatchScore             float64            `json:"matchScore"`
-	FalseAcceptanceRate    float64            `json:"falseAcceptanceRate"`
-	Similarity             float64            `json:"similarity"`
+	Status          string          `json:"status"`
+	Errors          []JobError      `json:"errors"`
+	ImageProperties ImageProperties `json:"imageProperties"`
+	Verified        bool            `json:"verified"`
+	Score           float64         `json:"score"`
+	// The calibrated figures are absent when no comparison was made (no
+	// face, several faces).
+	MatchScore             *float64           `json:"matchScore,omitempty"`
+	FalseAcceptanceRate    *float64           `json:"falseAcceptanceRate,omitempty"`
+	Similarity             *float64           `json:"similarity,omitempty"`
 	Level                  calibration.Level  `json:"level"`
 	HighestLevelReached    *calibration.Level `json:"matchHighestSecurityLevelReached"`
 	ComparedFeatureVectors int                `json:"comparedFeatureVectors"`
@@ -566,6 +588,9 @@ func (s *Service) Verify(ctx context.Context, tenant string, classID uint64, img
 	vecs, err := s.Vectors(ctx, c)
 	if err != nil {
 		return nil, err
+	}
+	if len(vecs) == 0 {
+		return nil, notFound(store.ErrNotFound)
 	}
 	v := &Verification{Status: StatusSucceeded, Errors: []JobError{}, Level: level, ComparedFeatureVectors: len(vecs)}
 	a, err := s.Bio.Analyze(img, biometric.Options{Label: "image"})
@@ -592,7 +617,7 @@ func (s *Service) Verify(ctx context.Context, tenant string, classID uint64, img
 	if err != nil {
 		return nil, err
 	}
-	v.Similarity, v.FalseAcceptanceRate, v.MatchScore = cmp.Similarity, cmp.FAR, cmp.Score
+	v.Similarity, v.FalseAcceptanceRate, v.MatchScore = &cmp.Similarity, &cmp.FAR, &cmp.Score
 	v.Verified = cmp.PossibleMatch != nil && *cmp.PossibleMatch
 	v.HighestLevelReached = cmp.HighestLevel
 	v.Score = NormalisedScore(cmp.Similarity)

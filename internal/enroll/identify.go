@@ -61,20 +61,46 @@ func (g *Galleries) Identify(ctx context.Context, tenant, name string, probe []f
 	return out, nil
 }
 
-// Forget drops the cached matrices of the galleries a class belongs to
-// (after its vectors changed in this container).
-func (g *Galleries) Forget(ctx context.Context, tenant string, classID uint64) {
+// Changed makes every container reload the galleries a class belongs to
+// after its vectors changed: the class is taken out of each gallery and put
+// back, which moves the gallery's version on (the store has no other
+// version bump); between the two writes a search may miss that one class.
+func (g *Galleries) Changed(ctx context.Context, tenant string, classID uint64) {
 	names, err := g.svc.Classes.GalleriesOf(ctx, tenant, classID)
 	if err != nil {
+		slog.WarnContext(ctx, "galleries of a changed class unknown", "class", classID, "err", err)
 		return
 	}
 	for _, n := range names {
+		if _, err := g.svc.Classes.RemoveMembers(ctx, tenant, n, []uint64{classID}); err == nil {
+			_, err = g.svc.Classes.AddMembers(ctx, tenant, n, []uint64{classID})
+		}
+		if err != nil {
+			slog.WarnContext(ctx, "gallery not refreshed", "gallery", n, "err", err)
+		}
 		g.cache.Remove(gallery.Key{Tenant: tenant, Gallery: n})
 	}
 }
 
-func shardPrefix(k gallery.Key, version int64) string {
-	return fmt.Sprintf("galleries/%s/%s/v%d/", k.Tenant, k.Gallery, version)
+// Drop deletes a gallery's stored shards and cached matrix (after the
+// gallery is deleted, or a member class erased: shards hold its vectors).
+func (g *Galleries) Drop(ctx context.Context, tenant string, names ...string) error {
+	for _, n := range names {
+		key := gallery.Key{Tenant: tenant, Gallery: n}
+		g.cache.Remove(key)
+		if err := g.svc.Blobs.DeletePrefix(ctx, galleryPrefix(key)); err != nil {
+			return fmt.Errorf("delete shards of gallery %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+func galleryPrefix(k gallery.Key) string { return fmt.Sprintf("galleries/%s/%s/", k.Tenant, k.Gallery) }
+
+// shardPrefix names a version's shards; the encoder is part of the key, so
+// a new encoder never reads vectors of an old one.
+func (g *Galleries) shardPrefix(k gallery.Key, version int64) string {
+	return fmt.Sprintf("%s%s/v%d/", galleryPrefix(k), g.svc.Bio.Encoder(), version)
 }
 
 // load builds a gallery's index: from its shards when a previous load saved
@@ -143,13 +169,23 @@ func (g *Galleries) saveShards(ctx context.Context, key gallery.Key, version int
 	if err != nil {
 		return err
 	}
-	prefix := shardPrefix(key, version)
+	// Older versions (which may hold erased or replaced vectors) go first.
+	if err := g.svc.Blobs.DeletePrefix(ctx, galleryPrefix(key)); err != nil {
+		return err
+	}
+	prefix := g.shardPrefix(key, version)
 	for _, s := range shards {
 		b, err := gallery.MarshalShard(s)
 		if err != nil {
 			return err
 		}
-		if err := g.svc.Blobs.Put(ctx, prefix+strconv.Itoa(s.Index)+".shard", b, "application/octet-stream"); err != nil {
+		// Shards hold face vectors: sealed like templates (class id 0, which
+		// no template has, binds them to the tenant's shards).
+		sealed, err := g.svc.Sealer.SealTemplate(ctx, key.Tenant, 0, b)
+		if err != nil {
+			return err
+		}
+		if err := g.svc.Blobs.Put(ctx, prefix+strconv.Itoa(s.Index)+".shard", sealed, "application/octet-stream"); err != nil {
 			return err
 		}
 	}
@@ -158,7 +194,7 @@ func (g *Galleries) saveShards(ctx context.Context, key gallery.Key, version int
 }
 
 func (g *Galleries) loadShards(ctx context.Context, key gallery.Key, version int64) (*gallery.Index, error) {
-	prefix := shardPrefix(key, version)
+	prefix := g.shardPrefix(key, version)
 	raw, _, err := g.svc.Blobs.Get(ctx, prefix+"count")
 	if err != nil {
 		return nil, err
@@ -169,7 +205,11 @@ func (g *Galleries) loadShards(ctx context.Context, key gallery.Key, version int
 	}
 	shards := make([]*gallery.Shard, 0, n)
 	for i := 0; i < n; i++ {
-		b, _, err := g.svc.Blobs.Get(ctx, prefix+strconv.Itoa(i)+".shard")
+		sealed, _, err := g.svc.Blobs.Get(ctx, prefix+strconv.Itoa(i)+".shard")
+		if err != nil {
+			return nil, fmt.Errorf("gallery %s shard %d: %w", key.Gallery, i, err)
+		}
+		b, err := g.svc.Sealer.OpenTemplate(ctx, key.Tenant, 0, sealed)
 		if err != nil {
 			return nil, fmt.Errorf("gallery %s shard %d: %w", key.Gallery, i, err)
 		}

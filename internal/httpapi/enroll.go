@@ -130,9 +130,12 @@ func (d *Deps) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
+	if v.MatchScore == nil {
+		return // no comparison was made: nothing to report
+	}
 	verified := v.Verified
-	d.emit(r.Context())(events.NewVerificationCompleted(t, events.VerificationData{ClassID: id, Score: v.MatchScore,
-		FalseAcceptanceRate: v.FalseAcceptanceRate, Level: string(level), PossibleMatch: &verified, RefID: w.Header().Get("X-Request-Id")}))
+	d.emit(r.Context())(events.NewVerificationCompleted(t, events.VerificationData{ClassID: id, Score: *v.MatchScore,
+		FalseAcceptanceRate: *v.FalseAcceptanceRate, Level: string(level), PossibleMatch: &verified, RefID: w.Header().Get("X-Request-Id")}))
 }
 
 func (d *Deps) templateStatus(w http.ResponseWriter, r *http.Request) {

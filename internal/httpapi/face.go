@@ -199,6 +199,9 @@ func (d *Deps) createDirectFace(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	if req.imageKey != "" {
+		_ = d.Blobs.Delete(r.Context(), req.imageKey) // the upload has served its purpose
+	}
 	f := faceFromAnalysis(d.Bio, a, it, req.spec, d.now())
 	f.RefID = w.Header().Get("X-Request-Id")
 	if !req.spec.SignatureDisabled {
@@ -243,9 +246,14 @@ func (d *Deps) createSessionFace(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, err)
 			return
 		}
-		f = Face{FriendlyName: nilIfEmpty(ref.FriendlyName), Digest: ref.Digest, Mode: d.Bio.Encoder(), ImageType: it,
+		// The image's digest is not the service's to vouch for: it is not kept.
+		corr := ref.CorrelationID
+		if corr == "" {
+			corr = sess.CorrelationID
+		}
+		f = Face{FriendlyName: nilIfEmpty(ref.FriendlyName), Mode: d.Bio.Encoder(), ImageType: it,
 			Quality: ref.Quality, Landmarks: ref.Landmarks, TemplateVersion: TemplateVersion, Encoder: tpl.Encoder,
-			CorrelationID: nilIfEmpty(ref.CorrelationID), Created: now}
+			CorrelationID: nilIfEmpty(corr), Created: now}
 		tplBytes, _ = tpl.MarshalBinary()
 	} else {
 		a, it, err := d.analyze(r, req)
@@ -480,6 +488,19 @@ func (d *Deps) createUpload(w http.ResponseWriter, r *http.Request) {
 func (d *Deps) fetchUpload(r *http.Request, key string) ([]byte, error) {
 	if !strings.HasPrefix(key, uploadPrefix(tenant(r))) || strings.Contains(key, "..") {
 		return nil, errorf(http.StatusNotFound, CodeNotFound, "upload not found")
+	}
+	// A presigned PUT cannot limit the size: check it before reading.
+	sizer, ok := d.Blobs.(store.Sizer)
+	if !ok {
+		return nil, internalErr(errors.New("blob store cannot report sizes"))
+	}
+	n, err := sizer.Size(r.Context(), key)
+	if err != nil {
+		return nil, storeError(err, "upload")
+	}
+	if n > maxImageBytes {
+		_ = d.Blobs.Delete(r.Context(), key)
+		return nil, errorf(http.StatusRequestEntityTooLarge, biometric.CodeImageTooLarge, fmt.Sprintf("upload is %d bytes; at most %d", n, maxImageBytes))
 	}
 	b, _, err := d.Blobs.Get(r.Context(), key)
 	if err != nil {

@@ -22,6 +22,9 @@ type Identifier interface {
 	// Identify returns the k classes of the gallery most similar to probe
 	// with a cosine of at least minCosine, best first.
 	Identify(ctx context.Context, tenant, gallery string, probe []float32, k int, minCosine float64) ([]enroll.Hit, error)
+	// Drop deletes what is kept of galleries besides their records (stored
+	// shards, cached matrices).
+	Drop(ctx context.Context, tenant string, galleries ...string) error
 }
 
 var galleryName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -106,6 +109,10 @@ func (d *Deps) listGalleries(w http.ResponseWriter, r *http.Request) {
 func (d *Deps) deleteGallery(w http.ResponseWriter, r *http.Request) {
 	if err := d.Classes.DeleteGallery(r.Context(), tenant(r), r.PathValue("name")); err != nil {
 		writeError(w, r, galleryError(err))
+		return
+	}
+	if err := d.Galleries.Drop(r.Context(), tenant(r), r.PathValue("name")); err != nil {
+		writeError(w, r, internalErr(err))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -134,7 +134,7 @@ func (d *Deps) sessionMatches(w http.ResponseWriter, r *http.Request) {
 		m := &Match{Reference: matchFaceOf(refFace), Candidate: matchFaceOf(cand), Score: c.Score, FalseAcceptanceRate: c.FAR,
 			Similarity: c.Similarity, ComparisonType: comparisonType(kind), PossibleMatch: c.PossibleMatch,
 			MatchHighestSecurityLevelReached: c.HighestLevel, SimilarityScore: c.SimilarityScore,
-			CorrelationID: nilIfEmpty(sess.CorrelationID), Created: now, Expires: &exp}
+			CorrelationID: nilIfEmpty(sess.CorrelationID), Created: now, Expires: &exp, RefID: w.Header().Get("X-Request-Id")}
 		if level != "" {
 			l := level
 			m.Level = &l
@@ -296,11 +296,9 @@ func matchTemplate(w http.ResponseWriter, r *http.Request, s *biometric.Service)
 	if err != nil {
 		return nil, err
 	}
-	id := ref.ID
-	if id == "" {
-		id = biometric.NewID()
-	}
-	rf := MatchFace{ID: id, Mode: s.Encoder(), ImageType: refType, Quality: ref.Quality, Landmarks: ref.Landmarks}
+	// The reference comes from the client: it gets a fresh id, so a signed
+	// match never vouches for an id the service did not check.
+	rf := MatchFace{ID: biometric.NewID(), Mode: s.Encoder(), ImageType: refType, Quality: ref.Quality, Landmarks: ref.Landmarks}
 	return buildMatch(s, rf, tpl, false, cand, p)
 }
 

@@ -90,8 +90,16 @@ func newRouter(d *Deps) *router {
 // handle registers h for method and path; scope "" makes the route public.
 func (rt *router) handle(method, path, scope string, h http.HandlerFunc) {
 	var handler http.Handler = h
-	if scope != "" && rt.auth != nil {
-		handler = rt.auth(auth.Require(scope, h))
+	if scope != "" {
+		if rt.auth == nil {
+			// Only route listings (Routes, template checks) build handlers
+			// without a key store; serving them refuses every request.
+			handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				writeError(w, r, errorf(http.StatusServiceUnavailable, "NOT_CONFIGURED", "authentication is not configured"))
+			})
+		} else {
+			handler = rt.auth(auth.Require(scope, h))
+		}
 	}
 	rt.mux.Handle(method+" "+path, handler)
 	rt.routes = append(rt.routes, Route{Method: method, Path: path, Scope: scope})
@@ -142,7 +150,9 @@ func (rt *router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 				panic(v)
 			}
 			slog.ErrorContext(r.Context(), "panic", "request_id", id, "value", fmt.Sprint(v))
-			writeError(w, r, &biometric.Error{Status: 500, Code: biometric.CodeInternal, Message: "internal error", Err: errors.New("panic")})
+			if w.status == 0 { // nothing sent yet: the error object can still be
+				writeError(w, r, &biometric.Error{Status: 500, Code: biometric.CodeInternal, Message: "internal error", Err: errors.New("panic")})
+			}
 		}
 		slog.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", id), slog.String("method", r.Method), slog.String("route", pattern),

@@ -87,7 +87,7 @@ func (d *Deps) createSession(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, biometric.Invalid("ttlSeconds must be positive"))
 			return
 		}
-		if time.Duration(*req.TTLSeconds)*time.Second > d.Config.MaxTTL {
+		if *req.TTLSeconds > int64(d.Config.MaxTTL/time.Second) {
 			writeError(w, r, biometric.Invalid("ttlSeconds %d exceeds the maximum of %d", *req.TTLSeconds, int64(d.Config.MaxTTL/time.Second)))
 			return
 		}

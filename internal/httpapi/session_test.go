@@ -243,6 +243,7 @@ func TestSessionRequests(t *testing.T) {
 	}{
 		{"ttl above max", "application/json", `{"ttlSeconds": 999999999}`, 400},
 		{"negative ttl", "application/json", `{"ttlSeconds": -5}`, 400},
+		{"ttl that overflows a duration", "application/json", `{"ttlSeconds": 18446744074}`, 400},
 		{"ttl not a number", "application/json", `{"ttlSeconds": "soon"}`, 400},
 		{"bad json", "application/json", `{"ttlSeconds":`, 400},
 		{"array of two", "application/json", `[{},{}]`, 400},

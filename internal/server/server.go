@@ -169,7 +169,11 @@ func modelsReady() func(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		_, rerr := eng.Raw["eyes"].Run(make([]float32, 24*24))
+		m, ok := eng.Raw["eyes"]
+		if !ok {
+			return fmt.Errorf("eye model not loaded")
+		}
+		_, rerr := m.Run(make([]float32, 24*24))
 		return rerr
 	}
 }
@@ -270,7 +274,10 @@ func WithEnroll(d *httpapi.Deps, keys envelope.KeyProvider) {
 		Sealer:     enroll.EnvelopeSealer{Sealer: envelope.NewSealer(keys, envelope.Options{})},
 		Thumbnails: os.Getenv("FACELAMBDA_STORE_THUMBNAILS") != "0"}
 	g := enroll.NewGalleries(es, 1<<30)
-	es.OnChange = g.Forget
+	es.OnChange = g.Changed
+	es.OnErase = func(ctx context.Context, tenant string, galleries []string) error {
+		return g.Drop(ctx, tenant, galleries...)
+	}
 	d.Enroll, d.Galleries = es, g
 }
 

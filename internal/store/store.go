@@ -129,3 +129,10 @@ type Blobs interface {
 	PresignPut(ctx context.Context, key, contentType string, maxBytes int64, ttl time.Duration) (string, error)
 	Ping(ctx context.Context) error
 }
+
+// Sizer is implemented by blob stores that can report an object's size
+// without reading it, so that callers can refuse oversized objects (such as
+// uploads, whose size a presigned PUT cannot limit) before loading them.
+type Sizer interface {
+	Size(ctx context.Context, key string) (int64, error)
+}

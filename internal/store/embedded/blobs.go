@@ -241,3 +241,20 @@ func (s *Store) pruneTree(dir string) {
 		s.pruneDirs(filepath.Dir(dir))
 	}
 }
+
+// Size reports a blob's size without reading it.
+func (s *Store) Size(ctx context.Context, key string) (int64, error) {
+	if err := ident.CheckKey(key); err != nil {
+		return 0, fmt.Errorf("size of blob: %w (%w)", store.ErrNotFound, err)
+	}
+	s.blobMu.RLock()
+	defer s.blobMu.RUnlock()
+	fi, err := os.Stat(s.blobPath(key))
+	if err != nil {
+		if isNotExist(err) {
+			return 0, fmt.Errorf("size of blob %s: %w", key, store.ErrNotFound)
+		}
+		return 0, fmt.Errorf("size of blob %s: %w", key, err)
+	}
+	return fi.Size(), nil
+}

@@ -226,3 +226,18 @@ func isCode(err error, code string) bool {
 	var api smithy.APIError
 	return errors.As(err, &api) && api.ErrorCode() == code
 }
+
+// Size reports an object's size (HeadObject) without reading it.
+func (s *Store) Size(ctx context.Context, key string) (int64, error) {
+	if err := ident.CheckKey(key); err != nil {
+		return 0, fmt.Errorf("size of blob: %w (%w)", store.ErrNotFound, err)
+	}
+	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if err != nil {
+		if isNotFound(err) {
+			return 0, fmt.Errorf("size of blob %s: %w", key, store.ErrNotFound)
+		}
+		return 0, fmt.Errorf("size of blob %s: %w", key, err)
+	}
+	return aws.ToInt64(out.ContentLength), nil
+}
