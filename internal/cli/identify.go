@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strconv"
@@ -80,7 +81,7 @@ func benchIdentify(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs := newFlags("bench identify", stderr)
 	sizeFlag := fs.String("size", "", "gallery sizes, comma-separated (default 10000,100000,1000000)")
 	encFlag := fs.String("encoding", "all", "encodings to measure, comma-separated (float32, float16, int8, int7, bits2) or all")
-	rescore := fs.Int("rescore", 0, "rows re-scored exactly (-1: none; default: each integer encoding alone and with its default)")
+	rescoreFlag := fs.String("rescore", "", "rows re-scored exactly, comma-separated (-1: none; default: each integer encoding alone and with its default)")
 	queries := fs.Int("queries", 200, "probes per size: half planted mates, half non-mated")
 	dims := fs.Int("dims", 512, "vector dimensions")
 	seed := fs.Uint64("seed", 1, "random seed")
@@ -110,12 +111,22 @@ func benchIdentify(ctx context.Context, args []string, stdout, stderr io.Writer)
 			encs = append(encs, e)
 		}
 	}
+	var rescore []int
+	if *rescoreFlag != "" {
+		for _, s := range strings.Split(*rescoreFlag, ",") {
+			r, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil {
+				return fmt.Errorf("bench identify: bad --rescore %q", s)
+			}
+			rescore = append(rescore, r)
+		}
+	}
 	if *queries < 2 {
 		return errors.New("bench identify: --queries must be at least 2")
 	}
 	rep := IdentifyBench{Machine: cpuModel(), CPUs: runtime.NumCPU(), Go: runtime.Version(), Dims: *dims, Queries: *queries, Seed: *seed}
 	for _, n := range sizes {
-		gen, runs, err := benchIdentifySize(ctx, n, *dims, *queries, *seed, encs, *rescore, stderr)
+		gen, runs, err := benchIdentifySize(ctx, n, *dims, *queries, *seed, encs, rescore, stderr)
 		if err != nil {
 			return err
 		}
@@ -199,7 +210,7 @@ func identMateOf(r *rand.Rand, v []float32, c float64) []float32 {
 	return u
 }
 
-func benchIdentifySize(ctx context.Context, n, dims, queries int, seed uint64, encs []gallery.Encoding, rescore int, stderr io.Writer) (IdentifyGen, []IdentifyRun, error) {
+func benchIdentifySize(ctx context.Context, n, dims, queries int, seed uint64, encs []gallery.Encoding, rescore []int, stderr io.Writer) (IdentifyGen, []IdentifyRun, error) {
 	gen := IdentifyGen{Size: n}
 	start := time.Now()
 	vecs := identSynthetic(n, dims, seed)
@@ -256,8 +267,12 @@ func benchIdentifySize(ctx context.Context, n, dims, queries int, seed uint64, e
 	var modes []mode
 	for _, enc := range encs {
 		switch {
-		case rescore != 0 || enc == gallery.Float32 || enc == gallery.Float16:
-			modes = append(modes, mode{enc, rescore})
+		case len(rescore) > 0:
+			for _, r := range rescore {
+				modes = append(modes, mode{enc, r})
+			}
+		case enc == gallery.Float32 || enc == gallery.Float16:
+			modes = append(modes, mode{enc, 0})
 		default: // the integer encodings alone, then as the first stage
 			modes = append(modes, mode{enc, -1}, mode{enc, 0})
 		}
@@ -474,11 +489,23 @@ func evalIdentify(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	workers := fs.Int("workers", 0, "parallel embedding workers (default: one per CPU)")
 	useCache := fs.Bool("cache", true, "reuse embeddings cached under .tools/cache (keyed by encoder, decoder and image path, size and time)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := required(fs, "root"); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	svc, err := server.Service()
 	if err != nil {

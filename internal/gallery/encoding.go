@@ -91,23 +91,23 @@ func ParseEncoding(s string) (Encoding, error) {
 // quantize writes the symmetric codes of v into dst (len(v)) and returns the
 // scale: v[i] ~= scale * dst[i]. A zero vector has scale 0 and zero codes.
 func quantize(dst []int8, v []float32, levels float32) float32 {
-	var m float32
+	var mb uint32 // the largest |x|, on the float bits (no unpredictable branches)
 	for _, x := range v {
-		if x < 0 {
-			x = -x
-		}
-		if x > m {
-			m = x
-		}
+		mb = max(mb, math.Float32bits(x)&0x7fffffff)
 	}
+	m := math.Float32frombits(mb)
 	if m == 0 {
 		clear(dst)
 		return 0
 	}
+	// Round half up without math.Round (slow without SSE4.1): x*inv is in
+	// [-levels, levels], so x*inv + levels + 0.5 is positive and truncating
+	// it floors it.
 	inv := levels / m
+	off := levels + 0.5
 	for i, x := range v {
-		q := float32(math.Round(float64(x * inv)))
-		dst[i] = int8(min(max(q, -levels), levels))
+		c := int32(x*inv+off) - int32(levels)
+		dst[i] = int8(min(max(c, -int32(levels)), int32(levels)))
 	}
 	return m / levels
 }
@@ -128,14 +128,12 @@ func toFloat16(f float32) uint16 {
 	case exp-127 > 15: // overflow
 		return sign | 0x7c00
 	case exp-127 >= -14: // normal
+		// Round to nearest even without a branch: add just under half an
+		// ulp, plus one when the kept part is odd; a carry out of the
+		// mantissa moves into the exponent (up to Inf): both correct.
 		e := uint32(exp - 127 + 15)
-		m := mant >> 13
-		rest := mant & 0x1fff
-		h := e<<10 | m
-		if rest > 0x1000 || (rest == 0x1000 && h&1 == 1) {
-			h++ // may carry into the exponent, and up to Inf: both correct
-		}
-		return sign | uint16(h)
+		m := mant + 0xfff + (mant>>13)&1
+		return sign | uint16(e<<10+m>>13)
 	case exp-127 >= -25: // subnormal half
 		m := mant | 0x800000 // implicit bit
 		shift := uint32(-14-(exp-127)) + 13

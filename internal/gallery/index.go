@@ -35,7 +35,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 // MaxDims is the largest vector length an index accepts.
@@ -62,7 +65,8 @@ type Options struct {
 	// Rescore is how many of the best rows by the scan's scores are scored
 	// again exactly, which keeps the float32 vectors in memory beside the
 	// codes (4 bytes a dimension). 0 means the encoding's default:
-	// [DefaultRescore] for Int8, Int7 and Bits2, none for Float16. A
+	// [DefaultRescore] rows or 1/[RescoreDivisor] of them, whichever is
+	// more, for Int8, Int7 and Bits2; none for Float16. A
 	// negative value keeps no float32 vectors: the scores returned are
 	// then the encoding's approximate scores, and [Index.SearchExact] is
 	// unavailable. Float32 needs no re-scoring (its vectors are the float32
@@ -76,8 +80,15 @@ type Options struct {
 }
 
 // DefaultRescore is the number of rows the integer encodings re-score by
-// default, chosen by measurement (docs/benchmarks.md).
-const DefaultRescore = 1024
+// default: the larger of DefaultRescore and 1/RescoreDivisor of the rows
+// (1,024 up to 262,144 rows, 3,906 at a million), chosen by measurement
+// (docs/benchmarks.md): on random 512-d unit vectors, 1,024 rows already
+// give the exact top candidate at a million rows, and 0.4% of the rows the
+// exact top 10 in all but a few searches.
+const (
+	DefaultRescore = 1024
+	RescoreDivisor = 256
+)
 
 // Errors of building an index.
 var (
@@ -162,17 +173,28 @@ func FromVectors(dims int, ids []uint64, vecs []float32, opts Options) (*Index, 
 	if len(vecs) != len(ids)*dims {
 		return nil, fmt.Errorf("%w: %d values for %d rows of %d", ErrDims, len(vecs), len(ids), dims)
 	}
-	for r := range ids {
-		v := vecs[r*dims : (r+1)*dims]
-		inv, ok := invNorm(v)
-		if !ok {
-			return nil, fmt.Errorf("row %d (class %d): %w", r, ids[r], ErrVector)
-		}
-		if math.Abs(inv-1) > 1e-6 {
-			for j, x := range v {
-				v[j] = float32(float64(x) * inv)
+	bad := make([]int, 0, 1)
+	var mu sync.Mutex
+	forRows(len(ids), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			v := vecs[r*dims : (r+1)*dims]
+			inv, ok := invNorm(v)
+			if !ok {
+				mu.Lock()
+				bad = append(bad, r)
+				mu.Unlock()
+				return
+			}
+			if math.Abs(inv-1) > 1e-6 {
+				for j, x := range v {
+					v[j] = float32(float64(x) * inv)
+				}
 			}
 		}
+	})
+	if len(bad) > 0 {
+		r := slices.Min(bad)
+		return nil, fmt.Errorf("row %d (class %d): %w", r, ids[r], ErrVector)
 	}
 	return build(dims, ids, vecs, opts)
 }
@@ -195,7 +217,7 @@ func build(dims int, ids []uint64, vecs []float32, opts Options) (*Index, error)
 	case opts.Rescore < 0, opts.Rescore == 0 && enc == Float16:
 		x.rescore = -1
 	case opts.Rescore == 0:
-		x.rescore = DefaultRescore
+		x.rescore = max(DefaultRescore, len(ids)/RescoreDivisor)
 	default:
 		x.rescore = opts.Rescore
 	}
@@ -330,39 +352,67 @@ func (x *Index) int7Codes(i int, codes []int8) {
 	}
 }
 
+// forRows runs f over [0, n) in chunks on every CPU (building a large
+// index is the cold start of a Lambda holding it; Lambda functions with the
+// memory a large gallery needs have several vCPUs).
+func forRows(n int, f func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), n/8192+1)
+	if workers <= 1 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(n*w/workers, n*(w+1)/workers)
+		}()
+	}
+	wg.Wait()
+}
+
 // encodeRows fills the scanned representation from normalised vectors.
 func (x *Index) encodeRows(vecs []float32) {
 	d, n := x.dims, x.n
 	switch x.enc {
 	case Float16:
 		x.f16 = make([]uint16, n*d)
-		for i, v := range vecs {
-			x.f16[i] = toFloat16(v)
-		}
+		forRows(n, func(lo, hi int) {
+			for i, v := range vecs[lo*d : hi*d] {
+				x.f16[lo*d+i] = toFloat16(v)
+			}
+		})
 	case Int8:
 		x.i8 = make([]int8, n*d)
 		x.scale = make([]float32, n)
-		for r := 0; r < n; r++ {
-			x.scale[r] = quantize(x.i8[r*d:(r+1)*d], vecs[r*d:(r+1)*d], 127)
-		}
+		forRows(n, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				x.scale[r] = quantize(x.i8[r*d:(r+1)*d], vecs[r*d:(r+1)*d], 127)
+			}
+		})
 	case Int7:
 		x.words = (d + 7) / 8
 		x.w = make([]uint64, n*x.words)
 		x.scale = make([]float32, n)
 		x.bias = make([]int32, n)
-		codes := make([]int8, d)
-		for r := 0; r < n; r++ {
-			x.scale[r] = quantize(codes, vecs[r*d:(r+1)*d], 63)
-			x.bias[r] = packInt7(x.w[r*x.words:(r+1)*x.words], codes)
-		}
+		forRows(n, func(lo, hi int) {
+			codes := make([]int8, d)
+			for r := lo; r < hi; r++ {
+				x.scale[r] = quantize(codes, vecs[r*d:(r+1)*d], 63)
+				x.bias[r] = packInt7(x.w[r*x.words:(r+1)*x.words], codes)
+			}
+		})
 	case Bits2:
 		x.words = 2 * ((d + 63) / 64)
 		x.w = make([]uint64, n*x.words)
 		x.scale = make([]float32, n)
 		x.bias = make([]int32, n)
-		for r := 0; r < n; r++ {
-			x.scale[r], x.bias[r] = packBits2(x.w[r*x.words:(r+1)*x.words], vecs[r*d:(r+1)*d])
-		}
+		forRows(n, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				x.scale[r], x.bias[r] = packBits2(x.w[r*x.words:(r+1)*x.words], vecs[r*d:(r+1)*d])
+			}
+		})
 	}
 }
 
@@ -379,7 +429,10 @@ func packInt7(row []uint64, codes []int8) int32 {
 }
 
 // packBits2 codes v on two interleaved bit-planes and returns the step and
-// the sum of the codes.
+// the sum of the codes: a = 0 for x <= -step, 1 for -step < x < 0, 2 for
+// 0 <= x < step, 3 for x >= step, the sign being the sign bit (-0 is
+// negative). Branch-free, on the float bits: random signs would defeat
+// branch prediction, and the bits of non-negative floats order like them.
 func packBits2(row []uint64, v []float32) (float32, int32) {
 	clear(row)
 	var ss float64
@@ -387,21 +440,20 @@ func packBits2(row []uint64, v []float32) (float32, int32) {
 		ss += float64(x) * float64(x)
 	}
 	step := float32(math.Sqrt(ss / float64(len(v))))
-	var sum int32
-	for j, x := range v {
-		var a uint64
-		switch {
-		case x >= step:
-			a = 3
-		case x >= 0:
-			a = 2
-		case x >= -step:
-			a = 1
+	sb := int64(math.Float32bits(step))
+	var sum int
+	for w := 0; w*64 < len(v); w++ {
+		chunk := v[w*64 : min(len(v), (w+1)*64)]
+		var pos, big uint64
+		for j, x := range chunk {
+			u := math.Float32bits(x)
+			pos |= uint64(^u>>31) << (uint(j) & 63)
+			big |= uint64(^(int64(u&0x7fffffff)-sb)>>63&1) << (uint(j) & 63) // |x| >= step
 		}
-		sum += int32(a)
-		w, b := j/64, uint(j%64)
-		row[2*w] |= (a & 1) << b
-		row[2*w+1] |= (a >> 1) << b
+		valid := ^uint64(0) >> (64 - uint(len(chunk)))
+		lo := ^(pos ^ big) & valid // a = 2*pos + lo: 0, 1, 2, 3 as documented
+		row[2*w], row[2*w+1] = lo, pos
+		sum += 2*bits.OnesCount64(pos) + bits.OnesCount64(lo)
 	}
-	return step, sum
+	return step, int32(sum)
 }

@@ -31,24 +31,33 @@ func dotF32(a, b []float32) float32 {
 }
 
 // dotF64 is the reference dot product: float32 inputs, float64 sums, in
-// order. The exact search and every re-scoring use it, so their scores are
-// identical for the same pair of vectors.
+// order. A product of two float32 is exact in float64 (with or without
+// FMA), so the result depends only on the order of the sums, which
+// dot4F64 keeps: the exact search and every re-scoring give identical
+// scores for the same pair of vectors.
 func dotF64(a, b []float32) float64 {
 	b = b[:len(a)]
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		x := a[i : i+4 : i+4]
-		y := b[i : i+4 : i+4]
-		s0 += float64(x[0]) * float64(y[0])
-		s1 += float64(x[1]) * float64(y[1])
-		s2 += float64(x[2]) * float64(y[2])
-		s3 += float64(x[3]) * float64(y[3])
+	var s float64
+	for i, x := range a {
+		s += float64(x) * float64(b[i])
 	}
-	for ; i < len(a); i++ {
-		s0 += float64(a[i]) * float64(b[i])
+	return s
+}
+
+// dot4F64 is dotF64 for four rows at once: four independent chains of
+// additions, and four rows' loads in flight (re-scored rows are scattered
+// in memory; their cache misses overlap).
+func dot4F64(a0, a1, a2, a3, b []float32) (s0, s1, s2, s3 float64) {
+	n := len(b)
+	a0, a1, a2, a3 = a0[:n], a1[:n], a2[:n], a3[:n]
+	for i, y := range b {
+		q := float64(y)
+		s0 += float64(a0[i]) * q
+		s1 += float64(a1[i]) * q
+		s2 += float64(a2[i]) * q
+		s3 += float64(a3[i]) * q
 	}
-	return (s0 + s1) + (s2 + s3)
+	return
 }
 
 // dotF16 is the dot product of a float16 vector with a float32 probe,

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"sort"
 	"sync"
 )
 
@@ -40,7 +41,7 @@ func (x *Index) SearchWorkers(probe []float32, k int, minScore float32, workers 
 	}
 	need = min(need, x.n)
 	floor := math.Inf(-1)
-	if x.f32 == nil { // the scan's scores are the final ones: prune
+	if x.f32 == nil && x.enc != Bits2 { // the scan's scores are the final ones: prune
 		floor = float64(minScore)
 	}
 	workers = max(1, min(workers, x.n/4096+1))
@@ -72,10 +73,12 @@ func (x *Index) SearchWorkers(probe []float32, k int, minScore float32, workers 
 			}
 		}
 	}
-	if x.f32 != nil {
-		d := x.dims
+	switch {
+	case x.f32 != nil:
+		x.rescoreRows(top.row, top.score, p.q)
+	case x.enc == Bits2:
 		for i, r := range top.row {
-			top.score[i] = dotF64(x.f32[int(r)*d:(int(r)+1)*d], p.q)
+			top.score[i] *= float64(x.scale[r]) * p.qs
 		}
 	}
 	return x.classesOf(top.row, top.score, k, minScore)
@@ -99,13 +102,48 @@ func (x *Index) SearchExact(probe []float32, k int, minScore float32) ([]Candida
 	k = min(k, x.classes)
 	top := newTopRows(x.ids, min(k*x.perCls, x.n), float64(minScore))
 	d := x.dims
-	for r := 0; r < x.n; r++ {
-		s := dotF64(x.f32[r*d:(r+1)*d], p)
-		if s > top.min {
+	r := 0
+	for ; r+4 <= x.n; r += 4 {
+		s0, s1, s2, s3 := dot4F64(x.f32[r*d:(r+1)*d], x.f32[(r+1)*d:(r+2)*d], x.f32[(r+2)*d:(r+3)*d], x.f32[(r+3)*d:(r+4)*d], p)
+		for i, s := range [4]float64{s0, s1, s2, s3} {
+			if s > top.min {
+				top.offer(s, int32(r+i))
+			}
+		}
+	}
+	for ; r < x.n; r++ {
+		if s := dotF64(x.f32[r*d:(r+1)*d], p); s > top.min {
 			top.offer(s, int32(r))
 		}
 	}
 	return x.classesOf(top.row, top.score, k, minScore), nil
+}
+
+// rescoreRows sets scores[i] to the exact score of rows[i], four rows at a
+// time in row order (rows and scores are permuted together).
+func (x *Index) rescoreRows(rows []int32, scores []float64, q []float32) {
+	sort.Sort(byRow{rows, scores})
+	d := x.dims
+	row := func(r int32) []float32 { return x.f32[int(r)*d : (int(r)+1)*d] }
+	i := 0
+	for ; i+4 <= len(rows); i += 4 {
+		scores[i], scores[i+1], scores[i+2], scores[i+3] = dot4F64(row(rows[i]), row(rows[i+1]), row(rows[i+2]), row(rows[i+3]), q)
+	}
+	for ; i < len(rows); i++ {
+		scores[i] = dotF64(row(rows[i]), q)
+	}
+}
+
+type byRow struct {
+	rows   []int32
+	scores []float64
+}
+
+func (b byRow) Len() int           { return len(b.rows) }
+func (b byRow) Less(i, j int) bool { return b.rows[i] < b.rows[j] }
+func (b byRow) Swap(i, j int) {
+	b.rows[i], b.rows[j] = b.rows[j], b.rows[i]
+	b.scores[i], b.scores[j] = b.scores[j], b.scores[i]
 }
 
 // classesOf groups rows by class (best score of each), sorts (score
@@ -245,11 +283,12 @@ func (x *Index) scan(p *prepared, lo, hi int, top *topRows) {
 			}
 		}
 	case Bits2:
+		// Unit vectors share one step (their RMS, 1/sqrt(dims)), so rows
+		// are ranked on the integer part of the score; see bits2Score.
 		nw := x.words
 		for r := lo; r < hi; r++ {
 			ab := int64(dotBits2(x.w[r*nw:(r+1)*nw], p.w))
-			s := float64(4*ab-6*int64(x.bias[r])+p.c) * float64(x.scale[r]) * p.qs
-			if s > top.min {
+			if s := float64(4*ab - 6*int64(x.bias[r]) + p.c); s > top.min {
 				top.offer(s, int32(r))
 			}
 		}

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 // Shards: a gallery's matrix packed for object storage.
@@ -275,21 +277,25 @@ func checkVector(enc Encoding, d int, b []byte) error {
 	nonzero := false
 	switch enc {
 	case Float32:
+		var or uint32
 		for j := 0; j < d; j++ {
-			v := math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("value %d is %v", j, v)
+			u := binary.LittleEndian.Uint32(b[4*j:])
+			if u&0x7f800000 == 0x7f800000 {
+				return fmt.Errorf("value %d is %v", j, math.Float32frombits(u))
 			}
-			nonzero = nonzero || v != 0
+			or |= u & 0x7fffffff
 		}
+		nonzero = or != 0
 	case Float16:
+		var or uint16
 		for j := 0; j < d; j++ {
 			h := binary.LittleEndian.Uint16(b[2*j:])
 			if h&0x7c00 == 0x7c00 {
 				return fmt.Errorf("value %d is not finite", j)
 			}
-			nonzero = nonzero || h&0x7fff != 0
+			or |= h & 0x7fff
 		}
+		nonzero = or != 0
 	case Int8, Int7:
 		scale := math.Float32frombits(binary.LittleEndian.Uint32(b))
 		limit := int8(127)
@@ -299,14 +305,15 @@ func checkVector(enc Encoding, d int, b []byte) error {
 		if !(scale >= 0) || float64(scale)*float64(limit) > math.MaxFloat32 {
 			return fmt.Errorf("scale %v", scale)
 		}
-		for j := 0; j < d; j++ {
-			c := int8(b[4+j])
+		var or byte
+		for j, u := range b[4 : 4+d] {
+			c := int8(u)
 			if c < -limit || c > limit {
 				return fmt.Errorf("code %d is %d (|code| <= %d)", j, c, limit)
 			}
-			nonzero = nonzero || c != 0
+			or |= u
 		}
-		nonzero = nonzero && scale > 0
+		nonzero = or != 0 && scale > 0
 	}
 	if !nonzero {
 		return errors.New("zero vector")
@@ -361,13 +368,21 @@ func FromShards(shards []*Shard, opts Options) (*Index, error) {
 		return fromCodes(d, ids, ordered, opts)
 	}
 	vecs := make([]float32, n*d)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	r := 0
 	for _, s := range ordered {
-		for i := 0; i < s.Len(); i++ {
-			s.Vector(i, vecs[r*d:(r+1)*d])
-			r++
-		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(s *Shard, r int) {
+			defer func() { <-sem; wg.Done() }()
+			for i := 0; i < s.Len(); i++ {
+				s.Vector(i, vecs[(r+i)*d:(r+i+1)*d])
+			}
+		}(s, r)
+		r += s.Len()
 	}
+	wg.Wait()
 	return FromVectors(d, ids, vecs, opts)
 }
 
