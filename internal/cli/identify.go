@@ -757,9 +757,14 @@ func Identify(encoder string, paths []string, embs map[string]dataset.Result[[]f
 			return nil, err
 		}
 	}
+	// Each encoding alone (-1), re-scoring its default number of rows (0),
+	// and the integer ones re-scoring 0.4% of the gallery (RescoreDivisor),
+	// the share the default re-scores in a large gallery.
+	share := max(10, len(bigIDs)/gallery.RescoreDivisor)
 	for _, enc := range gallery.Encodings() {
-		for _, rescore := range []int{-1, 0} {
-			if (enc == gallery.Float32 && rescore < 0) || (enc == gallery.Float16 && rescore == 0) {
+		for _, rescore := range []int{-1, 0, share} {
+			switch {
+			case enc == gallery.Float32 && rescore != 0, enc == gallery.Float16 && rescore >= 0:
 				continue // Float32 is exact; Float16 keeps no float32 by default
 			}
 			x, err := gallery.FromVectors(dims, bigIDs, slices.Clone(bigVecs), gallery.Options{Encoding: enc, Rescore: rescore})

@@ -420,3 +420,26 @@ func TestParseEncoding(t *testing.T) {
 		t.Error("invalid encodings")
 	}
 }
+
+func TestDefaults(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, tc := range []struct {
+		n       int
+		enc     Encoding
+		rescore int
+	}{{SmallGallery - 1, Float32, 0}, {SmallGallery, DefaultEncoding, DefaultRescore}, {RescoreDivisor * 2000, DefaultEncoding, 2000}} {
+		ids := make([]uint64, tc.n)
+		vecs := make([]float32, 0, tc.n*8)
+		for i := range ids {
+			ids[i] = uint64(i)
+			vecs = append(vecs, randomUnit(r, 8)...)
+		}
+		x, err := FromVectors(8, ids, vecs, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x.Encoding() != tc.enc || x.Rescore() != tc.rescore {
+			t.Errorf("%d rows: %v re-scoring %d, want %v and %d", tc.n, x.Encoding(), x.Rescore(), tc.enc, tc.rescore)
+		}
+	}
+}

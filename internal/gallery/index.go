@@ -60,7 +60,7 @@ type Entry struct {
 // Options configure [Builder.Build].
 type Options struct {
 	// Encoding is the representation scanned for every vector; 0 means
-	// [DefaultEncoding].
+	// [DefaultEncoding], or Float32 for fewer than [SmallGallery] vectors.
 	Encoding Encoding
 	// Rescore is how many of the best rows by the scan's scores are scored
 	// again exactly, which keeps the float32 vectors in memory beside the
@@ -89,6 +89,11 @@ const (
 	DefaultRescore = 1024
 	RescoreDivisor = 256
 )
+
+// SmallGallery is the number of vectors below which the default index is
+// Float32: scanning them all exactly costs about as much as re-scoring
+// DefaultRescore rows after a Bits2 scan, and takes less memory.
+const SmallGallery = 4 * DefaultRescore
 
 // Errors of building an index.
 var (
@@ -201,7 +206,10 @@ func FromVectors(dims int, ids []uint64, vecs []float32, opts Options) (*Index, 
 
 func build(dims int, ids []uint64, vecs []float32, opts Options) (*Index, error) {
 	enc := opts.Encoding
-	if enc == 0 {
+	switch {
+	case enc == 0 && len(ids) < SmallGallery:
+		enc = Float32
+	case enc == 0:
 		enc = DefaultEncoding
 	}
 	if !enc.Valid() {

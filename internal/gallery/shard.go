@@ -356,9 +356,6 @@ func FromShards(shards []*Shard, opts Options) (*Index, error) {
 	slices.SortFunc(ordered, func(a, b *Shard) int { return a.Index - b.Index })
 	opts.Version = first.Version
 	enc := opts.Encoding
-	if enc == 0 {
-		enc = DefaultEncoding
-	}
 	d := first.Dims
 	ids := make([]uint64, 0, n)
 	for _, s := range ordered {

@@ -32,6 +32,7 @@ const (
 	FixtureClassDelete = 1003 // erased by an event
 	FixtureGallery     = "staff"
 	FixtureGalleryDel  = "former-staff" // deleted by an event
+	CreatedGallery     = "visitors"     // created by an event (removed by Seed so it can be again)
 )
 
 // SeedImages are the images of the fixture faces.
@@ -111,6 +112,9 @@ func SeedAll(ctx context.Context, d *httpapi.Deps, img SeedImages, now time.Time
 		if res.EnrolledImages != 1 {
 			return fmt.Errorf("seed class %d: %s %v", id, res.PerformedAction, res.Errors)
 		}
+	}
+	if err := d.Classes.DeleteGallery(ctx, FixtureTenant, CreatedGallery); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("seed: clear gallery %s: %w", CreatedGallery, err)
 	}
 	for _, g := range []string{FixtureGallery, FixtureGalleryDel} {
 		if err := d.Classes.DeleteGallery(ctx, FixtureTenant, g); err != nil && !errors.Is(err, store.ErrNotFound) {
