@@ -19,9 +19,12 @@
 // those rows again exactly (float64 sums over the float32 vectors, the same
 // arithmetic as [Index.SearchExact]) before grouping them by class. The
 // default, chosen by measurement (docs/benchmarks.md, "1:N
-// identification"), is a Bits2 scan re-scoring the best [DefaultRescore]
-// rows: it reads 128 bytes per 512-d vector where float32 reads 2,048, and
-// returns the exact top candidate.
+// identification"), is a Bits2 scan (2 bits a dimension: 128 bytes per
+// 512-d vector where float32 reads 2,048) re-scoring its best 1,024 rows, or
+// 0.4% of the rows in a large gallery: at a million templates, 45 ms per
+// search on one core with the exact top candidate in every measured search,
+// against 391 ms for a float32 scan. Below [SmallGallery] vectors the
+// default is a plain Float32 scan.
 //
 // # Storage and refresh
 //
@@ -83,8 +86,9 @@ type Options struct {
 // default: the larger of DefaultRescore and 1/RescoreDivisor of the rows
 // (1,024 up to 262,144 rows, 3,906 at a million), chosen by measurement
 // (docs/benchmarks.md): on random 512-d unit vectors, 1,024 rows already
-// give the exact top candidate at a million rows, and 0.4% of the rows the
-// exact top 10 in all but a few searches.
+// gave the exact top candidate in every search at a million rows, and 0.4%
+// of the rows the exact top 10 in 95% of them (the others missed about one
+// candidate each, at impostor scores).
 const (
 	DefaultRescore = 1024
 	RescoreDivisor = 256

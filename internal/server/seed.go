@@ -113,6 +113,13 @@ func SeedAll(ctx context.Context, d *httpapi.Deps, img SeedImages, now time.Time
 			return fmt.Errorf("seed class %d: %s %v", id, res.PerformedAction, res.Errors)
 		}
 	}
+	// Classes the events enrol are removed too, so they start afresh (and a
+	// table reused with another template key holds none it cannot open).
+	for _, id := range []uint64{2001, 2002} {
+		if err := d.Enroll.Delete(ctx, FixtureTenant, id); err != nil && !isNotFound(err) {
+			return fmt.Errorf("seed: clear class %d: %w", id, err)
+		}
+	}
 	if err := d.Classes.DeleteGallery(ctx, FixtureTenant, CreatedGallery); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("seed: clear gallery %s: %w", CreatedGallery, err)
 	}
