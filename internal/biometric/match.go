@@ -65,14 +65,5 @@ func (s *Service) CosineAt(far float64) (float64, error) {
 	if s.cal == nil {
 		return 0, internal(errors.New("no calibration table loaded"))
 	}
-	lo, hi := -1.0, 1.0
-	for i := 0; i < 60; i++ {
-		mid := (lo + hi) / 2
-		if s.cal.FAR(mid) > far {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return hi, nil
+	return s.cal.CosineAt(far), nil
 }

@@ -328,3 +328,18 @@ func Score(far float64) float64 {
 	s := 1500 + 500*(-math.Log10(far))
 	return math.Round(s*1e6) / 1e6
 }
+
+// CosineAt inverts the table: the lowest cosine whose FAR is at most far
+// (by bisection over [-1, 1]; FAR is monotone in cosine).
+func (t *Table) CosineAt(far float64) float64 {
+	lo, hi := -1.0, 1.0
+	for i := 0; i < 60; i++ {
+		mid := (lo + hi) / 2
+		if t.FAR(mid) > far {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi
+}

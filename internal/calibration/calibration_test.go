@@ -377,3 +377,12 @@ func BenchmarkBuild(b *testing.B) {
 		}
 	}
 }
+
+func TestCosineAtInvertsFAR(t *testing.T) {
+	_, tab := synthetic(t)
+	for _, far := range []float64{1e-2, 1e-3, 1e-4, 1e-6} {
+		c := tab.CosineAt(far)
+		assert.LessOrEqual(t, tab.FAR(c), far*(1+1e-9))
+		assert.Greater(t, tab.FAR(c-1e-6), far*(1-1e-6), "the lowest such cosine")
+	}
+}

@@ -82,7 +82,7 @@ func calibrate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	sum := map[string]any{"table": path, "images": len(items), "failures": failed, "impostor_pairs": len(impostors),
 		"cosine_at_far": map[string]float64{}}
 	for _, far := range []float64{1e-2, 1e-3, 1e-4, 1e-5, 1e-6} {
-		sum["cosine_at_far"].(map[string]float64)[fmt.Sprint(far)] = cosineAt(t, far)
+		sum["cosine_at_far"].(map[string]float64)[fmt.Sprint(far)] = t.CosineAt(far)
 	}
 	if *top > 0 {
 		sum["top_impostor_pairs"] = worst
@@ -95,23 +95,9 @@ func calibrate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d images (%d failed), %d impostor pairs\n", path, len(items), failed, len(impostors))
 	for _, far := range []float64{1e-2, 1e-3, 1e-4, 1e-5, 1e-6} {
-		fmt.Fprintf(stdout, "  FAR %-6g at cosine %.3f (score %.0f)\n", far, cosineAt(t, far), calibration.Score(far))
+		fmt.Fprintf(stdout, "  FAR %-6g at cosine %.3f (score %.0f)\n", far, t.CosineAt(far), calibration.Score(far))
 	}
 	return nil
-}
-
-// cosineAt inverts the table by bisection.
-func cosineAt(t *calibration.Table, far float64) float64 {
-	lo, hi := -1.0, 1.0
-	for i := 0; i < 60; i++ {
-		mid := (lo + hi) / 2
-		if t.FAR(mid) > far {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return hi
 }
 
 type topPair struct {

@@ -718,7 +718,7 @@ func Identify(encoder string, paths []string, embs map[string]dataset.Result[[]f
 	}
 	for _, lv := range calibration.Levels() {
 		far := calibration.Selfie.FARAt(lv)
-		cut := cosineAt(table, far)
+		cut := table.CosineAt(far)
 		// Candidates come back as float32: compare as the service would.
 		at := func(s float64) bool { return s > -2 && float32(s) >= float32(cut) }
 		var fpD, fpM, fn, fn1 int

@@ -118,12 +118,6 @@ func TestEventsThroughLambdaHandlers(t *testing.T) {
 	}
 }
 
-func readFixture(t *testing.T, name string) []byte {
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "faces", name))
-	require.NoError(t, err)
-	return b
-}
-
 // TestGenerateEvents rewrites the event files (go test -run TestGenerateEvents -update-events ./internal/server/).
 func TestGenerateEvents(t *testing.T) {
 	if !*updateEvents {
