@@ -74,6 +74,11 @@ type Records interface {
 	CreateSession(ctx context.Context, s Session) error
 	// GetSession returns a live session.
 	GetSession(ctx context.Context, tenant, id string) (Session, error)
+	// UpdateSessionData replaces the session's Data with data when it still
+	// holds old (compare-and-swap; nil and empty are the same): ErrConflict
+	// when it holds something else, ErrNotFound when the session is missing
+	// or expired. Nothing else of the session changes.
+	UpdateSessionData(ctx context.Context, tenant, id string, old, data []byte) error
 	// DeleteSession removes the session and every face of it. Faces added
 	// concurrently either fail with ErrNotFound or are removed too: no face
 	// outlives its session. ErrNotFound when the session was missing or

@@ -305,6 +305,50 @@ func (s *Store) liveSession(ctx context.Context, tenant, id string) (sessionItem
 	return it, nil
 }
 
+// UpdateSessionData replaces the session's data attribute when it still
+// holds old, in one conditional update.
+func (s *Store) UpdateSessionData(ctx context.Context, tenant, id string, old, data []byte) error {
+	if err := checkRead("update session", "tenant", tenant, "session id", id); err != nil {
+		return err
+	}
+	cond := "attribute_exists(pk) AND expires > :now AND "
+	vals := map[string]types.AttributeValue{":now": num(s.now().UnixNano())}
+	if len(old) == 0 {
+		cond += "attribute_not_exists(#d)"
+	} else {
+		cond += "#d = :old"
+		vals[":old"] = &types.AttributeValueMemberB{Value: old}
+	}
+	in := &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      key(sessionPK(tenant, id), skSession),
+		ConditionExpression:      aws.String(cond),
+		ExpressionAttributeNames: map[string]string{"#d": "data"},
+	}
+	if len(data) == 0 {
+		in.UpdateExpression = aws.String("REMOVE #d")
+	} else {
+		in.UpdateExpression = aws.String("SET #d = :new")
+		vals[":new"] = &types.AttributeValueMemberB{Value: data}
+	}
+	in.ExpressionAttributeValues = vals
+	err := retryConflict(ctx, func() error {
+		_, err := s.client.UpdateItem(ctx, in)
+		return err
+	})
+	if err == nil {
+		return nil
+	}
+	if !isConditionFailed(err) {
+		return fmt.Errorf("update session %s/%s: %w", tenant, id, err)
+	}
+	// Tell a missing or expired session from changed data.
+	if _, err := s.liveSession(ctx, tenant, id); err != nil {
+		return fmt.Errorf("update session: %w", err)
+	}
+	return fmt.Errorf("update session %s/%s: %w", tenant, id, store.ErrConflict)
+}
+
 // DeleteSession deletes the session item, then every face of it. It
 // reports store.ErrNotFound when the session was missing or expired, after
 // removing whatever was left of it.

@@ -200,6 +200,28 @@ func (r faceRecord) face() store.Face {
 	}
 }
 
+// UpdateSessionData replaces the session's Data when it still holds old.
+func (s *Store) UpdateSessionData(ctx context.Context, tenant, id string, old, data []byte) error {
+	if err := checkRead("update session", "tenant", tenant, "session id", id); err != nil {
+		return err
+	}
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		r, err := s.liveSession(tx, tenant, id)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(r.Data, old) {
+			return store.ErrConflict
+		}
+		r.Data = data
+		return put(tx.Bucket(bucketSessions), sessionKey(tenant, id), r)
+	})
+	if err != nil {
+		return fmt.Errorf("update session %s/%s: %w", tenant, id, err)
+	}
+	return nil
+}
+
 // DeleteSession removes the session and its faces in one transaction
 // (store.ErrNotFound when it was missing or expired; what was left of it
 // is removed all the same).

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -43,6 +44,8 @@ func Records(t *testing.T, newStore func(t *testing.T) store.Records) {
 		{"DeleteFace", testDeleteFace},
 		{"DeleteFaces", testDeleteFaces},
 		{"DeleteSession", testDeleteSession},
+		{"UpdateSessionData", testUpdateSessionData},
+		{"ConcurrentUpdateSessionData", testConcurrentUpdateSessionData},
 		{"ConcurrentPutFaceAndDeleteSession", testConcurrentPutFaceAndDeleteSession},
 		{"ConcurrentPutFace", testConcurrentPutFace},
 		{"APIKeys", testAPIKeys},
@@ -675,4 +678,89 @@ func testAPIKeys(t *testing.T, s store.Records) {
 
 func testPing(t *testing.T, s store.Records) {
 	require.NoError(t, s.Ping(ctx(t)))
+}
+
+func testUpdateSessionData(t *testing.T, s store.Records) {
+	sess := mustCreate(t, s)
+	require.NotEmpty(t, sess.Data)
+	err := s.UpdateSessionData(ctx(t), sess.Tenant, sess.ID, nil, []byte(`{"v":1}`))
+	require.ErrorIs(t, err, store.ErrConflict, "no data expected but some is there")
+	require.NoError(t, s.UpdateSessionData(ctx(t), sess.Tenant, sess.ID, sess.Data, []byte(`{"v":1}`)))
+	got, err := s.GetSession(ctx(t), sess.Tenant, sess.ID)
+	require.NoError(t, err)
+	assert.Equal(t, `{"v":1}`, string(got.Data))
+	assert.Equal(t, normSession(sess).Expires, normSession(got).Expires, "the expiry is kept")
+	assert.Equal(t, sess.CorrelationID, got.CorrelationID)
+
+	err = s.UpdateSessionData(ctx(t), sess.Tenant, sess.ID, []byte(`{"v":0}`), []byte(`{"v":2}`))
+	require.ErrorIs(t, err, store.ErrConflict, "a stale old value")
+	err = s.UpdateSessionData(ctx(t), sess.Tenant, sess.ID, nil, []byte(`{"v":2}`))
+	require.ErrorIs(t, err, store.ErrConflict, "no data expected but some is there")
+	require.NoError(t, s.UpdateSessionData(ctx(t), sess.Tenant, sess.ID, []byte(`{"v":1}`), []byte(`{"v":2}`)))
+	got, err = s.GetSession(ctx(t), sess.Tenant, sess.ID)
+	require.NoError(t, err)
+	assert.Equal(t, `{"v":2}`, string(got.Data))
+
+	require.NoError(t, s.UpdateSessionData(ctx(t), sess.Tenant, sess.ID, []byte(`{"v":2}`), nil), "clearing the data")
+	got, err = s.GetSession(ctx(t), sess.Tenant, sess.ID)
+	require.NoError(t, err)
+	assert.Empty(t, got.Data)
+	require.NoError(t, s.UpdateSessionData(ctx(t), sess.Tenant, sess.ID, nil, []byte(`{"v":3}`)), "writing over no data")
+
+	err = s.UpdateSessionData(ctx(t), uid("tenant"), sess.ID, nil, []byte("x"))
+	requireNotFound(t, err, "UpdateSessionData of another tenant's session")
+	err = s.UpdateSessionData(ctx(t), sess.Tenant, uid("missing"), nil, []byte("x"))
+	requireNotFound(t, err, "UpdateSessionData of a missing session")
+	err = s.UpdateSessionData(ctx(t), sess.Tenant, "bad#id", nil, []byte("x"))
+	requireNotFound(t, err, "UpdateSessionData with an invalid id")
+
+	expired := newSession(sess.Tenant, -time.Second)
+	require.NoError(t, s.CreateSession(ctx(t), expired))
+	err = s.UpdateSessionData(ctx(t), expired.Tenant, expired.ID, nil, []byte("x"))
+	requireNotFound(t, err, "UpdateSessionData of an expired session")
+
+	require.NoError(t, s.DeleteSession(ctx(t), sess.Tenant, sess.ID))
+	err = s.UpdateSessionData(ctx(t), sess.Tenant, sess.ID, nil, []byte("x"))
+	requireNotFound(t, err, "UpdateSessionData of a deleted session")
+}
+
+// testConcurrentUpdateSessionData has Concurrency writers increment a
+// counter through compare-and-swap: no increment may be lost.
+func testConcurrentUpdateSessionData(t *testing.T, s store.Records) {
+	sess := newSession(uid("tenant"), time.Hour)
+	sess.Data = nil
+	require.NoError(t, s.CreateSession(ctx(t), sess))
+	var wg sync.WaitGroup
+	errs := make(chan error, Concurrency)
+	for range Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				cur, err := s.GetSession(ctx(t), sess.Tenant, sess.ID)
+				if err != nil {
+					errs <- err
+					return
+				}
+				n := 0
+				if len(cur.Data) > 0 {
+					n, _ = strconv.Atoi(string(cur.Data))
+				}
+				err = s.UpdateSessionData(ctx(t), sess.Tenant, sess.ID, cur.Data, []byte(strconv.Itoa(n+1)))
+				if errors.Is(err, store.ErrConflict) {
+					continue
+				}
+				errs <- err
+				return
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	got, err := s.GetSession(ctx(t), sess.Tenant, sess.ID)
+	require.NoError(t, err)
+	assert.Equal(t, strconv.Itoa(Concurrency), string(got.Data))
 }
