@@ -48,7 +48,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ln.Close()
 		return err
 	}
-	h := server.Local(deps, map[string]http.Handler{"PUT /v2/uploads/{key...}": st.UploadHandler()})
+	h := server.Local(deps, map[string]http.Handler{"PUT /v2/uploads/{key...}": st.UploadHandler(), "GET /v2/downloads/{key...}": st.DownloadHandler()})
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/facelambda/facelambda/internal/face"
@@ -23,17 +24,26 @@ type Config struct {
 	IntraOpThreads   int
 	Spinning         bool
 	FullOptimization bool
+	// Provider is the ONNX Runtime execution provider: "cpu" ("" means it),
+	// "cuda" or "auto" (CUDA when it works, else the CPU); see
+	// inference.Options.
+	Provider string
+	// CUDADevice is the CUDA device ordinal for "cuda" and "auto" ("" = "0").
+	CUDADevice string
 }
 
 // ConfigFromEnv reads FACELAMBDA_MODEL_DIR, FACELAMBDA_ORT_LIBRARY,
-// FACELAMBDA_ORT_THREADS, FACELAMBDA_ORT_SPINNING and FACELAMBDA_ORT_OPT_ALL
-// (1 enables ORT_ENABLE_ALL graph optimisation), falling back to the
+// FACELAMBDA_ORT_THREADS, FACELAMBDA_ORT_SPINNING, FACELAMBDA_ORT_OPT_ALL
+// (1 enables ORT_ENABLE_ALL graph optimisation), FACELAMBDA_ORT_PROVIDER
+// (cpu, cuda or auto) and FACELAMBDA_CUDA_DEVICE, falling back to the
 // Lambda layer mounts when present and otherwise to the repository's layers/.
 func ConfigFromEnv() Config {
 	c := Config{ModelDir: os.Getenv("FACELAMBDA_MODEL_DIR"), LibraryPath: os.Getenv("FACELAMBDA_ORT_LIBRARY")}
 	c.IntraOpThreads, _ = strconv.Atoi(os.Getenv("FACELAMBDA_ORT_THREADS"))
 	c.Spinning = os.Getenv("FACELAMBDA_ORT_SPINNING") == "1"
 	c.FullOptimization = os.Getenv("FACELAMBDA_ORT_OPT_ALL") == "1"
+	c.Provider = strings.ToLower(strings.TrimSpace(os.Getenv("FACELAMBDA_ORT_PROVIDER")))
+	c.CUDADevice = strings.TrimSpace(os.Getenv("FACELAMBDA_CUDA_DEVICE"))
 	if c.ModelDir == "" || c.LibraryPath == "" {
 		md, lib := DefaultPaths()
 		if c.ModelDir == "" {
@@ -44,6 +54,13 @@ func ConfigFromEnv() Config {
 		}
 	}
 	return c
+}
+
+// InferenceOptions are the ONNX Runtime options of c, for every package that
+// opens the runtime (the face engine, the liveness models).
+func (c Config) InferenceOptions() inference.Options {
+	return inference.Options{LibraryPath: c.LibraryPath, IntraOpThreads: c.IntraOpThreads, Spinning: c.Spinning,
+		FullOptimization: c.FullOptimization, Provider: c.Provider, CUDADevice: c.CUDADevice}
 }
 
 // DefaultPaths returns Lambda's layer mounts when they exist, else the
@@ -107,7 +124,7 @@ func Open(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt, err := inference.Open(inference.Options{LibraryPath: cfg.LibraryPath, IntraOpThreads: cfg.IntraOpThreads, Spinning: cfg.Spinning, FullOptimization: cfg.FullOptimization}, man)
+	rt, err := inference.Open(cfg.InferenceOptions(), man)
 	if err != nil {
 		return nil, err
 	}

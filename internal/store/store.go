@@ -132,6 +132,9 @@ type Blobs interface {
 	// PUT (the local store does): whoever consumes the upload checks its
 	// size.
 	PresignPut(ctx context.Context, key, contentType string, maxBytes int64, ttl time.Duration) (string, error)
+	// PresignGet returns a URL a client can GET the object at key from,
+	// until the URL expires (recordings). The key is not checked to exist.
+	PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error)
 	Ping(ctx context.Context) error
 }
 

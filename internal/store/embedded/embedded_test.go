@@ -32,9 +32,41 @@ func open(t *testing.T, dir string) *embedded.Store {
 // serve serves s's uploads on a test server and sets BaseURL to it.
 func serve(t *testing.T, s *embedded.Store) {
 	t.Helper()
-	srv := httptest.NewServer(s.UploadHandler())
+	mux := http.NewServeMux()
+	mux.Handle(embedded.UploadPath, s.UploadHandler())
+	mux.Handle(embedded.DownloadPath, s.DownloadHandler())
+	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	s.BaseURL = srv.URL
+}
+
+// The local store checks its download signatures (S3 does; moto, which the
+// s3blob tests run against, does not, so this is not in the conformance
+// suite).
+func TestDownloadHandler(t *testing.T) {
+	now := time.Now()
+	s := open(t, t.TempDir())
+	serve(t, s)
+	s.Now = func() time.Time { return now }
+	require.NoError(t, s.Put(t.Context(), "t/s/rec.zip", []byte("recording"), "application/zip"))
+	require.NoError(t, s.Put(t.Context(), "t/s/other.zip", []byte("other"), "application/zip"))
+	u, err := s.PresignGet(t.Context(), "t/s/rec.zip", time.Minute)
+	require.NoError(t, err)
+	get := func(u string) int {
+		resp, err := http.Get(u)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	assert.Equal(t, http.StatusOK, get(u))
+	assert.Equal(t, http.StatusForbidden, get(strings.Replace(u, "rec.zip", "other.zip", 1)), "another key")
+	assert.Equal(t, http.StatusForbidden, get(strings.Replace(u, "signature=", "signature=00", 1)), "a bad signature")
+	now = now.Add(2 * time.Minute)
+	assert.Equal(t, http.StatusForbidden, get(u), "expired")
+	now = now.Add(-2 * time.Minute)
+	require.NoError(t, s.Delete(t.Context(), "t/s/rec.zip"))
+	assert.Equal(t, http.StatusNotFound, get(u), "deleted object")
 }
 
 func TestRecords(t *testing.T) {

@@ -54,6 +54,77 @@ func (s *Store) PresignPut(ctx context.Context, key, contentType string, maxByte
 		"&signature=" + hex.EncodeToString(sig), nil
 }
 
+// DownloadPath is the path under which DownloadHandler serves objects:
+// DownloadPath + key.
+const DownloadPath = "/v2/downloads/"
+
+// PresignGet returns a URL on BaseURL that GETs the object at key until ttl
+// has passed:
+//
+//	BaseURL/v2/downloads/<key>?expires=<unix>&signature=<hex>
+//
+// signature is the HMAC-SHA256, under the store's upload secret, of
+// "GET\n<key>\n<expires>". DownloadHandler checks it.
+func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
+	if err := ident.CheckKey(key); err != nil {
+		return "", fmt.Errorf("presign get: %w", err)
+	}
+	switch {
+	case s.BaseURL == "":
+		return "", fmt.Errorf("presign get %s: the store has no BaseURL", key)
+	case ttl <= 0:
+		return "", fmt.Errorf("presign get %s: ttl %v is not positive", key, ttl)
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	expires := s.now().Add(ttl).Unix()
+	return strings.TrimRight(s.BaseURL, "/") + DownloadPath + key +
+		"?expires=" + strconv.FormatInt(expires, 10) +
+		"&signature=" + hex.EncodeToString(s.signGet(key, expires)), nil
+}
+
+func (s *Store) signGet(key string, expires int64) []byte {
+	m := hmac.New(sha256.New, s.secret)
+	fmt.Fprintf(m, "GET\n%s\n%d", key, expires)
+	return m.Sum(nil)
+}
+
+// DownloadHandler serves the URLs of PresignGet: 200 with the object, 403
+// for a missing, wrong or expired signature, 404 when the object is gone.
+// Mount it on the path DownloadPath of the server at BaseURL.
+func (s *Store) DownloadHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, ok := strings.CutPrefix(r.URL.Path, DownloadPath)
+		if !ok || ident.CheckKey(key) != nil {
+			http.NotFound(w, r)
+			return
+		}
+		q := r.URL.Query()
+		expires, err1 := strconv.ParseInt(q.Get("expires"), 10, 64)
+		sig, err2 := hex.DecodeString(q.Get("signature"))
+		if errors.Join(err1, err2) != nil || !hmac.Equal(sig, s.signGet(key, expires)) {
+			http.Error(w, "bad signature", http.StatusForbidden)
+			return
+		}
+		if s.now().Unix() > expires {
+			http.Error(w, "download URL expired", http.StatusForbidden)
+			return
+		}
+		data, ct, err := s.Get(r.Context(), key)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		w.Header().Set("Content-Type", ct)
+		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+		_, _ = w.Write(data)
+	})
+}
+
 // sign returns the signature of an upload URL.
 func (s *Store) sign(key string, expires int64, contentType string, maxBytes int64) []byte {
 	m := hmac.New(sha256.New, s.secret)

@@ -198,6 +198,22 @@ func (s *Store) PresignPut(ctx context.Context, key, contentType string, maxByte
 	return req.URL, nil
 }
 
+// PresignGet returns a URL that GETs the object at key until ttl has passed.
+func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
+	if err := ident.CheckKey(key); err != nil {
+		return "", fmt.Errorf("presign get: %w", err)
+	}
+	if ttl <= 0 {
+		return "", fmt.Errorf("presign get %s: ttl %v is not positive", key, ttl)
+	}
+	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)},
+		s3.WithPresignExpires(ttl))
+	if err != nil {
+		return "", fmt.Errorf("presign get %s: %w", key, err)
+	}
+	return req.URL, nil
+}
+
 // Ping checks the bucket answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if _, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.bucket)}); err != nil {

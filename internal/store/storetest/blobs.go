@@ -32,6 +32,7 @@ func Blobs(t *testing.T, newBlobs func(t *testing.T) store.Blobs) {
 		{"DeletePrefix", testBlobDeletePrefix},
 		{"DeletePrefixManyPages", testBlobDeletePrefixMany},
 		{"PresignPut", testBlobPresignPut},
+		{"PresignGet", testBlobPresignGet},
 		{"Large", testBlobLarge},
 		{"Ping", testBlobPing},
 	}
@@ -207,4 +208,29 @@ func testBlobLarge(t *testing.T, b store.Blobs) {
 
 func testBlobPing(t *testing.T, b store.Blobs) {
 	require.NoError(t, b.Ping(ctx(t)))
+}
+
+func testBlobPresignGet(t *testing.T, b store.Blobs) {
+	key := blobKey("recording.zip")
+	data := randomBytes(32 << 10)
+	require.NoError(t, b.Put(ctx(t), key, data, "application/zip"))
+	u, err := b.PresignGet(ctx(t), key, 5*time.Minute)
+	require.NoError(t, err)
+
+	get := func(u string) (int, []byte) {
+		req, err := http.NewRequestWithContext(ctx(t), http.MethodGet, u, nil)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, body
+	}
+	code, body := get(u)
+	require.Equal(t, http.StatusOK, code, "GET of the presigned URL: %s", body)
+	require.True(t, bytes.Equal(data, body), "the presigned URL returns the object")
+
+	_, err = b.PresignGet(ctx(t), "../escape", time.Minute)
+	require.Error(t, err, "an invalid key")
 }
