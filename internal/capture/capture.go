@@ -58,12 +58,14 @@
 //     AD = label || 0x00 || sessionId || 0x00 || serverRandom
 //
 //     with sessionId and serverRandom the session's values as UTF-8 bytes
-//     (they hold no NUL byte).
+//     (1..256 bytes each, with no control character, so no NUL byte).
 //
-// encryptedMetaData is thus 32 bytes longer than the container. Any
-// failure to open (wrong key, session or server random, any altered or
-// missing byte, wrong magic) is reported as [ErrDecrypt] alone, with no
-// detail on its cause.
+// encryptedMetaData is thus 32 bytes longer than the container, and at
+// most [MaxSealedBytes]. Any failure to open (wrong key, session or server
+// random, any altered or missing byte, wrong magic or lengths) is reported
+// as [ErrDecrypt] alone, with no detail on its cause. The opened container
+// is then parsed like any other; the server should also check that its
+// manifest names the session's sessionId and serverRandom.
 package capture
 
 import (
@@ -143,7 +145,9 @@ type Capture struct {
 }
 
 // Limits bounds what the parsers accept. A field that is zero or negative
-// takes its [DefaultLimits] value.
+// takes its [DefaultLimits] value. Besides these, [Parse] refuses an
+// archive longer than MaxTotalBytes + 1 MiB and either parser refuses
+// more than MaxFrames+1 entries or parts, all with [ErrTooLarge].
 type Limits struct {
 	// MaxFrames is the most frames a capture may hold.
 	MaxFrames int

@@ -55,6 +55,8 @@ type entry struct {
 	declared uint64
 	// badCRC stores a wrong CRC-32.
 	badCRC bool
+	// comp, when set, is written as the compressed data.
+	comp []byte
 }
 
 // rawZip writes an archive entry by entry, with full control of the
@@ -73,6 +75,9 @@ func rawZip(t testing.TB, entries ...entry) []byte {
 			require.NoError(t, err)
 			require.NoError(t, fw.Close())
 			comp = cb.Bytes()
+		}
+		if e.comp != nil {
+			comp = e.comp
 		}
 		h := &zip.FileHeader{
 			Name:               e.name,

@@ -11,8 +11,8 @@ import (
 
 // Multipart part names.
 const (
-	metadataPart = "metadata"
-	framePart    = "frame"
+	metadataPartName = "metadata"
+	framePartName    = "frame"
 )
 
 // ReadMultipart reads a capture sent as multipart/form-data: one part
@@ -47,7 +47,7 @@ func ReadMultipart(mr *multipart.Reader, lim Limits) (*Capture, error) {
 			return nil, err
 		}
 		switch name {
-		case metadataPart:
+		case metadataPartName:
 			if haveMeta {
 				return nil, fmt.Errorf("%w: metadata part sent twice", ErrInvalid)
 			}
@@ -55,7 +55,7 @@ func ReadMultipart(mr *multipart.Reader, lim Limits) (*Capture, error) {
 				return nil, err
 			}
 			haveMeta = true
-		case framePart:
+		case framePartName:
 			if !validName(filename) {
 				return nil, fmt.Errorf("%w: frame part: bad filename %q", ErrInvalid, filename)
 			}

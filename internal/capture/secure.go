@@ -167,7 +167,8 @@ func Open(priv *rsa.PrivateKey, sessionID, serverRandom string, encMeta, encSecr
 		return nil, ErrDecrypt
 	}
 	nonce := encMeta[len(sealMagic) : len(sealMagic)+nonceSize]
-	container, err := aead.Open(nil, nonce, encMeta[len(sealMagic)+nonceSize:], sealAD(sessionID, serverRandom))
+	sealed := encMeta[len(sealMagic)+nonceSize:]
+	container, err := aead.Open(make([]byte, 0, len(sealed)-tagSize), nonce, sealed, sealAD(sessionID, serverRandom))
 	if err != nil {
 		return nil, ErrDecrypt
 	}
