@@ -148,15 +148,18 @@ type Landmarks struct {
 
 // Analysis is everything measured on the subject face of one image.
 type Analysis struct {
-	Digest       string // SHA-256 of the image bytes, hex
-	Format       string
-	Width        int
-	Height       int
-	Rotation     int // degrees clockwise the image was turned to find the face
-	FaceCount    int
-	Faces        []Box // every face found, in the (rotated) image's pixels
-	Box          Box   // the subject face
-	Landmarks    Landmarks
+	Digest    string // SHA-256 of the image bytes, hex
+	Format    string
+	Width     int
+	Height    int
+	Rotation  int // degrees clockwise the image was turned to find the face
+	FaceCount int
+	Faces     []Box // every face found, in the (rotated) image's pixels
+	Box       Box   // the subject face
+	Landmarks Landmarks
+	// Points are the 68 landmarks (iBUG order) in original image pixels:
+	// what motion analysis (active liveness) works on.
+	Points       []Point
 	Measures     Measures
 	Quality      int
 	Template     template.Template
@@ -242,6 +245,10 @@ func (s *Service) Analyze(img []byte, opt Options) (*Analysis, error) {
 	a.Landmarks = Landmarks{
 		Eyes: Eyes{X1: pt(f.Points[0]).X, Y1: pt(f.Points[0]).Y, X2: pt(f.Points[1]).X, Y2: pt(f.Points[1]).Y},
 		Nose: pt(f.Points[2]), MouthL: pt(f.Points[3]), MouthR: pt(f.Points[4]),
+	}
+	a.Points = make([]Point, len(f.Landmarks))
+	for i, p := range f.Landmarks {
+		a.Points[i] = Point{p.X / scale, p.Y / scale}
 	}
 	a.Measures = measures(f.Quality, [4]float64{a.Box.X, a.Box.Y, a.Box.Width, a.Box.Height}, scale)
 	a.Quality = a.Measures.Score()

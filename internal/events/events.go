@@ -172,6 +172,11 @@ type LivenessData struct {
 	Live      bool    `json:"live"`
 	Level     string  `json:"level,omitempty"`
 	RefID     string  `json:"refid,omitempty"`
+	// Active liveness in a bio-session: the challenge result's status
+	// (SUCCESS, FAILED, SPOOF, ERROR, TIMEOUT), diagnostic and mode.
+	LivenessStatus string `json:"livenessStatus,omitempty"`
+	Diagnostic     string `json:"diagnostic,omitempty"`
+	LivenessMode   string `json:"livenessMode,omitempty"`
 }
 
 // EnrollmentData is the data of enrollment.completed and

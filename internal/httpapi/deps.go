@@ -40,7 +40,10 @@ type Deps struct {
 	Usage store.Items
 	// Liveness judges presentation attacks (liveness function).
 	Liveness *Liveness
-	Config   Config
+	// Active configures active (challenge) liveness in bio-sessions
+	// (liveness function; nil: not served).
+	Active *ActiveLiveness
+	Config Config
 	// ModelsReady runs a tiny inference to prove the models answer (monitor).
 	ModelsReady func(ctx context.Context) error
 	Now         func() time.Time
@@ -76,6 +79,9 @@ func (d *Deps) defaults() {
 	}
 	if d.Config.UploadTTL == 0 {
 		d.Config.UploadTTL = 15 * time.Minute
+	}
+	if d.Active != nil {
+		d.Active.defaults()
 	}
 	if d.Config.Version == "" {
 		d.Config.Version = "0.2.0"

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -268,27 +269,9 @@ func (d *Deps) createSessionFace(w http.ResponseWriter, r *http.Request) {
 		tplBytes, _ = a.Template.MarshalBinary()
 		image = req.image
 	}
-	f.ID = biometric.NewID()
-	f.Template = ""
-	meta, err := json.Marshal(f)
+	saved, err := d.putSessionFace(r.Context(), t, sid, f, tplBytes, image, sess.ImageStorage)
 	if err != nil {
-		writeError(w, r, internalErr(err))
-		return
-	}
-	rec := store.Face{Tenant: t, SessionID: sid, ID: f.ID, Created: now, Data: meta, Template: tplBytes,
-		HasImage: sess.ImageStorage && image != nil}
-	if rec.HasImage {
-		if err := d.Blobs.Put(r.Context(), FaceImageKey(t, sid, f.ID), image, http.DetectContentType(image)); err != nil {
-			writeError(w, r, internalErr(fmt.Errorf("store face image: %w", err)))
-			return
-		}
-	}
-	saved, err := d.Records.PutFace(r.Context(), rec)
-	if err != nil {
-		if rec.HasImage {
-			_ = d.Blobs.Delete(r.Context(), FaceImageKey(t, sid, f.ID))
-		}
-		writeError(w, r, storeError(err, "bio-session"))
+		writeError(w, r, err)
 		return
 	}
 	if req.imageKey != "" {
@@ -299,6 +282,7 @@ func (d *Deps) createSessionFace(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, internalErr(err))
 		return
 	}
+	f.ID = saved.ID
 	q := float64(f.Quality)
 	d.emit(r.Context())(events.NewFaceCreated(t, events.FaceData{SessionID: sid, FaceID: f.ID, Quality: &q, RefID: w.Header().Get("X-Request-Id")}))
 	w.Header().Set("Location", "/v2/bio-sessions/"+sid+"/faces/"+f.ID)
@@ -307,6 +291,32 @@ func (d *Deps) createSessionFace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.writeSigned(w, r, http.StatusCreated, out)
+}
+
+// putSessionFace stores f (with a new id) and its template in the session,
+// and its image when the session keeps images.
+func (d *Deps) putSessionFace(ctx context.Context, t, sid string, f Face, tpl, image []byte, imageStorage bool) (store.Face, error) {
+	f.ID = biometric.NewID()
+	f.Template = ""
+	meta, err := json.Marshal(f)
+	if err != nil {
+		return store.Face{}, internalErr(err)
+	}
+	rec := store.Face{Tenant: t, SessionID: sid, ID: f.ID, Created: f.Created, Data: meta, Template: tpl,
+		HasImage: imageStorage && image != nil}
+	if rec.HasImage {
+		if err := d.Blobs.Put(ctx, FaceImageKey(t, sid, f.ID), image, http.DetectContentType(image)); err != nil {
+			return store.Face{}, internalErr(fmt.Errorf("store face image: %w", err))
+		}
+	}
+	saved, err := d.Records.PutFace(ctx, rec)
+	if err != nil {
+		if rec.HasImage {
+			_ = d.Blobs.Delete(ctx, FaceImageKey(t, sid, f.ID))
+		}
+		return store.Face{}, storeError(err, "bio-session")
+	}
+	return saved, nil
 }
 
 // FaceImageKey is where a stored face image lives in the blob store.

@@ -25,6 +25,7 @@ import (
 	"github.com/facelambda/facelambda/internal/auth"
 	"github.com/facelambda/facelambda/internal/biometric"
 	"github.com/facelambda/facelambda/internal/calibration"
+	"github.com/facelambda/facelambda/internal/challenge"
 	"github.com/facelambda/facelambda/internal/engine"
 	"github.com/facelambda/facelambda/internal/envelope"
 	"github.com/facelambda/facelambda/internal/httpapi"
@@ -62,6 +63,7 @@ func deps(t *testing.T) *httpapi.Deps {
 	keys, err := envelope.OpenLocalKey(filepath.Join(t.TempDir(), "template.key"))
 	require.NoError(t, err)
 	server.WithEnroll(d, keys)
+	d.Active = &httpapi.ActiveLiveness{Keys: envelope.NewSealer(keys, envelope.Options{}), Challenge: challenge.DefaultConfig()}
 	d.Usage = st
 	d.Liveness, err = server.LoadLiveness()
 	require.NoError(t, err)

@@ -23,6 +23,15 @@ func LivenessHandler(d *Deps) http.Handler {
 	d.defaults()
 	rt := newRouter(d)
 	rt.handle("POST", "/v2/liveness", auth.ScopeLiveness, d.billable("liveness", d.passiveLiveness))
+	// Active liveness in a bio-session.
+	rt.handle("POST", "/v2/bio-sessions/{id}/init-liveness-parameters", auth.ScopeLiveness, d.initLivenessParameters)
+	rt.handle("GET", "/v2/bio-sessions/{id}/liveness-parameters", auth.ScopeLiveness, d.getLivenessParameters)
+	rt.handle("POST", "/v2/bio-sessions/{id}/liveness-capture", auth.ScopeLiveness, d.billable("liveness-challenge", d.livenessCapture))
+	rt.handle("POST", "/v2/bio-sessions/{id}/liveness-uploads", auth.ScopeLiveness, d.createLivenessUpload)
+	rt.handle("GET", "/v2/bio-sessions/{id}/liveness-challenge-result/{livenessMode}", auth.ScopeLiveness, d.getChallengeResult)
+	rt.handle("POST", "/v2/bio-sessions/{id}/replay-liveness-metadata", auth.ScopeLiveness, d.billable("liveness-challenge", d.replayLivenessMetadata))
+	rt.handle("GET", "/v2/bio-sessions/{id}/replay-liveness-metadata", auth.ScopeLiveness, d.getReplayStatus)
+	rt.handle("GET", "/v2/bio-sessions/{id}/recording", auth.ScopeLiveness, d.getRecording)
 	return rt
 }
 

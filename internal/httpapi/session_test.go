@@ -44,6 +44,7 @@ func newAPI(t *testing.T) *api {
 		}
 	}
 	mux.Handle("PUT /v2/uploads/{key...}", a.st.UploadHandler())
+	mux.Handle("GET /v2/downloads/{key...}", a.st.DownloadHandler())
 	a.srv = httptest.NewServer(mux)
 	t.Cleanup(a.srv.Close)
 	a.st.BaseURL = a.srv.URL

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/facelambda/facelambda/internal/engine"
 	"github.com/facelambda/facelambda/internal/inference"
 )
 
@@ -105,6 +106,29 @@ func TestProviders(t *testing.T) {
 			for i := range want {
 				assert.InDeltaSlice(t, want[i], got[i], 1e-6)
 			}
+		})
+	}
+}
+
+func TestConfigFromEnvCarriesProvider(t *testing.T) {
+	for _, tc := range []struct {
+		provider, device         string
+		wantProvider, wantDevice string
+	}{
+		{"", "", "", ""},
+		{" Auto ", "1", "auto", "1"},
+		{"cuda", "", "cuda", ""},
+	} {
+		t.Run(tc.provider, func(t *testing.T) {
+			t.Setenv("FACELAMBDA_ORT_PROVIDER", tc.provider)
+			t.Setenv("FACELAMBDA_CUDA_DEVICE", tc.device)
+			cfg := engine.ConfigFromEnv()
+			assert.Equal(t, tc.wantProvider, cfg.Provider)
+			assert.Equal(t, tc.wantDevice, cfg.CUDADevice)
+			opt := cfg.InferenceOptions()
+			assert.Equal(t, tc.wantProvider, opt.Provider)
+			assert.Equal(t, tc.wantDevice, opt.CUDADevice)
+			assert.Equal(t, cfg.LibraryPath, opt.LibraryPath)
 		})
 	}
 }

@@ -1,0 +1,868 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/facelambda/facelambda/internal/biometric"
+	"github.com/facelambda/facelambda/internal/capture"
+	"github.com/facelambda/facelambda/internal/challenge"
+	"github.com/facelambda/facelambda/internal/events"
+	"github.com/facelambda/facelambda/internal/geometry"
+	"github.com/facelambda/facelambda/internal/liveness"
+	"github.com/facelambda/facelambda/internal/store"
+)
+
+// ChallengeResult is the result of an active liveness attempt: seed 000's
+// getLivenessChallengeResult fields plus each challenge's outcome and the
+// measures behind the verdict.
+type ChallengeResult struct {
+	LivenessStatus    string           `json:"livenessStatus"`
+	Diagnostic        *string          `json:"diagnostic"`
+	BestImageID       *string          `json:"bestImageId"`
+	LivenessMode      string           `json:"livenessMode"`
+	NumberOfChallenge int              `json:"numberOfChallenge"`
+	Challenges        []StepResult     `json:"challenges"`
+	Checks            *ChallengeChecks `json:"checks,omitempty"`
+	BioSessionID      string           `json:"bioSessionId"`
+	ServerRandom      string           `json:"serverRandom"`
+	// Source says how the capture came: multipart, archive, upload or replay.
+	Source    string     `json:"source,omitempty"`
+	Completed *time.Time `json:"completed,omitempty"`
+	RefID     string     `json:"refid,omitempty"`
+	Signature string     `json:"signature,omitempty"`
+}
+
+func (c *ChallengeResult) setSignature(sig string) { c.Signature = sig }
+
+// StepResult is one challenge's outcome.
+type StepResult struct {
+	Action challenge.Action `json:"action"`
+	Met    bool             `json:"met"`
+	// AtMs is when it was met (ms since the first frame).
+	AtMs *int64 `json:"atMs"`
+}
+
+// ChallengeChecks are the measures behind a challenge result.
+type ChallengeChecks struct {
+	Frames         int   `json:"frames"`
+	FramesWithFace int   `json:"framesWithFace"`
+	DurationMs     int64 `json:"durationMs"`
+	// IdentityMinCosine is the lowest cosine between a frame's face and the
+	// best frame's; IdentityThreshold the least allowed.
+	IdentityMinCosine float64 `json:"identityMinCosine"`
+	IdentityThreshold float64 `json:"identityThreshold"`
+	// Planar motion test (residuals in fractions of the inter-eye distance).
+	PlanarPairs              int     `json:"planarPairs"`
+	PlanarSimilarityResidual float64 `json:"planarSimilarityResidual"`
+	PlanarHomographyResidual float64 `json:"planarHomographyResidual"`
+	Planar                   bool    `json:"planar"`
+	// Passive liveness over the scored frames: median fused log-odds.
+	PassiveScore     *float64 `json:"passiveScore"`
+	PassiveFrames    int      `json:"passiveFrames"`
+	PassiveLevel     string   `json:"passiveLevel"`
+	PassiveThreshold float64  `json:"passiveThreshold"`
+}
+
+// Capture sources.
+const (
+	sourceMultipart = "multipart"
+	sourceArchive   = "archive"
+	sourceUpload    = "upload"
+	sourceReplay    = "replay"
+)
+
+// identityFAR is the false-acceptance rate of the same-person check
+// between the frames of one capture.
+const identityFAR = 1e-3
+
+// errCaptureRefused marks refusals of a capture (replays, expired, wrong
+// session) that leave the state as it is.
+func captureRefused(status int, code, msg string) error { return errorf(status, code, msg) }
+
+// RecordingKey is where the capture of serverRandom is kept: under the
+// session's prefix, so it is deleted with the session.
+func RecordingKey(tenant, session, serverRandom string) string {
+	return SessionPrefix(tenant, session) + "recording/" + serverRandom + ".zip"
+}
+
+func bestImageKey(tenant, session, serverRandom string) string {
+	return SessionPrefix(tenant, session) + "liveness/" + serverRandom + "-best.jpg"
+}
+
+// livenessCapture takes a capture as multipart/form-data (metadata and
+// frame parts) or as one application/zip container, and analyses it.
+func (d *Deps) livenessCapture(w http.ResponseWriter, r *http.Request) {
+	if !d.activeReady(w, r) {
+		return
+	}
+	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		writeError(w, r, errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type must be multipart/form-data or application/zip"))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, d.Active.Limits.MaxTotalBytes+1<<20)
+	var c *capture.Capture
+	var raw []byte
+	source := sourceArchive
+	switch {
+	case ct == "application/zip":
+		raw, err = io.ReadAll(r.Body)
+		if err != nil {
+			writeError(w, r, bodyError(err))
+			return
+		}
+		c, err = capture.Parse(raw, d.Active.Limits)
+	case ct == "multipart/form-data" || ct == "multipart/mixed":
+		if params["boundary"] == "" {
+			writeError(w, r, biometric.Invalid("multipart body without a boundary"))
+			return
+		}
+		source = sourceMultipart
+		c, err = capture.ReadMultipart(multipart.NewReader(r.Body, params["boundary"]), d.Active.Limits)
+		if err == nil {
+			raw, err = rebuild(c)
+		}
+	default:
+		writeError(w, r, errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type must be multipart/form-data or application/zip"))
+		return
+	}
+	if err != nil {
+		writeError(w, r, captureError(err))
+		return
+	}
+	res, err := d.submitCapture(r.Context(), tenant(r), r.PathValue("id"), raw, c, source, w.Header().Get("X-Request-Id"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v2/bio-sessions/"+res.BioSessionID+"/liveness-challenge-result/"+res.LivenessMode)
+	d.writeSigned(w, r, http.StatusOK, res)
+}
+
+// rebuild makes the container of a capture that came as multipart, so that
+// every capture is recorded in one format.
+func rebuild(c *capture.Capture) ([]byte, error) {
+	frames := make([][]byte, len(c.Frames))
+	for i, f := range c.Frames {
+		frames[i] = f.Data
+	}
+	return capture.Build(c.Manifest, frames)
+}
+
+// captureError maps the capture package's errors to 4xx.
+func captureError(err error) error {
+	var be *biometric.Error
+	switch {
+	case errors.As(err, &be):
+		return err
+	case errors.Is(err, capture.ErrTooLarge):
+		return errorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "capture: "+err.Error())
+	case errors.Is(err, capture.ErrDecrypt):
+		return errorf(http.StatusBadRequest, "DECRYPTION_FAILED", "the encrypted capture could not be decrypted for this bio-session and serverRandom")
+	case errors.Is(err, capture.ErrInvalid):
+		return biometric.Invalid("capture: %v", err)
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return errorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "request body is too large")
+	}
+	return bodyError(err)
+}
+
+// submitCapture checks a capture against the session's liveness
+// parameters, analyses it and stores the result, the best frame (as a face
+// of the session) and the recording.
+func (d *Deps) submitCapture(ctx context.Context, t, sid string, raw []byte, c *capture.Capture, source, refID string) (*ChallengeResult, error) {
+	m := c.Manifest
+	if m.SessionID != sid {
+		return nil, captureRefused(http.StatusBadRequest, "WRONG_SESSION", "the capture was made for another bio-session")
+	}
+	now := d.now()
+	var params LivenessParameters
+	var imageStorage bool
+	expired := false
+	st, err := d.updateLiveness(ctx, t, sid, func(sess *store.Session, st *livenessState) (*livenessState, error) {
+		if st == nil {
+			return nil, errorf(http.StatusConflict, "NO_LIVENESS_PARAMETERS", "the bio-session has no liveness parameters: POST init-liveness-parameters first")
+		}
+		if slices.Contains(st.Used, m.ServerRandom) {
+			return nil, captureRefused(http.StatusConflict, "REPLAYED", "a capture for this serverRandom was already submitted")
+		}
+		if m.ServerRandom != st.Params.ServerRandom {
+			return nil, captureRefused(http.StatusBadRequest, "WRONG_SERVER_RANDOM", "the capture's serverRandom is not the bio-session's current one")
+		}
+		next := *st
+		next.Used = append(slices.Clone(st.Used), m.ServerRandom)
+		params, imageStorage = st.Params, sess.ImageStorage
+		if now.After(st.Params.Expires) {
+			expired = true
+			diag := "the capture arrived after the liveness parameters expired"
+			next.Status = string(challenge.StatusTimeout)
+			next.Result = &ChallengeResult{LivenessStatus: next.Status, Diagnostic: &diag, LivenessMode: st.Mode,
+				NumberOfChallenge: len(st.Params.Challenges), BioSessionID: sid, ServerRandom: m.ServerRandom, Source: source, Completed: &now}
+			return &next, nil
+		}
+		next.Status = StatusInProgress
+		return &next, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if expired {
+		d.emitLiveness(ctx, t, st.Result, nil)
+		return nil, captureRefused(http.StatusBadRequest, "LIVENESS_EXPIRED", "the liveness parameters expired: init-liveness-parameters again")
+	}
+
+	res, bestFace, bestImage, err := d.analyseCapture(ctx, t, sid, c, params, st.Mode, imageStorage)
+	if err != nil {
+		// The attempt is spent: record an ERROR result.
+		diag := "the capture could not be analysed"
+		var be *biometric.Error
+		if errors.As(err, &be) && be.Status < 500 {
+			diag = be.Message
+		}
+		failed := &ChallengeResult{LivenessStatus: string(challenge.StatusError), Diagnostic: &diag, LivenessMode: st.Mode,
+			NumberOfChallenge: len(params.Challenges), BioSessionID: sid, ServerRandom: m.ServerRandom, Source: source, Completed: &now}
+		if _, uerr := d.finishLiveness(ctx, t, sid, m.ServerRandom, failed, "", ""); uerr != nil {
+			slog.WarnContext(ctx, "liveness: recording the failed attempt", "session", sid, "err", uerr)
+		}
+		return nil, err
+	}
+	res.Source, res.RefID = source, refID
+	rec := RecordingKey(t, sid, m.ServerRandom)
+	if err := d.Blobs.Put(ctx, rec, raw, "application/zip"); err != nil {
+		return nil, internalErr(fmt.Errorf("store recording: %w", err))
+	}
+	bestKey := ""
+	if bestImage != nil {
+		bestKey = bestImageKey(t, sid, m.ServerRandom)
+		if err := d.Blobs.Put(ctx, bestKey, bestImage, "image/jpeg"); err != nil {
+			return nil, internalErr(fmt.Errorf("store best image: %w", err))
+		}
+	}
+	if bestFace != "" {
+		res.BestImageID = &bestFace
+	}
+	done := d.now()
+	res.Completed = &done
+	if _, err := d.finishLiveness(ctx, t, sid, m.ServerRandom, res, rec, bestKey); err != nil {
+		if errors.Is(err, errSessionGone) {
+			_ = d.Blobs.DeletePrefix(ctx, SessionPrefix(t, sid))
+		}
+		return nil, err
+	}
+	d.emitLiveness(ctx, t, res, st)
+	return res, nil
+}
+
+var errSessionGone = errors.New("session deleted during the analysis")
+
+// finishLiveness stores the result of the attempt for serverRandom, unless
+// another attempt has replaced it meanwhile.
+func (d *Deps) finishLiveness(ctx context.Context, t, sid, serverRandom string, res *ChallengeResult, recording, bestKey string) (*livenessState, error) {
+	st, err := d.updateLiveness(ctx, t, sid, func(_ *store.Session, st *livenessState) (*livenessState, error) {
+		if st == nil || st.Params.ServerRandom != serverRandom {
+			return nil, errorf(http.StatusConflict, "CONFLICT", "the liveness parameters changed during the analysis")
+		}
+		next := *st
+		next.Status, next.Result = res.LivenessStatus, res
+		if recording != "" {
+			next.Recording, next.BestImageKey = recording, bestKey
+		}
+		return &next, nil
+	})
+	var be *biometric.Error
+	if errors.As(err, &be) && be.Status == http.StatusNotFound {
+		return nil, fmt.Errorf("%w: %w", errSessionGone, err)
+	}
+	return st, err
+}
+
+func (d *Deps) emitLiveness(ctx context.Context, t string, res *ChallengeResult, st *livenessState) {
+	data := events.LivenessData{SessionID: res.BioSessionID, LivenessStatus: res.LivenessStatus,
+		LivenessMode: res.LivenessMode, RefID: res.RefID, Live: res.LivenessStatus == string(challenge.StatusSuccess)}
+	if res.Diagnostic != nil {
+		data.Diagnostic = *res.Diagnostic
+	}
+	if res.BestImageID != nil {
+		data.FaceID = *res.BestImageID
+	}
+	if res.Checks != nil {
+		data.Level = res.Checks.PassiveLevel
+		if res.Checks.PassiveScore != nil {
+			data.Score = *res.Checks.PassiveScore
+		}
+	}
+	d.emit(ctx)(events.NewLivenessCompleted(t, data))
+}
+
+// frameResult is the analysis of one frame.
+type frameResult struct {
+	a   *biometric.Analysis
+	obs challenge.Observation
+}
+
+// analyseCapture measures every frame, judges the challenges and stores the
+// best frame as a face of the session. It returns the result, the best
+// face's id and the best frame's JPEG.
+func (d *Deps) analyseCapture(ctx context.Context, t, sid string, c *capture.Capture, p LivenessParameters, mode string, imageStorage bool) (*ChallengeResult, string, []byte, error) {
+	frames, err := d.measureFrames(ctx, c)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	level, err := liveness.ParseLevel(p.PassiveLevel)
+	if err != nil {
+		return nil, "", nil, internalErr(err)
+	}
+	liveThr, err := d.Liveness.Calibration.Threshold(level)
+	if err != nil {
+		return nil, "", nil, internalErr(err)
+	}
+	sameCos, err := d.Bio.CosineAt(identityFAR)
+	if err != nil {
+		return nil, "", nil, internalErr(err)
+	}
+	cfg := d.Active.Challenge
+	cfg.Timeout = time.Duration(p.Timeout) * time.Millisecond
+	cfg.SameCosine = sameCos
+	cfg.LiveThreshold = liveThr
+	cfg.StrictOrder = cfg.StrictOrder || mode == ModeHigh
+	obs := make([]challenge.Observation, len(frames))
+	for i, f := range frames {
+		obs[i] = f.obs
+	}
+	// First pass without passive scores: it finds the best frame and the
+	// frames facing the camera, which are the ones the passive model was
+	// calibrated on.
+	pre := challenge.Analyze(p.Challenges, obs, cfg)
+	n := 1
+	if mode == ModeHigh {
+		n = d.Active.PassiveFrames
+	}
+	for _, i := range passiveFrames(obs, pre.BestFrame, n) {
+		if err := d.scorePassive(c.Frames[i].Data, &obs[i]); err != nil {
+			return nil, "", nil, err
+		}
+	}
+	res := challenge.Analyze(p.Challenges, obs, cfg)
+	out := &ChallengeResult{LivenessStatus: string(res.Status), LivenessMode: mode, NumberOfChallenge: len(p.Challenges),
+		BioSessionID: sid, ServerRandom: p.ServerRandom}
+	if res.Diagnostic != "" {
+		diag := res.Diagnostic
+		out.Diagnostic = &diag
+	}
+	for _, s := range res.Steps {
+		sr := StepResult{Action: s.Action, Met: s.Met}
+		if s.Met {
+			ms := s.At.Milliseconds()
+			sr.AtMs = &ms
+		}
+		out.Challenges = append(out.Challenges, sr)
+	}
+	withFace := 0
+	for _, o := range obs {
+		if o.Faces > 0 {
+			withFace++
+		}
+	}
+	ch := &ChallengeChecks{Frames: len(obs), FramesWithFace: withFace, DurationMs: res.Duration.Milliseconds(),
+		IdentityMinCosine: round4(res.MinCosine), IdentityThreshold: round4(sameCos),
+		PlanarPairs: res.Planarity.Pairs, PlanarSimilarityResidual: round4(res.Planarity.Similarity),
+		PlanarHomographyResidual: round4(res.Planarity.Homography), Planar: res.Planarity.Planar,
+		PassiveFrames: res.LiveFrames, PassiveLevel: level.String(), PassiveThreshold: round4(liveThr)}
+	if res.LiveFrames > 0 && !math.IsNaN(res.LiveMedian) {
+		v := round4(res.LiveMedian)
+		ch.PassiveScore = &v
+	}
+	out.Checks = ch
+	if res.BestFrame < 0 {
+		return out, "", nil, nil
+	}
+	best := frames[res.BestFrame]
+	img := c.Frames[res.BestFrame].Data
+	faceID, err := d.storeBestFrame(ctx, t, sid, best.a, img, imageStorage)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return out, faceID, img, nil
+}
+
+func round4(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0
+	}
+	return math.Round(v*1e4) / 1e4
+}
+
+// passiveFrames picks up to n frames for the passive model: the best frame
+// and frames facing the camera spread over the capture.
+func passiveFrames(obs []challenge.Observation, best, n int) []int {
+	if best < 0 {
+		return nil
+	}
+	out := []int{best}
+	var frontal []int
+	for i, o := range obs {
+		if i != best && o.Faces == 1 && (!o.PoseAvailable || math.Abs(o.Yaw) < 15 && math.Abs(o.Pitch) < 15) {
+			frontal = append(frontal, i)
+		}
+	}
+	for k := 0; k < n-1 && k < len(frontal); k++ {
+		// evenly spread: the k-th of n-1 quantiles
+		out = append(out, frontal[(2*k+1)*len(frontal)/(2*(n-1))])
+	}
+	sort.Ints(out)
+	return slices.Compact(out)
+}
+
+// scorePassive runs the passive liveness models on a frame.
+func (d *Deps) scorePassive(img []byte, o *challenge.Observation) error {
+	a, err := d.Bio.Analyze(img, biometric.Options{Label: "frame", KeepImage: true})
+	if err != nil {
+		return err
+	}
+	r, err := d.Liveness.Detector.Score(a.Image, a.ImageBox)
+	if err != nil {
+		return internalErr(err)
+	}
+	o.Live = r.Score
+	return nil
+}
+
+// measureFrames analyses every frame, in parallel.
+func (d *Deps) measureFrames(ctx context.Context, c *capture.Capture) ([]frameResult, error) {
+	out := make([]frameResult, len(c.Frames))
+	errs := make([]error, len(c.Frames))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i], errs[i] = d.measureFrame(c.Frames[i], i)
+			}
+		}()
+	}
+	for i := range c.Frames {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (d *Deps) measureFrame(f capture.Frame, i int) (frameResult, error) {
+	o := challenge.Observation{Time: f.Time, LeftEyeOpen: -1, RightEyeOpen: -1, Live: math.NaN()}
+	a, err := d.Bio.Analyze(f.Data, biometric.Options{Label: fmt.Sprintf("frame %d", i), QualityMode: biometric.QualityDisabled})
+	var be *biometric.Error
+	if errors.As(err, &be) && be.Code == biometric.CodeFaceNotFound {
+		return frameResult{obs: o}, nil
+	}
+	if err != nil {
+		return frameResult{}, err
+	}
+	return frameResult{a: a, obs: Observe(a, f.Time)}, nil
+}
+
+// Observe turns a frame's analysis into the challenge package's
+// observation. The pose model's yaw is negated: it is positive when the
+// subject turns to their right, the challenge package's when they turn to
+// their left (measured on LFW against the landmark geometry).
+func Observe(a *biometric.Analysis, at time.Duration) challenge.Observation {
+	m := a.Measures
+	o := challenge.Observation{Time: at, Faces: a.FaceCount, Roll: m.Roll, LeftEyeOpen: -1, RightEyeOpen: -1,
+		Live: math.NaN(), Quality: a.Quality, Embedding: a.Template.Vector}
+	if m.Yaw != nil && m.Pitch != nil {
+		o.Yaw, o.Pitch, o.PoseAvailable = -*m.Yaw, *m.Pitch, true
+	}
+	if m.LeftEyeOpen != nil && m.RightEyeOpen != nil {
+		o.LeftEyeOpen, o.RightEyeOpen = *m.LeftEyeOpen, *m.RightEyeOpen
+	}
+	o.Landmarks = make([]geometry.Point, len(a.Points))
+	for i, p := range a.Points {
+		o.Landmarks[i] = geometry.Point{X: p.X, Y: p.Y}
+	}
+	return o
+}
+
+// storeBestFrame stores the best frame as a face of the session.
+func (d *Deps) storeBestFrame(ctx context.Context, t, sid string, a *biometric.Analysis, img []byte, imageStorage bool) (string, error) {
+	f := faceFromAnalysis(d.Bio, a, biometric.ImageType("SELFIE"), FaceSpec{FriendlyName: "liveness best frame"}, d.now())
+	tpl, err := a.Template.MarshalBinary()
+	if err != nil {
+		return "", internalErr(err)
+	}
+	saved, err := d.putSessionFace(ctx, t, sid, f, tpl, img, imageStorage)
+	if err != nil {
+		return "", err
+	}
+	return saved.ID, nil
+}
+
+// getChallengeResult returns the result of the session's last attempt.
+// livenessMode must be the mode of its parameters (seed 000: the
+// integrator names the mode it asked for, so a client cannot pass a weaker
+// mode off as a stronger one).
+func (d *Deps) getChallengeResult(w http.ResponseWriter, r *http.Request) {
+	t, sid := tenant(r), r.PathValue("id")
+	_, st, err := d.loadLiveness(r.Context(), t, sid)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	mode := strings.ToUpper(r.PathValue("livenessMode"))
+	if mode != ModeMedium && mode != ModeHigh {
+		writeError(w, r, biometric.Invalid("livenessMode %q must be %s or %s", r.PathValue("livenessMode"), ModeMedium, ModeHigh))
+		return
+	}
+	if mode != st.Mode {
+		writeError(w, r, errorf(http.StatusConflict, "LIVENESS_MODE_MISMATCH", fmt.Sprintf("the bio-session's liveness parameters are %s, not %s", st.Mode, mode)))
+		return
+	}
+	res := d.currentResult(sid, st)
+	d.writeSigned(w, r, http.StatusOK, &res)
+}
+
+// currentResult is the stored result, or the pending state (TIMEOUT once
+// the parameters expired without a capture).
+func (d *Deps) currentResult(sid string, st *livenessState) ChallengeResult {
+	if st.Result != nil {
+		res := *st.Result
+		res.Signature = ""
+		return res
+	}
+	res := ChallengeResult{LivenessStatus: st.Status, LivenessMode: st.Mode, NumberOfChallenge: len(st.Params.Challenges),
+		BioSessionID: sid, ServerRandom: st.Params.ServerRandom}
+	if st.Status == StatusInitialized && d.now().After(st.Params.Expires) {
+		res.LivenessStatus = string(challenge.StatusTimeout)
+		diag := "no capture arrived before the liveness parameters expired"
+		res.Diagnostic = &diag
+	}
+	return res
+}
+
+// CaptureUpload is the answer of POST .../liveness-uploads: an Upload slot
+// for the capture container. The analysis starts when the object lands in
+// the bucket (S3 event).
+type CaptureUpload struct {
+	Upload
+	ContentType string `json:"contentType"`
+	// ResultURL is where the result appears once analysed.
+	ResultURL string `json:"resultUrl"`
+}
+
+// LivenessUploadPrefix is the key prefix of capture uploads; the bucket
+// notifies the liveness function of objects created under it.
+const LivenessUploadPrefix = "uploads/liveness/"
+
+// LivenessUploadKey is where the capture for serverRandom is uploaded.
+func LivenessUploadKey(tenant, session, serverRandom string) string {
+	return LivenessUploadPrefix + tenant + "/" + session + "/" + serverRandom + ".zip"
+}
+
+// createLivenessUpload returns a presigned URL for the capture container.
+func (d *Deps) createLivenessUpload(w http.ResponseWriter, r *http.Request) {
+	if !d.activeReady(w, r) {
+		return
+	}
+	t, sid := tenant(r), r.PathValue("id")
+	_, st, err := d.loadLiveness(r.Context(), t, sid)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if st.Status != StatusInitialized || slices.Contains(st.Used, st.Params.ServerRandom) {
+		writeError(w, r, errorf(http.StatusConflict, "REPLAYED", "a capture for the current serverRandom was already submitted: init-liveness-parameters again"))
+		return
+	}
+	now := d.now()
+	ttl := min(d.Config.UploadTTL, st.Params.Expires.Sub(now))
+	if ttl <= 0 {
+		writeError(w, r, captureRefused(http.StatusBadRequest, "LIVENESS_EXPIRED", "the liveness parameters expired: init-liveness-parameters again"))
+		return
+	}
+	key := LivenessUploadKey(t, sid, st.Params.ServerRandom)
+	max := d.Active.Limits.MaxTotalBytes + 1<<20
+	u, err := d.Blobs.PresignPut(r.Context(), key, "application/zip", max, ttl)
+	if err != nil {
+		writeError(w, r, internalErr(err))
+		return
+	}
+	writeJSON(w, http.StatusCreated, CaptureUpload{Upload: Upload{URL: u, Method: http.MethodPut, Key: key,
+		Headers: map[string]string{"Content-Type": "application/zip"}, MaxBytes: max, Expires: now.Add(ttl)},
+		ContentType: "application/zip", ResultURL: "/v2/bio-sessions/" + sid + "/liveness-challenge-result/" + st.Mode})
+}
+
+// ProcessLivenessUpload analyses a capture container uploaded under
+// LivenessUploadPrefix (the S3 object-created event path). Whatever
+// happens, the upload is deleted: a refused capture is reported in the
+// session's state when it can be, and logged.
+func (d *Deps) ProcessLivenessUpload(ctx context.Context, key string) error {
+	defer func() { _ = d.Blobs.Delete(context.WithoutCancel(ctx), key) }()
+	t, sid, sr, ok := parseUploadKey(key)
+	if !ok {
+		return fmt.Errorf("liveness upload %q: not a capture upload key", key)
+	}
+	if d.Active == nil || d.Liveness == nil || d.Bio == nil {
+		return errors.New("liveness upload: active liveness is not configured")
+	}
+	limit := d.Active.Limits.MaxTotalBytes + 1<<20
+	if sz, ok := d.Blobs.(store.Sizer); ok {
+		n, err := sz.Size(ctx, key)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // already processed (S3 delivers events at least once)
+		}
+		if err != nil {
+			return fmt.Errorf("liveness upload %s: %w", key, err)
+		}
+		if n > limit {
+			slog.WarnContext(ctx, "liveness upload refused", "key", key, "bytes", n, "reason", "too large")
+			return nil
+		}
+	}
+	raw, _, err := d.Blobs.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("liveness upload %s: %w", key, err)
+	}
+	if int64(len(raw)) > limit {
+		slog.WarnContext(ctx, "liveness upload refused", "key", key, "bytes", len(raw), "reason", "too large")
+		return nil
+	}
+	c, err := capture.Parse(raw, d.Active.Limits)
+	if err == nil && c.Manifest.ServerRandom != sr {
+		err = fmt.Errorf("%w: the container's serverRandom differs from the upload's", capture.ErrInvalid)
+	}
+	if err != nil {
+		slog.WarnContext(ctx, "liveness upload refused", "key", key, "err", err)
+		return nil
+	}
+	res, err := d.submitCapture(ctx, t, sid, raw, c, sourceUpload, "")
+	if err != nil {
+		var be *biometric.Error
+		if errors.As(err, &be) && be.Status < 500 {
+			slog.WarnContext(ctx, "liveness upload refused", "key", key, "code", be.Code, "err", be.Message)
+			return nil
+		}
+		return fmt.Errorf("liveness upload %s: %w", key, err)
+	}
+	slog.InfoContext(ctx, "liveness upload analysed", "session", sid, "status", res.LivenessStatus)
+	return nil
+}
+
+func parseUploadKey(key string) (tenant, session, serverRandom string, ok bool) {
+	rest, ok := strings.CutPrefix(key, LivenessUploadPrefix)
+	if !ok {
+		return "", "", "", false
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 3 || !strings.HasSuffix(parts[2], ".zip") {
+		return "", "", "", false
+	}
+	sr := strings.TrimSuffix(parts[2], ".zip")
+	if parts[0] == "" || parts[1] == "" || sr == "" {
+		return "", "", "", false
+	}
+	return parts[0], parts[1], sr, true
+}
+
+// ReplayStatus is the answer of GET .../replay-liveness-metadata (seed
+// 000's ReplayLivenessResponse), with the best face's id.
+type ReplayStatus struct {
+	Status      string  `json:"status"`
+	Diagnostic  *string `json:"diagnostic,omitempty"`
+	BestImageID *string `json:"bestImageId,omitempty"`
+	// Image is the best frame (JPEG, base64).
+	Image     string `json:"image,omitempty"`
+	Signature string `json:"signature,omitempty"`
+}
+
+func (s *ReplayStatus) setSignature(sig string) { s.Signature = sig }
+
+// Bounds of the replay form's small parts.
+const (
+	maxMasterSecret = 1024
+	maxDeviceInfo   = 4 << 10
+)
+
+// replayLivenessMetadata takes an encrypted capture (seed 000's
+// replayLivenessMetadata): decrypts it with the session's capture key and
+// analyses it.
+func (d *Deps) replayLivenessMetadata(w http.ResponseWriter, r *http.Request) {
+	if !d.activeReady(w, r) {
+		return
+	}
+	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || !strings.HasPrefix(ct, "multipart/") || params["boundary"] == "" {
+		writeError(w, r, errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type must be multipart/form-data or multipart/mixed"))
+		return
+	}
+	limit := d.Active.Limits.MaxTotalBytes + 1<<20
+	r.Body = http.MaxBytesReader(w, r.Body, limit+64<<10)
+	parts := map[string][]byte{}
+	mr := multipart.NewReader(r.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			writeError(w, r, captureError(err))
+			return
+		}
+		name := p.FormName()
+		var max int64
+		switch name {
+		case "encryptedMetaData":
+			max = limit
+		case "encryptedMasterSecret":
+			max = maxMasterSecret
+		case "livenessDeviceInfo":
+			max = maxDeviceInfo
+		default:
+			writeError(w, r, biometric.Invalid("unexpected part %q: expected encryptedMetaData, encryptedMasterSecret and livenessDeviceInfo", name))
+			return
+		}
+		if _, dup := parts[name]; dup {
+			writeError(w, r, biometric.Invalid("part %q appears twice", name))
+			return
+		}
+		b, err := io.ReadAll(io.LimitReader(p, max+1))
+		if err != nil {
+			writeError(w, r, captureError(err))
+			return
+		}
+		if int64(len(b)) > max {
+			writeError(w, r, errorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("part %s is larger than %d bytes", name, max)))
+			return
+		}
+		parts[name] = b
+	}
+	if len(parts["encryptedMetaData"]) == 0 || len(parts["encryptedMasterSecret"]) == 0 {
+		writeError(w, r, biometric.Invalid("encryptedMetaData and encryptedMasterSecret are required"))
+		return
+	}
+	if di, ok := parts["livenessDeviceInfo"]; ok && len(di) > 0 {
+		var v map[string]any
+		if json.Unmarshal(di, &v) != nil {
+			writeError(w, r, biometric.Invalid("livenessDeviceInfo is not a JSON object"))
+			return
+		}
+	}
+	t, sid := tenant(r), r.PathValue("id")
+	_, st, err := d.loadLiveness(r.Context(), t, sid)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	key, err := d.openCaptureKey(r.Context(), t, sid, st)
+	if err != nil {
+		writeError(w, r, internalErr(err))
+		return
+	}
+	// The payload is bound to the session and to the CURRENT serverRandom;
+	// one made for an earlier attempt does not decrypt.
+	raw, err := capture.Open(key, sid, st.Params.ServerRandom, parts["encryptedMetaData"], parts["encryptedMasterSecret"])
+	if err != nil {
+		writeError(w, r, captureError(err))
+		return
+	}
+	c, err := capture.Parse(raw, d.Active.Limits)
+	if err != nil {
+		writeError(w, r, captureError(err))
+		return
+	}
+	res, err := d.submitCapture(r.Context(), t, sid, raw, c, sourceReplay, w.Header().Get("X-Request-Id"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v2/bio-sessions/"+sid+"/replay-liveness-metadata")
+	out := ReplayStatus{Status: res.LivenessStatus, Diagnostic: res.Diagnostic, BestImageID: res.BestImageID}
+	d.writeSigned(w, r, http.StatusCreated, &out)
+}
+
+// getReplayStatus returns the status of the session's attempt and its best
+// image.
+func (d *Deps) getReplayStatus(w http.ResponseWriter, r *http.Request) {
+	t, sid := tenant(r), r.PathValue("id")
+	_, st, err := d.loadLiveness(r.Context(), t, sid)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res := d.currentResult(sid, st)
+	out := ReplayStatus{Status: res.LivenessStatus, Diagnostic: res.Diagnostic, BestImageID: res.BestImageID}
+	if st.BestImageKey != "" && st.Result != nil {
+		img, _, err := d.Blobs.Get(r.Context(), st.BestImageKey)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			writeError(w, r, internalErr(err))
+			return
+		}
+		if err == nil {
+			out.Image = base64.StdEncoding.EncodeToString(img)
+		}
+	}
+	d.writeSigned(w, r, http.StatusOK, &out)
+}
+
+// Recording is the answer of GET .../recording: a presigned URL of the
+// last capture's container.
+type Recording struct {
+	URL          string    `json:"url"`
+	ContentType  string    `json:"contentType"`
+	Expires      time.Time `json:"expires"`
+	ServerRandom string    `json:"serverRandom"`
+}
+
+// getRecording returns a presigned URL of the session's recording.
+func (d *Deps) getRecording(w http.ResponseWriter, r *http.Request) {
+	t, sid := tenant(r), r.PathValue("id")
+	_, st, err := d.loadLiveness(r.Context(), t, sid)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if st.Recording == "" {
+		writeError(w, r, errorf(http.StatusNotFound, CodeNotFound, "the bio-session has no recording"))
+		return
+	}
+	ttl := d.Config.UploadTTL
+	u, err := d.Blobs.PresignGet(r.Context(), st.Recording, ttl)
+	if err != nil {
+		writeError(w, r, internalErr(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, Recording{URL: u, ContentType: "application/zip", Expires: d.now().Add(ttl),
+		ServerRandom: strings.TrimSuffix(st.Recording[strings.LastIndex(st.Recording, "/")+1:], ".zip")})
+}

@@ -1,0 +1,300 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/facelambda/facelambda/internal/capture"
+	"github.com/facelambda/facelambda/internal/httpapi"
+)
+
+// attackPoses turn a flat photo left and right, then up and down, at 10
+// frames a second: what a printed photo or a tablet moved in front of the
+// camera shows.
+var attackPoses = [][2]float64{{0, 0}, {0, 0}, {12, 0}, {24, 0}, {34, 0}, {24, 0}, {12, 0}, {0, 0},
+	{-12, 0}, {-24, 0}, {-34, 0}, {-24, 0}, {-12, 0}, {0, 0}, {0, 15}, {0, 30}, {0, 15}, {0, 0}}
+
+func (a *api) initLiveness(key, sid, body string, status int) map[string]any {
+	a.t.Helper()
+	return a.object("POST", "/v2/bio-sessions/"+sid+"/init-liveness-parameters", "application/json", []byte(body), key, status)
+}
+
+// captureOf builds the container of frames for the parameters p.
+func captureOf(t *testing.T, sid string, p map[string]any, frames [][]byte) (capture.Manifest, []byte) {
+	t.Helper()
+	m := capture.Manifest{Version: 1, SessionID: sid, ServerRandom: p["serverRandom"].(string)}
+	for i := range frames {
+		m.Frames = append(m.Frames, capture.FrameRef{File: fmt.Sprintf("%03d.jpg", i), T: int64(i * 100)})
+	}
+	zip, err := capture.Build(m, frames)
+	require.NoError(t, err)
+	return m, zip
+}
+
+// multipartFrames is the capture as multipart/form-data: the metadata part
+// and one "frame" part per frame whose filename is the manifest's.
+func multipartFrames(t *testing.T, meta []byte, m capture.Manifest, frames [][]byte) (string, []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	require.NoError(t, w.WriteField("metadata", string(meta)))
+	for i, f := range frames {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", `form-data; name="frame"; filename="`+m.Frames[i].File+`"`)
+		h.Set("Content-Type", "image/jpeg")
+		pw, err := w.CreatePart(h)
+		require.NoError(t, err)
+		_, err = pw.Write(f)
+		require.NoError(t, err)
+	}
+	require.NoError(t, w.Close())
+	return w.FormDataContentType(), buf.Bytes()
+}
+
+func publicKeyOf(t *testing.T, p map[string]any) *rsa.PublicKey {
+	t.Helper()
+	jwk := p["publicKey"].(map[string]any)
+	n, err := base64.RawURLEncoding.DecodeString(jwk["n"].(string))
+	require.NoError(t, err)
+	e, err := base64.RawURLEncoding.DecodeString(jwk["e"].(string))
+	require.NoError(t, err)
+	return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
+}
+
+func TestActiveLivenessPlanarAttack(t *testing.T) {
+	a := newAPI(t)
+	sid := a.session(a.key, `{"imageStorageEnabled":true}`)["id"].(string)
+	p := a.initLiveness(a.key, sid, `[{"type":"HIGH","timeout":30000,"securityLevel":"HIGH","nbChallenge":2}]`, 200)
+	a.verified(p)
+	assert.Len(t, p["challenges"], 2)
+	assert.Len(t, p["serverRandom"], 26)
+	assert.Equal(t, "HIGH", p["securityLevel"])
+	assert.Equal(t, "MODERATE", p["passiveLevel"], "seed 000's HIGH is the third of eight levels")
+	cert := p["certificate"].([]any)[0].(string)
+	require.Len(t, strings.Split(cert, "."), 3, "the certificate is a compact JWS")
+	payload, err := base64.RawURLEncoding.DecodeString(strings.Split(cert, ".")[1])
+	require.NoError(t, err)
+	assert.Contains(t, string(payload), sid, "the certificate names the session")
+	assert.Contains(t, string(payload), p["serverRandom"].(string))
+
+	frames := planarFrames(t, fixture(t, "obama.jpg"), attackPoses)
+	m, _ := captureOf(t, sid, p, frames)
+	ct, body := multipartFrames(t, mustJSON(t, m), m, frames)
+	r := a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-capture", ct, body, a.key, 200)
+	a.verified(r)
+	assert.Equal(t, "SPOOF", r["livenessStatus"], "%v", r)
+	assert.Equal(t, "planar motion", r["diagnostic"])
+	checks := r["checks"].(map[string]any)
+	assert.Equal(t, true, checks["planar"])
+	assert.EqualValues(t, len(frames), checks["frames"])
+	assert.Positive(t, checks["planarPairs"])
+	assert.Equal(t, "multipart", r["source"])
+	best, _ := r["bestImageId"].(string)
+	require.NotEmpty(t, best, "the best frame is stored as a face of the session")
+	face := a.object("GET", "/v2/bio-sessions/"+sid+"/faces/"+best, "", nil, a.key, 200)
+	assert.Equal(t, "liveness best frame", face["friendlyName"])
+
+	got := a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, a.key, 200)
+	a.verified(got)
+	assert.Equal(t, "SPOOF", got["livenessStatus"])
+	assert.Equal(t, best, got["bestImageId"])
+	assert.EqualValues(t, 2, got["numberOfChallenge"])
+	e := a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_MEDIUM", "", nil, a.key, 409)
+	assert.Equal(t, "LIVENESS_MODE_MISMATCH", e["code"], "a client cannot read a HIGH result as MEDIUM or the reverse")
+	a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/WHATEVER", "", nil, a.key, 400)
+
+	// The same capture again is a replay.
+	e = a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-capture", ct, body, a.key, 409)
+	assert.Equal(t, "REPLAYED", e["code"])
+
+	// The recording is the capture, behind a presigned URL, and goes with
+	// the session.
+	rec := a.object("GET", "/v2/bio-sessions/"+sid+"/recording", "", nil, a.key, 200)
+	zip := fetch(t, rec["url"].(string), 200)
+	c, err := capture.Parse(zip, capture.DefaultLimits())
+	require.NoError(t, err)
+	assert.Len(t, c.Frames, len(frames))
+	assert.Equal(t, p["serverRandom"], c.Manifest.ServerRandom)
+	other := a.keyFor("other-tenant")
+	a.object("GET", "/v2/bio-sessions/"+sid+"/recording", "", nil, other, 404)
+	a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, other, 404)
+	res, _ := a.call("DELETE", "/v2/bio-sessions/"+sid, "", nil, a.key)
+	require.Equal(t, 204, res.StatusCode)
+	fetch(t, rec["url"].(string), 404)
+}
+
+func TestActiveLivenessSecureReplay(t *testing.T) {
+	a := newAPI(t)
+	sid := a.session(a.key, `{}`)["id"].(string)
+	p := a.initLiveness(a.key, sid, `{"type":"MEDIUM","nbChallenge":1}`, 200)
+	pub := publicKeyOf(t, p)
+	frames := planarFrames(t, fixture(t, "biden.jpg"), attackPoses[:8])
+	_, zip := captureOf(t, sid, p, frames)
+	sr := p["serverRandom"].(string)
+	send := func(meta, secret []byte, status int) map[string]any {
+		ct, body := multipartBody(t, "form-data", part{"encryptedMetaData", "application/octet-stream", meta},
+			part{"encryptedMasterSecret", "application/octet-stream", secret},
+			part{"livenessDeviceInfo", "application/json", []byte(`{"deviceModel":"Pixel 8","osType":"Android","osVersion":"14"}`)})
+		return a.object("POST", "/v2/bio-sessions/"+sid+"/replay-liveness-metadata", ct, body, a.key, status)
+	}
+	meta, secret, err := capture.Seal(pub, sid, sr, zip)
+	require.NoError(t, err)
+
+	tampered := bytes.Clone(meta)
+	tampered[len(tampered)/2] ^= 1
+	e := send(tampered, secret, 400)
+	assert.Equal(t, "DECRYPTION_FAILED", e["code"], "altered bytes")
+	otherSession, otherSecret, err := capture.Seal(pub, "another-session", sr, zip)
+	require.NoError(t, err)
+	send(otherSession, otherSecret, 400)
+	status := a.object("GET", "/v2/bio-sessions/"+sid+"/replay-liveness-metadata", "", nil, a.key, 200)
+	assert.Equal(t, "INITIALIZED", status["status"], "refused payloads spend nothing")
+
+	r := send(meta, secret, 201)
+	a.verified(r)
+	assert.Contains(t, []any{"SPOOF", "FAILED"}, r["status"], "a photo turned in front of the camera is not live")
+	status = a.object("GET", "/v2/bio-sessions/"+sid+"/replay-liveness-metadata", "", nil, a.key, 200)
+	a.verified(status)
+	assert.Equal(t, r["status"], status["status"])
+	img, err := base64.StdEncoding.DecodeString(status["image"].(string))
+	require.NoError(t, err)
+	assert.True(t, bytes.HasPrefix(img, []byte{0xFF, 0xD8}), "the best image is a JPEG")
+
+	e = send(meta, secret, 409)
+	assert.Equal(t, "REPLAYED", e["code"], "the same payload twice")
+	// New parameters: the old payload is bound to the old serverRandom.
+	a.initLiveness(a.key, sid, `{"type":"MEDIUM","nbChallenge":1}`, 200)
+	send(meta, secret, 400)
+
+	ct, body := multipartBody(t, "form-data", part{"encryptedMetaData", "", meta})
+	a.object("POST", "/v2/bio-sessions/"+sid+"/replay-liveness-metadata", ct, body, a.key, 400)
+	ct, body = multipartBody(t, "form-data", part{"surprise", "", meta})
+	a.object("POST", "/v2/bio-sessions/"+sid+"/replay-liveness-metadata", ct, body, a.key, 400)
+	a.object("POST", "/v2/bio-sessions/"+sid+"/replay-liveness-metadata", "application/json", []byte(`{}`), a.key, 415)
+}
+
+func TestActiveLivenessUploadEvent(t *testing.T) {
+	a := newAPI(t)
+	sid := a.session(a.key, `{}`)["id"].(string)
+	p := a.initLiveness(a.key, sid, `{"nbChallenge":1}`, 200)
+	_, zip := captureOf(t, sid, p, planarFrames(t, fixture(t, "obama.jpg"), attackPoses[:10]))
+	up := a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-uploads", "application/json", []byte(`{}`), a.key, 201)
+	key := up["key"].(string)
+	assert.Equal(t, httpapi.LivenessUploadKey("acme", sid, p["serverRandom"].(string)), key)
+	req, err := http.NewRequest("PUT", up["url"].(string), bytes.NewReader(zip))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/zip")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, 200, res.StatusCode)
+	pending := a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, a.key, 200)
+	assert.Equal(t, "INITIALIZED", pending["livenessStatus"])
+
+	// What the bucket's object-created event does:
+	require.NoError(t, a.d.ProcessLivenessUpload(t.Context(), key))
+	got := a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, a.key, 200)
+	assert.Contains(t, []any{"SPOOF", "FAILED"}, got["livenessStatus"])
+	assert.Equal(t, "upload", got["source"])
+	_, _, err = a.st.Get(t.Context(), key)
+	require.Error(t, err, "the upload is consumed")
+	// A second delivery of the event (S3 delivers at least once) is a no-op.
+	require.NoError(t, a.d.ProcessLivenessUpload(t.Context(), key))
+	require.Error(t, a.d.ProcessLivenessUpload(t.Context(), "uploads/other/x.zip"), "not a capture upload key")
+	e := a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-uploads", "application/json", []byte(`{}`), a.key, 409)
+	assert.Equal(t, "REPLAYED", e["code"])
+}
+
+func TestActiveLivenessRefusals(t *testing.T) {
+	a := newAPI(t)
+	sid := a.session(a.key, `{}`)["id"].(string)
+	a.initLiveness(a.key, "no-such-session", `{}`, 404)
+	a.initLiveness(a.keyFor("other-tenant"), sid, `{}`, 404)
+	for _, body := range []string{`{"type":"LOW"}`, `{"nbChallenge":0}`, `{"nbChallenge":9}`, `{"timeout":10}`,
+		`{"securityLevel":"ULTRA"}`, `{"type":`, `[{},{}]`} {
+		a.initLiveness(a.key, sid, body, 400)
+	}
+	a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-parameters", "", nil, a.key, 404)
+	frames := planarFrames(t, fixture(t, "obama.jpg"), attackPoses[:6])
+
+	// A capture before any parameters.
+	m := capture.Manifest{Version: 1, SessionID: sid, ServerRandom: "x", Frames: []capture.FrameRef{{File: "0.jpg", T: 0}}}
+	zip, err := capture.Build(m, frames[:1])
+	require.NoError(t, err)
+	e := a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-capture", "application/zip", zip, a.key, 409)
+	assert.Equal(t, "NO_LIVENESS_PARAMETERS", e["code"])
+
+	p := a.initLiveness(a.key, sid, `{}`, 200)
+	params := a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-parameters", "", nil, a.key, 200)
+	assert.Equal(t, p["serverRandom"], params["serverRandom"])
+	m, zip = captureOf(t, "another-session", p, frames)
+	e = a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-capture", "application/zip", zip, a.key, 400)
+	assert.Equal(t, "WRONG_SESSION", e["code"])
+	m.SessionID, m.ServerRandom = sid, "guessed"
+	zip, err = capture.Build(m, frames)
+	require.NoError(t, err)
+	e = a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-capture", "application/zip", zip, a.key, 400)
+	assert.Equal(t, "WRONG_SERVER_RANDOM", e["code"])
+	a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-capture", "application/zip", []byte("PK\x03\x04 not a zip"), a.key, 400)
+	a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-capture", "image/jpeg", frames[0], a.key, 415)
+	// A frame that is not an image is refused and spends the attempt.
+	m.ServerRandom = p["serverRandom"].(string)
+	bad := append([]byte{0xFF, 0xD8}, []byte("not really a jpeg")...)
+	zip, err = capture.Build(m, append(frames[:len(frames)-1:len(frames)-1], bad))
+	require.NoError(t, err)
+	e = a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-capture", "application/zip", zip, a.key, 415)
+	assert.Equal(t, "UNSUPPORTED_IMAGE_FORMAT", e["code"])
+	got := a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, a.key, 200)
+	assert.Equal(t, "ERROR", got["livenessStatus"])
+
+	// Expired parameters: refused, and the result says TIMEOUT.
+	p = a.initLiveness(a.key, sid, `{"timeout":3000}`, 200)
+	_, zip = captureOf(t, sid, p, frames)
+	a.d.Now = func() time.Time { return time.Now().Add(time.Hour) }
+	e = a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-capture", "application/zip", zip, a.key, 400)
+	assert.Equal(t, "LIVENESS_EXPIRED", e["code"])
+	a.d.Now = nil
+	got = a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, a.key, 200)
+	assert.Equal(t, "TIMEOUT", got["livenessStatus"])
+
+	// Attempts are bounded.
+	for range 3 { // attempts 3 to 5
+		a.initLiveness(a.key, sid, `{}`, 200)
+	}
+	e = a.initLiveness(a.key, sid, `{}`, 409)
+	assert.Equal(t, "TOO_MANY_ATTEMPTS", e["code"])
+	e = a.object("GET", "/v2/bio-sessions/"+sid+"/recording", "", nil, a.key, 404)
+	assert.Equal(t, "the bio-session has no recording", e["message"], "no capture was analysed")
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
+}
+
+func fetch(t *testing.T, url string, status int) []byte {
+	t.Helper()
+	res, err := http.Get(url)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.Equal(t, status, res.StatusCode, "GET %s: %s", url, b)
+	return b
+}
