@@ -58,7 +58,7 @@ unit: localaws
 
 lint-template:
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint is required (pip install cfn-lint)"; exit 1; }
-	cfn-lint template.yaml
+	cfn-lint template.yaml functions/liveness-gpu/template.yaml
 
 # The layers laid out as Lambda mounts them under /opt.
 OPT := .tools/opt

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/facelambda/facelambda/internal/auth"
@@ -95,6 +96,18 @@ func LocalDeps(ctx context.Context, dir, baseURL string) (*httpapi.Deps, *embedd
 	d := &httpapi.Deps{Bio: svc, Encoder: enc, Records: st, Blobs: st, Keys: st, Classes: st, Usage: st, Signer: signer, Config: cfg,
 		ModelsReady: func(context.Context) error { return nil }}
 	server.WithEnroll(d, keys)
+	server.WithActive(d, keys)
+	// What the bucket's object-created notification does in AWS: a capture
+	// uploaded through a presigned URL is analysed once stored.
+	st.OnUpload = func(key string) {
+		if strings.HasPrefix(key, httpapi.LivenessUploadPrefix) {
+			go func() {
+				if err := d.ProcessLivenessUpload(context.Background(), key); err != nil {
+					slog.Error("liveness upload", "key", key, "err", err)
+				}
+			}()
+		}
+	}
 	if d.Liveness, err = server.LoadLiveness(); err != nil {
 		st.Close()
 		return nil, nil, err

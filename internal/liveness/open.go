@@ -118,8 +118,7 @@ func Open(cfg engine.Config) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt, err := inference.Open(inference.Options{LibraryPath: cfg.LibraryPath, IntraOpThreads: cfg.IntraOpThreads,
-		Spinning: cfg.Spinning, FullOptimization: cfg.FullOptimization}, man)
+	rt, err := inference.Open(cfg.InferenceOptions(), man)
 	if err != nil {
 		return nil, err
 	}

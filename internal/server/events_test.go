@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"mime/multipart"
+	"net/http/httptest"
 	"net/textproto"
 	"os"
 	"path/filepath"
@@ -21,12 +22,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/biometric"
+	"github.com/facelambda/facelambda/internal/capture"
 	"github.com/facelambda/facelambda/internal/cli"
 	"github.com/facelambda/facelambda/internal/decode"
 	"github.com/facelambda/facelambda/internal/envelope"
 	"github.com/facelambda/facelambda/internal/geometry"
 	"github.com/facelambda/facelambda/internal/httpapi"
 	"github.com/facelambda/facelambda/internal/lambdahttp"
+	"github.com/facelambda/facelambda/internal/planar"
 	"github.com/facelambda/facelambda/internal/raster"
 	"github.com/facelambda/facelambda/internal/server"
 	"github.com/facelambda/facelambda/internal/signing"
@@ -91,6 +94,7 @@ func TestEventsThroughLambdaHandlers(t *testing.T) {
 				d := &httpapi.Deps{Bio: bio, Encoder: bio.Encoder(), Records: st, Blobs: st, Keys: st, Classes: st, Usage: st, Signer: signer,
 					ModelsReady: func(context.Context) error { return nil }}
 				server.WithEnroll(d, keys)
+				server.WithActive(d, keys)
 				d.Liveness = live
 				require.NoError(t, server.WithLocalWebhooks(d, st, st, filepath.Join(t.TempDir(), "webhook.key"), webhook.Policy{}))
 				require.NoError(t, server.SeedAll(context.Background(), d, img, time.Now()))
@@ -256,9 +260,93 @@ func TestGenerateEvents(t *testing.T) {
 	write("liveness", "passive-no-face.400.json", "POST", "/v2/liveness", "application/json", js(map[string]string{"image": b64(coffee)}), false)
 	write("liveness", "passive-bad-threshold.400.json", "POST", "/v2/liveness", "application/json", js(map[string]string{"image": b64(obama), "threshold": "EXTREME"}), false)
 	write("session", "list-webhooks.json", "GET", "/v2/webhooks", "", nil, false)
+	lsp := "/v2/bio-sessions/" + server.FixtureSession
+	write("liveness", "init-liveness-parameters.json", "POST", lsp+"/init-liveness-parameters", "application/json",
+		[]byte(`[{"type":"HIGH","timeout":30000,"securityLevel":"HIGH","nbChallenge":3}]`), false)
+	write("liveness", "init-liveness-parameters-bad.400.json", "POST", lsp+"/init-liveness-parameters", "application/json",
+		[]byte(`{"type":"HIGH","nbChallenge":12}`), false)
+	write("liveness", "challenge-result-none.404.json", "GET", "/v2/bio-sessions/"+server.EmptySession+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, false)
+	write("liveness", "recording-none.404.json", "GET", "/v2/bio-sessions/"+server.EmptySession+"/recording", "", nil, false)
+	write("liveness", "capture-not-zip.400.json", "POST", lsp+"/liveness-capture", "application/zip", []byte("this is not a zip archive"), true)
 	write("session", "create-webhook.201.json", "POST", "/v2/webhooks", "application/json", []byte(`{"url":"https://hooks.example.com/facelambda","events":["session.created","liveness.completed"]}`), false)
 	write("session", "get-webhook-unknown.404.json", "GET", "/v2/webhooks/0123456789abcdef0123456789abcdef", "", nil, false)
 	write("session", "usage.json", "GET", "/v2/usage?from=2026-01-01T00:00:00Z&to=2030-01-01T00:00:00Z", "", nil, false)
 	write("match", "bad-template.400.json", "POST", "/v2/match", "application/json",
 		js(map[string]any{"reference": map[string]any{"template": "AAAA", "imageType": "SELFIE"}, "candidateImage": b64(obama2)}), false)
+}
+
+// TestObjectCreatedEvent runs events/liveness-upload/object-created.json
+// (EventBridge's "Object Created", as the bucket sends it) through the
+// liveness function's Lambda handler: the capture uploaded under the key
+// it names is analysed and its result lands in the session.
+func TestObjectCreatedEvent(t *testing.T) {
+	bio, err := server.Service()
+	require.NoError(t, err, "run `make layers`")
+	img, err := server.FixtureImages(filepath.Join("..", "..", "testdata", "faces"))
+	require.NoError(t, err)
+	st, err := embedded.Open(t.TempDir())
+	require.NoError(t, err)
+	defer st.Close()
+	keys, err := envelope.OpenLocalKey(filepath.Join(t.TempDir(), "template.key"))
+	require.NoError(t, err)
+	d := &httpapi.Deps{Bio: bio, Encoder: bio.Encoder(), Records: st, Blobs: st, Keys: st, Classes: st}
+	server.WithEnroll(d, keys)
+	server.WithActive(d, keys)
+	d.Liveness, err = server.LoadLiveness()
+	require.NoError(t, err)
+	require.NoError(t, server.SeedAll(t.Context(), d, img, time.Now()))
+	h := httpapi.LivenessHandler(d)
+	call := func(method, path, body string) map[string]any {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("apikey", server.FixtureKey)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		require.Equal(t, 200, rec.Code, rec.Body.String())
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &m))
+		return m
+	}
+	sp := "/v2/bio-sessions/" + server.FixtureSession
+	p := call("POST", sp+"/init-liveness-parameters", `{"type":"HIGH","nbChallenge":1}`)
+	sr := p["serverRandom"].(string)
+
+	obama, err := os.ReadFile(filepath.Join("..", "..", "testdata", "faces", "obama.jpg"))
+	require.NoError(t, err)
+	dec, err := decode.Decode(obama, decode.Options{})
+	require.NoError(t, err)
+	m := capture.Manifest{Version: 1, SessionID: server.FixtureSession, ServerRandom: sr}
+	var frames [][]byte
+	for i, yaw := range []float64{0, 0, 15, 30, 15, 0, -15, -30, -15, 0} {
+		turned, err := planar.Turn(dec.Image, yaw, 0, 2.5)
+		require.NoError(t, err)
+		b, err := raster.EncodeJPEG(turned, 90)
+		require.NoError(t, err)
+		frames = append(frames, b)
+		m.Frames = append(m.Frames, capture.FrameRef{File: fmt.Sprintf("%02d.jpg", i), T: int64(100 * i)})
+	}
+	zip, err := capture.Build(m, frames)
+	require.NoError(t, err)
+	key := httpapi.LivenessUploadKey(server.FixtureTenant, server.FixtureSession, sr)
+	require.NoError(t, st.Put(t.Context(), key, zip, "application/zip"))
+
+	raw, err := os.ReadFile(filepath.Join(eventsDir, "liveness-upload", "object-created.json"))
+	require.NoError(t, err)
+	require.Contains(t, string(raw), "SERVERRANDOM.zip")
+	ev := strings.Replace(string(raw), "SERVERRANDOM", sr, 1)
+	fn := lambdahttp.WithS3(h, func(ctx context.Context, _, key string) error { return d.ProcessLivenessUpload(ctx, key) })
+	out, err := fn(t.Context(), json.RawMessage(ev))
+	require.NoError(t, err)
+	assert.Nil(t, out)
+
+	res := call("GET", sp+"/liveness-challenge-result/LIVENESS_HIGH", "")
+	assert.Contains(t, []any{"SPOOF", "FAILED"}, res["livenessStatus"], "a photo turned in front of the camera: %v", res)
+	assert.Equal(t, "upload", res["source"])
+	_, _, err = st.Get(t.Context(), key)
+	require.Error(t, err, "the upload is consumed")
+
+	// The file as committed names no existing upload: invoking it (as `sam
+	// local invoke` does) is a logged no-op, not an error.
+	_, err = fn(t.Context(), json.RawMessage(raw))
+	require.NoError(t, err)
 }

@@ -22,11 +22,13 @@ import (
 
 	"github.com/facelambda/facelambda/internal/biometric"
 	"github.com/facelambda/facelambda/internal/calibration"
+	"github.com/facelambda/facelambda/internal/challenge"
 	"github.com/facelambda/facelambda/internal/decode"
 	"github.com/facelambda/facelambda/internal/engine"
 	"github.com/facelambda/facelambda/internal/enroll"
 	"github.com/facelambda/facelambda/internal/envelope"
 	"github.com/facelambda/facelambda/internal/events"
+	"github.com/facelambda/facelambda/internal/handoff"
 	"github.com/facelambda/facelambda/internal/httpapi"
 	"github.com/facelambda/facelambda/internal/liveness"
 	"github.com/facelambda/facelambda/internal/modelset"
@@ -250,21 +252,39 @@ func LambdaDeps(ctx context.Context, need Need) (*httpapi.Deps, error) {
 		}
 	}
 	d, err = withModels(d, need)
-	if err != nil || !need.Enroll {
+	if err != nil || !need.Enroll && !need.Liveness {
 		return d, err
 	}
-	var keys envelope.KeyProvider
-	if id := os.Getenv("FACELAMBDA_TEMPLATE_KMS_KEY"); id != "" {
-		keys = envelope.NewKMS(kms.NewFromConfig(cfg), id)
-	} else if path := os.Getenv("FACELAMBDA_TEMPLATE_KEY_FILE"); path != "" {
-		if keys, err = envelope.OpenLocalKey(path); err != nil {
-			return nil, err
-		}
-	} else {
-		return nil, fmt.Errorf("set FACELAMBDA_TEMPLATE_KMS_KEY (or FACELAMBDA_TEMPLATE_KEY_FILE) for the enroll function")
+	keys, err := templateKeys(cfg)
+	if err != nil {
+		return nil, err
 	}
-	WithEnroll(d, keys)
+	if need.Enroll {
+		WithEnroll(d, keys)
+	}
+	if need.Liveness {
+		WithActive(d, keys)
+	}
 	return d, nil
+}
+
+// templateKeys is the key provider of sealed templates and capture keys:
+// KMS key FACELAMBDA_TEMPLATE_KMS_KEY, or a local key file
+// FACELAMBDA_TEMPLATE_KEY_FILE.
+func templateKeys(cfg aws.Config) (envelope.KeyProvider, error) {
+	if id := os.Getenv("FACELAMBDA_TEMPLATE_KMS_KEY"); id != "" {
+		return envelope.NewKMS(kms.NewFromConfig(cfg), id), nil
+	}
+	if path := os.Getenv("FACELAMBDA_TEMPLATE_KEY_FILE"); path != "" {
+		return envelope.OpenLocalKey(path)
+	}
+	return nil, fmt.Errorf("set FACELAMBDA_TEMPLATE_KMS_KEY (or FACELAMBDA_TEMPLATE_KEY_FILE) for the enroll and liveness functions")
+}
+
+// WithActive adds active (challenge) liveness to d, sealing each session's
+// capture key with keys.
+func WithActive(d *httpapi.Deps, keys envelope.KeyProvider) {
+	d.Active = &httpapi.ActiveLiveness{Keys: envelope.NewSealer(keys, envelope.Options{}), Challenge: challenge.DefaultConfig()}
 }
 
 // WithEnroll adds the enrolment service and the gallery identifier to d,
@@ -359,4 +379,38 @@ func WithLocalWebhooks(d *httpapi.Deps, items store.Items, records store.Records
 	d.Dispatcher = lw.Dispatcher()
 	d.Events = events.NewLocal(lw.Handle, events.LocalOptions{})
 	return nil
+}
+
+// MaxHandoffBody bounds a request the liveness function buffers to decide
+// whether to hand it to the GPU service (API Gateway's payload limit is
+// lower).
+const MaxHandoffBody = 32 << 20
+
+// LivenessFunction is the liveness function's handler: the liveness routes,
+// with heavy requests (httpapi.HeavyLiveness) handed to the GPU service
+// named by FACELAMBDA_HEAVY_LIVENESS_FUNCTION or _URL when one is set.
+func LivenessFunction(ctx context.Context, d *httpapi.Deps) (http.Handler, error) {
+	local := httpapi.LivenessHandler(d)
+	remote, err := handoff.RemoteFromEnv(ctx, "FACELAMBDA_HEAVY_LIVENESS")
+	if err != nil || remote == nil {
+		return local, err
+	}
+	return handoff.Wrap(local, httpapi.HeavyLiveness, remote, MaxHandoffBody), nil
+}
+
+// GPUService is the liveness-gpu service's handler: the liveness routes
+// and GET /healthz (the models answer) for a load balancer.
+func GPUService(d *httpapi.Deps) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if d.ModelsReady != nil {
+			if err := d.ModelsReady(r.Context()); err != nil {
+				http.Error(w, "models not ready", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.Handle("/", httpapi.LivenessHandler(d))
+	return mux
 }

@@ -63,6 +63,9 @@ type Store struct {
 	// BaseURL is the local server's URL (such as "http://127.0.0.1:3000"),
 	// where PresignPut URLs point; UploadHandler must be served there.
 	BaseURL string
+	// OnUpload, when set, is called with the key of every object stored
+	// through an upload URL (as S3 notifies object creation).
+	OnUpload func(key string)
 	// Now is the clock used for expiry (time.Now by default).
 	Now func() time.Time
 }

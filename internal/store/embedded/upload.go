@@ -199,4 +199,7 @@ func (s *Store) serveUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+	if s.OnUpload != nil {
+		s.OnUpload(key)
+	}
 }

@@ -1,0 +1,19 @@
+// Command liveness-gpu is the heavy liveness service: the liveness handler
+// of the liveness function, with ONNX Runtime's CUDA provider when a GPU is
+// present (FACELAMBDA_ORT_PROVIDER=auto) and the CPU otherwise. It runs as
+// a container-image Lambda function, or as an HTTP server on
+// FACELAMBDA_LISTEN (default :8080) on a GPU host (docs/liveness-gpu.md).
+package main
+
+import (
+	"context"
+
+	"github.com/facelambda/facelambda/internal/lambdahttp"
+	"github.com/facelambda/facelambda/internal/server"
+)
+
+func main() {
+	server.JSONLogs()
+	deps := server.Must(server.LambdaDeps(context.Background(), server.Need{Liveness: true}))
+	lambdahttp.StartOrListen(server.GPUService(deps))
+}

@@ -1,0 +1,72 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strings"
+)
+
+// HeavyCaptureBytes is the capture size from which the liveness function
+// hands an active liveness capture to the GPU service (about 60 frames of
+// 640x480 JPEG): below it the analysis takes a few seconds on Lambda's CPU.
+const HeavyCaptureBytes = 4 << 20
+
+// HeavyLiveness reports whether a liveness request is heavy work for the
+// GPU service (docs/liveness-gpu.md): passive liveness at the HIGHEST
+// level, and active liveness captures of HeavyCaptureBytes or more (sent
+// as a body, or as an encrypted replay). body is the request's body.
+func HeavyLiveness(r *http.Request, body []byte) bool {
+	if r.Method != http.MethodPost {
+		return false
+	}
+	p := r.URL.Path
+	switch {
+	case p == "/v2/liveness":
+		return strings.EqualFold(strings.TrimSpace(thresholdOf(r, body)), "HIGHEST")
+	case strings.HasPrefix(p, "/v2/bio-sessions/") &&
+		(strings.HasSuffix(p, "/liveness-capture") || strings.HasSuffix(p, "/replay-liveness-metadata")):
+		return len(body) >= HeavyCaptureBytes
+	}
+	return false
+}
+
+// thresholdOf reads the threshold field of a passive liveness request
+// ("" when absent or unreadable: the local function answers those).
+func thresholdOf(r *http.Request, body []byte) string {
+	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return ""
+	}
+	switch {
+	case ct == "application/json":
+		var v struct {
+			Threshold string `json:"threshold"`
+		}
+		if json.Unmarshal(body, &v) != nil {
+			var arr []struct {
+				Threshold string `json:"threshold"`
+			}
+			if json.Unmarshal(body, &arr) == nil && len(arr) == 1 {
+				return arr[0].Threshold
+			}
+		}
+		return v.Threshold
+	case strings.HasPrefix(ct, "multipart/") && params["boundary"] != "":
+		mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+		for {
+			part, err := mr.NextPart()
+			if err != nil {
+				return ""
+			}
+			if part.FormName() == "threshold" {
+				b, _ := io.ReadAll(io.LimitReader(part, 64))
+				return string(b)
+			}
+		}
+	}
+	return ""
+}
