@@ -626,3 +626,15 @@ func liveMedian(obs []Observation, c []cues) (float64, int) {
 	}
 	return mid, len(v)
 }
+
+// Performs reports whether one frame shows the pose action a by the test
+// Analyze applies (the pose model and the landmark geometry agree); with a
+// = "" whether it faces the camera with the eyes open (when known). For
+// measurement tools.
+func Performs(o Observation, cfg Config, a Action) bool {
+	c := measure(&o, cfg)
+	if a == "" {
+		return c.neutral(cfg)
+	}
+	return c.performs(cfg, a)
+}

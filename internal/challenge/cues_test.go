@@ -111,3 +111,32 @@ func TestGeometryCuesDegenerate(t *testing.T) {
 		})
 	}
 }
+
+func TestPerforms(t *testing.T) {
+	c := newCapture(false)
+	cfg := challenge.DefaultConfig()
+	tests := []struct {
+		name       string
+		yaw, pitch float64
+		eyes       float64
+		action     challenge.Action
+		want       bool
+	}{
+		{"frontal is neutral", 0, 0, 0.95, "", true},
+		{"frontal with eyes closed is not neutral", 0, 0, 0.05, "", false},
+		{"turned is not neutral", 30, 0, 0.95, "", false},
+		{"turned left", 30, 0, 0.95, challenge.TurnLeft, true},
+		{"turned left is not right", 30, 0, 0.95, challenge.TurnRight, false},
+		{"turned right", -30, 0, 0.95, challenge.TurnRight, true},
+		{"a small turn is not enough", 10, 0, 0.95, challenge.TurnLeft, false},
+		{"looking up", 0, 25, 0.95, challenge.LookUp, true},
+		{"looking down", 0, -25, 0.95, challenge.LookDown, true},
+		{"blink is not a pose", 0, 0, 0.05, challenge.Blink, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := c.frame(0, tc.yaw, tc.pitch, tc.eyes)
+			assert.Equal(t, tc.want, challenge.Performs(o, cfg, tc.action))
+		})
+	}
+}

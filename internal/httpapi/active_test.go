@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/textproto"
 	"strings"
 	"testing"
@@ -297,4 +298,34 @@ func fetch(t *testing.T, url string, status int) []byte {
 	require.NoError(t, err)
 	require.Equal(t, status, res.StatusCode, "GET %s: %s", url, b)
 	return b
+}
+
+// The session's callbackURL hears of the result through the event path.
+func TestActiveLivenessCallback(t *testing.T) {
+	a := newAPI(t)
+	a.d.Config.AllowHTTPCallbacks = true
+	got := make(chan map[string]any, 4)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&ev)
+		got <- ev
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(rcv.Close)
+	sid := a.session(a.key, `{"callbackURL":"`+rcv.URL+`/cb"}`)["id"].(string)
+	p := a.initLiveness(a.key, sid, `{"type":"MEDIUM","nbChallenge":1}`, 200)
+	_, zip := captureOf(t, sid, p, planarFrames(t, fixture(t, "obama.jpg"), attackPoses[:10]))
+	r := a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-capture", "application/zip", zip, a.key, 200)
+	select {
+	case ev := <-got:
+		assert.Equal(t, "liveness.completed", ev["type"])
+		data := ev["data"].(map[string]any)
+		assert.Equal(t, sid, data["sessionId"])
+		assert.Equal(t, r["livenessStatus"], data["livenessStatus"])
+		assert.Equal(t, "LIVENESS_MEDIUM", data["livenessMode"])
+		assert.Equal(t, r["bestImageId"], data["faceId"])
+		assert.Equal(t, false, data["live"])
+	case <-time.After(10 * time.Second):
+		t.Fatal("no callback delivery")
+	}
 }
