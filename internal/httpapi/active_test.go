@@ -35,7 +35,7 @@ func (a *api) initLiveness(key, sid, body string, status int) map[string]any {
 }
 
 // captureOf builds the container of frames for the parameters p.
-func captureOf(t *testing.T, sid string, p map[string]any, frames [][]byte) (capture.Manifest, []byte) {
+func captureOf(t testing.TB, sid string, p map[string]any, frames [][]byte) (capture.Manifest, []byte) {
 	t.Helper()
 	m := capture.Manifest{Version: 1, SessionID: sid, ServerRandom: p["serverRandom"].(string)}
 	for i := range frames {
@@ -48,7 +48,7 @@ func captureOf(t *testing.T, sid string, p map[string]any, frames [][]byte) (cap
 
 // multipartFrames is the capture as multipart/form-data: the metadata part
 // and one "frame" part per frame whose filename is the manifest's.
-func multipartFrames(t *testing.T, meta []byte, m capture.Manifest, frames [][]byte) (string, []byte) {
+func multipartFrames(t testing.TB, meta []byte, m capture.Manifest, frames [][]byte) (string, []byte) {
 	t.Helper()
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
@@ -66,7 +66,7 @@ func multipartFrames(t *testing.T, meta []byte, m capture.Manifest, frames [][]b
 	return w.FormDataContentType(), buf.Bytes()
 }
 
-func publicKeyOf(t *testing.T, p map[string]any) *rsa.PublicKey {
+func publicKeyOf(t testing.TB, p map[string]any) *rsa.PublicKey {
 	t.Helper()
 	jwk := p["publicKey"].(map[string]any)
 	n, err := base64.RawURLEncoding.DecodeString(jwk["n"].(string))
@@ -282,14 +282,14 @@ func TestActiveLivenessRefusals(t *testing.T) {
 	assert.Equal(t, "the bio-session has no recording", e["message"], "no capture was analysed")
 }
 
-func mustJSON(t *testing.T, v any) []byte {
+func mustJSON(t testing.TB, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return b
 }
 
-func fetch(t *testing.T, url string, status int) []byte {
+func fetch(t testing.TB, url string, status int) []byte {
 	t.Helper()
 	res, err := http.Get(url)
 	require.NoError(t, err)
@@ -328,4 +328,22 @@ func TestActiveLivenessCallback(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no callback delivery")
 	}
+}
+
+// BenchmarkLivenessCapture measures one active liveness analysis through
+// the handler: 18 frames of 1000x1000 (a flat photo turned), HIGH mode
+// (passive liveness on five frames).
+func BenchmarkLivenessCapture(b *testing.B) {
+	a := newAPI(b)
+	frames := planarFrames(b, fixture(b, "obama.jpg"), attackPoses)
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		sid := a.session(a.key, `{}`)["id"].(string)
+		p := a.initLiveness(a.key, sid, `{"type":"HIGH","nbChallenge":2}`, 200)
+		_, zip := captureOf(b, sid, p, frames)
+		b.StartTimer()
+		a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-capture", "application/zip", zip, a.key, 200)
+	}
+	b.ReportMetric(float64(len(frames)), "frames/op")
 }

@@ -46,7 +46,7 @@ var (
 
 // deps returns handler dependencies on the real engine, an embedded store in
 // a temporary folder, a fresh signing key, and an API key in testKey.
-func deps(t *testing.T) *httpapi.Deps {
+func deps(t testing.TB) *httpapi.Deps {
 	t.Helper()
 	s := service(t)
 	st, err := embedded.Open(t.TempDir())
@@ -74,7 +74,7 @@ func deps(t *testing.T) *httpapi.Deps {
 	return d
 }
 
-func service(t *testing.T) *biometric.Service {
+func service(t testing.TB) *biometric.Service {
 	t.Helper()
 	once.Do(func() {
 		var eng *engine.Engine
@@ -91,7 +91,7 @@ func service(t *testing.T) *biometric.Service {
 	return svc
 }
 
-func fixture(t *testing.T, name string) []byte {
+func fixture(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "faces", name))
 	require.NoError(t, err)
@@ -103,7 +103,7 @@ type part struct {
 	body              []byte
 }
 
-func multipartBody(t *testing.T, kind string, parts ...part) (string, []byte) {
+func multipartBody(t testing.TB, kind string, parts ...part) (string, []byte) {
 	t.Helper()
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
@@ -124,7 +124,7 @@ func multipartBody(t *testing.T, kind string, parts ...part) (string, []byte) {
 	return "multipart/" + kind + "; boundary=" + w.Boundary(), buf.Bytes()
 }
 
-func do(t *testing.T, h http.Handler, method, path, ct string, body []byte) (*http.Response, map[string]any) {
+func do(t testing.TB, h http.Handler, method, path, ct string, body []byte) (*http.Response, map[string]any) {
 	t.Helper()
 	req := httptest.NewRequest(method, path, bytes.NewReader(body))
 	if testKey != "" {
@@ -143,7 +143,7 @@ func do(t *testing.T, h http.Handler, method, path, ct string, body []byte) (*ht
 	return res, m
 }
 
-func jsonBody(t *testing.T, v any) []byte {
+func jsonBody(t testing.TB, v any) []byte {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return b
@@ -246,7 +246,7 @@ func TestCreateFaceRejects(t *testing.T) {
 }
 
 // hugePNG is a tiny file whose header claims 20000 x 20000 pixels.
-func hugePNG(t *testing.T) []byte {
+func hugePNG(t testing.TB) []byte {
 	var buf bytes.Buffer
 	require.NoError(t, png.Encode(&buf, image.NewGray(image.Rect(0, 0, 1, 1))))
 	b := buf.Bytes()

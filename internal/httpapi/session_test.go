@@ -25,7 +25,7 @@ import (
 
 // api is the three functions on one test server, as API Gateway routes them.
 type api struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *httptest.Server
 	d    *httpapi.Deps
 	st   *embedded.Store
@@ -33,7 +33,7 @@ type api struct {
 	jwks signing.JWKS
 }
 
-func newAPI(t *testing.T) *api {
+func newAPI(t testing.TB) *api {
 	t.Helper()
 	d := deps(t)
 	a := &api{t: t, d: d, st: d.Records.(*embedded.Store), key: testKey}

@@ -13,7 +13,7 @@ import (
 // planarFrames renders the fixture turned as a flat photo in front of the
 // camera, one JPEG frame per (yaw, pitch) pose: a planar presentation
 // attack, which the planar motion test must catch.
-func planarFrames(t *testing.T, img []byte, poses [][2]float64) [][]byte {
+func planarFrames(t testing.TB, img []byte, poses [][2]float64) [][]byte {
 	t.Helper()
 	res, err := decode.Decode(img, decode.Options{})
 	require.NoError(t, err)
