@@ -42,3 +42,34 @@ func FuzzReadForm(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLivenessInputs feeds arbitrary input to the small parsers of active
+// liveness: upload keys (from S3 events), security levels, parameter
+// requests and the hand-off predicate. None may panic; a parsed upload key
+// rebuilds the same key.
+func FuzzLivenessInputs(f *testing.F) {
+	f.Add("uploads/liveness/t/s/r.zip", "VERY_HIGH2", []byte(`{"type":"HIGH","timeout":30000,"nbChallenge":3}`))
+	f.Add("uploads/liveness//s/.zip", "highest", []byte(`[{"nbChallenge":-1}]`))
+	f.Add("uploads/liveness/a/b/c/d.zip", "", []byte(`{"threshold":"HIGHEST"}`))
+	d := &Deps{Active: &ActiveLiveness{}}
+	d.defaults()
+	f.Fuzz(func(t *testing.T, key, level string, body []byte) {
+		if tn, s, sr, ok := parseUploadKey(key); ok && LivenessUploadKey(tn, s, sr) != key {
+			t.Fatalf("upload key %q parsed to %q %q %q", key, tn, s, sr)
+		}
+		_, _ = ParseSecurityLevel(level)
+		var req livenessParamsRequest
+		r := httptest.NewRequest(http.MethodPost, "/v2/bio-sessions/s/init-liveness-parameters", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		if readJSON(httptest.NewRecorder(), r, 64<<10, &req) == nil {
+			if p, err := d.newParameters(req); err == nil && len(p.Challenges) != p.NbChallenge {
+				t.Fatalf("%d challenges for nbChallenge %d", len(p.Challenges), p.NbChallenge)
+			}
+		}
+		for _, ct := range []string{"application/json", "multipart/form-data; boundary=b"} {
+			h := httptest.NewRequest(http.MethodPost, "/v2/liveness", bytes.NewReader(body))
+			h.Header.Set("Content-Type", ct)
+			_ = HeavyLiveness(h, body)
+		}
+	})
+}
