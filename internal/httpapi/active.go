@@ -120,6 +120,10 @@ type livenessState struct {
 	Used      []string `json:"used,omitempty"`
 	Attempts  int      `json:"attempts"`
 	Recording string   `json:"recording,omitempty"`
+	// Started is when the current capture's analysis began (IN_PROGRESS);
+	// an analysis older than analysisDeadline was interrupted (the function
+	// timed out or died) and no longer holds the session.
+	Started time.Time `json:"started,omitzero"`
 	// BestImage is the best frame (JPEG as sent), kept for the replay status.
 	BestImageKey string `json:"bestImageKey,omitempty"`
 }
@@ -189,6 +193,15 @@ func (d *Deps) loadLiveness(ctx context.Context, tenant, id string) (store.Sessi
 		return sess, nil, errorf(http.StatusNotFound, CodeNotFound, "the bio-session has no liveness parameters: POST init-liveness-parameters first")
 	}
 	return sess, sd.Liveness, nil
+}
+
+// analysisDeadline is how long an analysis may hold a session IN_PROGRESS:
+// more than any function's timeout.
+const analysisDeadline = 5 * time.Minute
+
+// interrupted reports whether st's analysis was abandoned.
+func (d *Deps) interrupted(st *livenessState) bool {
+	return st.Status == StatusInProgress && d.now().Sub(st.Started) > analysisDeadline
 }
 
 // Bounds of the liveness parameters.
@@ -291,7 +304,7 @@ func (d *Deps) initLivenessParameters(w http.ResponseWriter, r *http.Request) {
 		}
 		next := &livenessState{Params: q, Mode: modeOf(q.Type), SealedKey: sealed, Status: StatusInitialized, Attempts: 1}
 		if old != nil {
-			if old.Status == StatusInProgress {
+			if old.Status == StatusInProgress && !d.interrupted(old) {
 				return nil, errorf(http.StatusConflict, "LIVENESS_IN_PROGRESS", "a capture of this bio-session is being analysed")
 			}
 			if old.Attempts >= d.Active.MaxAttempts {

@@ -218,7 +218,7 @@ func (d *Deps) submitCapture(ctx context.Context, t, sid string, raw []byte, c *
 				NumberOfChallenge: len(st.Params.Challenges), BioSessionID: sid, ServerRandom: m.ServerRandom, Source: source, Completed: &now}
 			return &next, nil
 		}
-		next.Status = StatusInProgress
+		next.Status, next.Started = StatusInProgress, now
 		return &next, nil
 	})
 	if err != nil {
@@ -561,6 +561,11 @@ func (d *Deps) currentResult(sid string, st *livenessState) ChallengeResult {
 	}
 	res := ChallengeResult{LivenessStatus: st.Status, LivenessMode: st.Mode, NumberOfChallenge: len(st.Params.Challenges),
 		BioSessionID: sid, ServerRandom: st.Params.ServerRandom}
+	if d.interrupted(st) {
+		res.LivenessStatus = string(challenge.StatusError)
+		diag := "the analysis was interrupted: init-liveness-parameters again"
+		res.Diagnostic = &diag
+	}
 	if st.Status == StatusInitialized && d.now().After(st.Params.Expires) {
 		res.LivenessStatus = string(challenge.StatusTimeout)
 		diag := "no capture arrived before the liveness parameters expired"

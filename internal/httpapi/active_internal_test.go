@@ -1,0 +1,30 @@
+package httpapi
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// An analysis that never finished (the function timed out or died) stops
+// holding the session after analysisDeadline: its result reads ERROR.
+func TestInterruptedAnalysis(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	d := &Deps{Now: func() time.Time { return now }}
+	st := &livenessState{Status: StatusInProgress, Started: now.Add(-time.Minute), Mode: ModeHigh,
+		Params: LivenessParameters{ServerRandom: "r", Expires: now.Add(time.Hour)}}
+	assert.False(t, d.interrupted(st))
+	assert.Equal(t, StatusInProgress, d.currentResult("s", st).LivenessStatus)
+
+	st.Started = now.Add(-analysisDeadline - time.Second)
+	assert.True(t, d.interrupted(st))
+	res := d.currentResult("s", st)
+	assert.Equal(t, "ERROR", res.LivenessStatus)
+	assert.Contains(t, *res.Diagnostic, "interrupted")
+
+	st.Status = StatusInitialized
+	assert.False(t, d.interrupted(st), "only an analysis in progress can be interrupted")
+	now = now.Add(2 * time.Hour)
+	assert.Equal(t, "TIMEOUT", d.currentResult("s", st).LivenessStatus, "parameters expired without a capture")
+}
