@@ -13,7 +13,10 @@ import (
 
 	"github.com/facelambda/facelambda/internal/auth"
 	"github.com/facelambda/facelambda/internal/biometric"
+	"github.com/facelambda/facelambda/internal/capture"
+	"github.com/facelambda/facelambda/internal/challenge"
 	"github.com/facelambda/facelambda/internal/events"
+	"github.com/facelambda/facelambda/internal/liveness"
 	"github.com/facelambda/facelambda/internal/signing"
 	"github.com/facelambda/facelambda/internal/store"
 )
@@ -183,6 +186,20 @@ type Capabilities struct {
 	MaxImageBytes   int      `json:"maxImageBytes"`
 	MaxImagePixels  int      `json:"maxImagePixels"`
 	MaxTTLSeconds   int64    `json:"maxTtlSeconds"`
+	// Liveness lists the liveness levels, active modes and challenges.
+	Liveness LivenessCapabilities `json:"liveness"`
+}
+
+// LivenessCapabilities describes passive and active liveness.
+type LivenessCapabilities struct {
+	PassiveLevels   []string           `json:"passiveLevels"`
+	SecurityLevels  []string           `json:"activeSecurityLevels"`
+	Modes           []string           `json:"livenessModes"`
+	Challenges      []challenge.Action `json:"challenges"`
+	MaxChallenges   int                `json:"maxChallenges"`
+	MaxFrames       int                `json:"maxFrames"`
+	SecureCapture   string             `json:"secureCapture"`
+	TimeoutMsBounds [2]int64           `json:"timeoutMsBounds"`
 }
 
 func (d *Deps) capabilities(w http.ResponseWriter, r *http.Request) {
@@ -193,7 +210,19 @@ func (d *Deps) capabilities(w http.ResponseWriter, r *http.Request) {
 		ImageTypes:    []string{"SELFIE", "ID_DOCUMENT", "VIDEO_FRAME"},
 		Levels:        []string{"MEDIUM", "HIGH", "VERY_HIGH", "HIGHEST"},
 		QualityModes:  []string{"ENROL", "VERIFY", "DISABLED"},
-		MaxImageBytes: maxImageBytes, MaxImagePixels: maxImagePixels, MaxTTLSeconds: int64(d.Config.MaxTTL / time.Second)})
+		MaxImageBytes: maxImageBytes, MaxImagePixels: maxImagePixels, MaxTTLSeconds: int64(d.Config.MaxTTL / time.Second),
+		Liveness: livenessCapabilities()})
+}
+
+func livenessCapabilities() LivenessCapabilities {
+	c := LivenessCapabilities{SecurityLevels: securityLevels, Modes: []string{ModeMedium, ModeHigh},
+		Challenges: challenge.Actions, MaxChallenges: challenge.MaxChallenges, MaxFrames: capture.DefaultLimits().MaxFrames,
+		SecureCapture:   "RSA-OAEP-256 + A256GCM (facelambda-capture-v1)",
+		TimeoutMsBounds: [2]int64{minChallengeTimeout.Milliseconds(), maxChallengeTimeout.Milliseconds()}}
+	for _, l := range liveness.Levels {
+		c.PassiveLevels = append(c.PassiveLevels, l.String())
+	}
+	return c
 }
 
 // Monitor is the health report: ok only when the models and stores answer.

@@ -143,6 +143,12 @@ func TestAuthentication(t *testing.T) {
 	require.NoError(t, err)
 	res.Body.Close()
 	assert.Equal(t, 200, res.StatusCode)
+	caps := a.object("GET", "/v2/capabilities", "", nil, a.key, 200)
+	live := caps["liveness"].(map[string]any)
+	assert.Len(t, live["passiveLevels"], 8)
+	assert.Len(t, live["activeSecurityLevels"], 8)
+	assert.Equal(t, []any{"LIVENESS_MEDIUM", "LIVENESS_HIGH"}, live["livenessModes"])
+	assert.Contains(t, live["challenges"], "BLINK")
 	// Monitor and JWKS need no key.
 	m := a.object("GET", "/v2/monitor", "", nil, "", 200)
 	assert.Equal(t, "ok", m["status"])
