@@ -255,7 +255,27 @@ func Analyze(actions []Action, obs []Observation, cfg Config) Result {
 			return res.verdict(StatusFailed, fmt.Sprintf("challenge %s not performed", s.Action))
 		}
 	}
+	// The checks must have tested something: a capture whose head turns
+	// left no pair to test for planar motion, or with no frame scored by
+	// the passive model while a threshold is set, proves nothing (fail
+	// closed).
+	if hasPose(actions) && res.Planarity.Pairs == 0 {
+		return res.verdict(StatusFailed, "no head movement to test")
+	}
+	if !math.IsInf(cfg.LiveThreshold, -1) && res.LiveFrames == 0 {
+		return res.verdict(StatusFailed, "passive liveness not measured")
+	}
 	return res.verdict(StatusSuccess, "")
+}
+
+// hasPose reports whether the actions include a head movement.
+func hasPose(actions []Action) bool {
+	for _, a := range actions {
+		if a.pose() {
+			return true
+		}
+	}
+	return false
 }
 
 func (r Result) verdict(s Status, diagnostic string) Result {

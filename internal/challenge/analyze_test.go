@@ -24,6 +24,15 @@ func performing(flat bool, actions ...challenge.Action) *capture {
 
 var tlBlinkUp = []challenge.Action{challenge.TurnLeft, challenge.Blink, challenge.LookUp}
 
+// unscored performs tlBlinkUp with no frame scored by the passive model.
+func unscored() []challenge.Observation {
+	obs := performing(false, tlBlinkUp...).obs
+	for i := range obs {
+		obs[i].Live = math.NaN()
+	}
+	return obs
+}
+
 func TestAnalyze(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -370,19 +379,28 @@ func TestAnalyze(t *testing.T) {
 		{
 			name:    "no passive scores",
 			actions: tlBlinkUp,
-			obs: func() []challenge.Observation {
-				obs := performing(false, tlBlinkUp...).obs
-				for i := range obs {
-					obs[i].Live = math.NaN()
-				}
-				return obs
-			},
-			cfg:    func(c *challenge.Config) { c.LiveThreshold = 0 },
-			status: challenge.StatusSuccess,
+			obs:     unscored,
+			cfg:     func(c *challenge.Config) { c.LiveThreshold = 0 },
+			status:  challenge.StatusFailed,
+			diag:    "passive liveness not measured",
 			check: func(t *testing.T, _ []challenge.Observation, r challenge.Result) {
 				assert.True(t, math.IsNaN(r.LiveMedian))
 				assert.Zero(t, r.LiveFrames)
 			},
+		},
+		{
+			name:    "no pair to test for planar motion",
+			actions: tlBlinkUp,
+			obs:     func() []challenge.Observation { return performing(false, tlBlinkUp...).obs },
+			cfg:     func(c *challenge.Config) { c.PlanarMinMotion = 10 },
+			status:  challenge.StatusFailed,
+			diag:    "no head movement to test",
+		},
+		{
+			name:    "no passive scores and no threshold",
+			actions: tlBlinkUp,
+			obs:     unscored,
+			status:  challenge.StatusSuccess,
 		},
 		{
 			name:    "no face",

@@ -102,7 +102,7 @@ func LocalDeps(ctx context.Context, dir, baseURL string) (*httpapi.Deps, *embedd
 	st.OnUpload = func(key string) {
 		if strings.HasPrefix(key, httpapi.LivenessUploadPrefix) {
 			go func() {
-				if err := d.ProcessLivenessUpload(context.Background(), key); err != nil {
+				if err := d.ProcessLivenessUpload(context.Background(), key, time.Now()); err != nil {
 					slog.Error("liveness upload", "key", key, "err", err)
 				}
 			}()

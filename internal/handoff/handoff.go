@@ -52,14 +52,30 @@ type Predicate func(r *http.Request, body []byte) bool
 // discarded with a warning and the request is served locally, unless the
 // request's context has ended. A nil remote or heavy serves everything
 // locally.
-func Wrap(local http.Handler, heavy Predicate, remote http.Handler, maxBody int64) http.Handler {
-	return &wrapped{local: local, heavy: heavy, remote: remote, maxBody: maxBody}
+func Wrap(local http.Handler, heavy Predicate, remote http.Handler, maxBody int64, opts ...Option) http.Handler {
+	h := &wrapped{local: local, heavy: heavy, remote: remote, maxBody: maxBody}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
+
+// Option configures Wrap.
+type Option func(*wrapped)
+
+// NoFallback names the requests that must not be served again locally
+// after the remote failed: requests with effects the remote may have
+// applied before failing (an analysis that spent a one-time serverRandom).
+// Their remote answer, 5xx included, is passed through.
+func NoFallback(f func(r *http.Request) bool) Option {
+	return func(w *wrapped) { w.noFallback = f }
 }
 
 type wrapped struct {
 	local, remote http.Handler
 	heavy         Predicate
 	maxBody       int64
+	noFallback    func(r *http.Request) bool
 }
 
 func (h *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -78,7 +94,7 @@ func (h *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec := serveBuffered(h.remote, withBody(r, body))
-	if rec.status < 500 || r.Context().Err() != nil {
+	if rec.status < 500 || r.Context().Err() != nil || h.noFallback != nil && h.noFallback(r) {
 		rec.writeTo(w, ServedByGPU)
 		return
 	}

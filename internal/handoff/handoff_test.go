@@ -213,3 +213,21 @@ func TestWrapBodyLimit(t *testing.T) {
 		})
 	}
 }
+
+func TestWrapNoFallbackOption(t *testing.T) {
+	local := &counted{h: echoHandler("local")}
+	capture := func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/liveness-capture") }
+	h := handoff.Wrap(local, func(*http.Request, []byte) bool { return true }, statusHandler(http.StatusBadGateway), 1<<10,
+		handoff.NoFallback(capture))
+
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v2/bio-sessions/s/liveness-capture", strings.NewReader("zip")))
+	assert.Equal(t, http.StatusBadGateway, rec.Code, "a capture the GPU may have spent is not analysed again")
+	assert.Equal(t, "gpu", rec.Header().Get(handoff.HeaderServedBy))
+	assert.Zero(t, local.calls.Load())
+
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v2/liveness", strings.NewReader("{}")))
+	assert.Equal(t, http.StatusOK, rec.Code, "other requests still fall back")
+	assert.Equal(t, int32(1), local.calls.Load())
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +40,11 @@ type ActiveLiveness struct {
 	UploadGrace time.Duration
 	// Limits bound a capture; zero means capture.DefaultLimits().
 	Limits capture.Limits
+	// ExposeChecks answers the measures behind a result (identity cosine,
+	// planar residuals, passive score and thresholds) in its checks; off,
+	// only the frame counts are answered (the measures are logged). They
+	// help an integrator debug and an attacker tune a spoof.
+	ExposeChecks bool
 }
 
 func (a *ActiveLiveness) defaults() {
@@ -190,7 +196,7 @@ func (d *Deps) loadLiveness(ctx context.Context, tenant, id string) (store.Sessi
 		return sess, nil, internalErr(err)
 	}
 	if sd.Liveness == nil {
-		return sess, nil, errorf(http.StatusNotFound, CodeNotFound, "the bio-session has no liveness parameters: POST init-liveness-parameters first")
+		return sess, nil, errorf(http.StatusNotFound, CodeNotFound, noParameters)
 	}
 	return sess, sd.Liveness, nil
 }
@@ -203,6 +209,8 @@ const analysisDeadline = 5 * time.Minute
 func (d *Deps) interrupted(st *livenessState) bool {
 	return st.Status == StatusInProgress && d.now().Sub(st.Started) > analysisDeadline
 }
+
+const noParameters = "the bio-session has no liveness parameters: POST init-liveness-parameters first"
 
 // Bounds of the liveness parameters.
 const (
@@ -223,7 +231,8 @@ var passiveLevels = []liveness.Level{liveness.Low, liveness.Medium, liveness.Mod
 
 // ParseSecurityLevel maps a securityLevel (seed 000's names, or the passive
 // level names) to a passive liveness level. "" gives the default,
-// BALANCED_VERY_HIGH (VERY_HIGH2).
+// BALANCED_VERY_HIGH (VERY_HIGH3). Seed 000's names win where both
+// vocabularies have a name: HIGH is the third level (MODERATE).
 func ParseSecurityLevel(s string) (liveness.Level, error) {
 	s = strings.ToUpper(strings.TrimSpace(s))
 	if s == "" {
@@ -276,6 +285,16 @@ func (d *Deps) initLivenessParameters(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, id := tenant(r), r.PathValue("id")
+	// Check the session can take an attempt before the key work.
+	if _, old, err := d.loadLiveness(r.Context(), t, id); err == nil {
+		if err := d.canRestart(old); err != nil {
+			writeError(w, r, err)
+			return
+		}
+	} else if be := (*biometric.Error)(nil); errors.As(err, &be) && be.Status == http.StatusNotFound && be.Message != noParameters {
+		writeError(w, r, err)
+		return
+	}
 	key, err := capture.NewSessionKey()
 	if err != nil {
 		writeError(w, r, internalErr(err))
@@ -304,11 +323,8 @@ func (d *Deps) initLivenessParameters(w http.ResponseWriter, r *http.Request) {
 		}
 		next := &livenessState{Params: q, Mode: modeOf(q.Type), SealedKey: sealed, Status: StatusInitialized, Attempts: 1}
 		if old != nil {
-			if old.Status == StatusInProgress && !d.interrupted(old) {
-				return nil, errorf(http.StatusConflict, "LIVENESS_IN_PROGRESS", "a capture of this bio-session is being analysed")
-			}
-			if old.Attempts >= d.Active.MaxAttempts {
-				return nil, errorf(http.StatusConflict, "TOO_MANY_ATTEMPTS", fmt.Sprintf("the bio-session has used its %d liveness attempts; create a new bio-session", d.Active.MaxAttempts))
+			if err := d.canRestart(old); err != nil {
+				return nil, err
 			}
 			next.Attempts = old.Attempts + 1
 			next.Used = old.Used
@@ -331,6 +347,18 @@ func (d *Deps) initLivenessParameters(w http.ResponseWriter, r *http.Request) {
 	}
 	out := st.Params
 	d.writeSigned(w, r, http.StatusOK, &out)
+}
+
+// canRestart refuses a new attempt while one is analysed or when the
+// session has used its attempts.
+func (d *Deps) canRestart(old *livenessState) error {
+	if old.Status == StatusInProgress && !d.interrupted(old) {
+		return errorf(http.StatusConflict, "LIVENESS_IN_PROGRESS", "a capture of this bio-session is being analysed")
+	}
+	if old.Attempts >= d.Active.MaxAttempts {
+		return errorf(http.StatusConflict, "TOO_MANY_ATTEMPTS", fmt.Sprintf("the bio-session has used its %d liveness attempts; create a new bio-session", d.Active.MaxAttempts))
+	}
+	return nil
 }
 
 func captureKeyAAD(tenant, session string) envelope.AAD {
@@ -380,9 +408,20 @@ func (d *Deps) newParameters(req livenessParamsRequest) (LivenessParameters, err
 	if err != nil {
 		return p, internalErr(err)
 	}
-	p.Seed = uint32(seed.Int64())
-	if p.Challenges, err = challenge.Draw(uint64(p.Seed), p.NbChallenge); err != nil {
-		return p, internalErr(err)
+	// A sequence of blinks alone moves no head: nothing for the planar
+	// motion test. Seeds drawing one are skipped, so every sequence has a
+	// head movement and the challenges stay a function of the seed.
+	for {
+		p.Seed = uint32(seed.Int64())
+		if p.Challenges, err = challenge.Draw(uint64(p.Seed), p.NbChallenge); err != nil {
+			return p, internalErr(err)
+		}
+		if slices.ContainsFunc(p.Challenges, func(a challenge.Action) bool { return a != challenge.Blink }) {
+			break
+		}
+		if seed, err = rand.Int(rand.Reader, big.NewInt(1<<31)); err != nil {
+			return p, internalErr(err)
+		}
 	}
 	p.ServerRandom = rand.Text()
 	p.Issued = d.now()

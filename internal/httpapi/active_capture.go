@@ -58,11 +58,19 @@ type StepResult struct {
 	AtMs *int64 `json:"atMs"`
 }
 
-// ChallengeChecks are the measures behind a challenge result.
+// ChallengeChecks describe the capture behind a challenge result.
 type ChallengeChecks struct {
-	Frames         int   `json:"frames"`
-	FramesWithFace int   `json:"framesWithFace"`
-	DurationMs     int64 `json:"durationMs"`
+	Frames         int    `json:"frames"`
+	FramesWithFace int    `json:"framesWithFace"`
+	DurationMs     int64  `json:"durationMs"`
+	PassiveLevel   string `json:"passiveLevel"`
+	// Measures are answered only when the deployment exposes them
+	// (ActiveLiveness.ExposeChecks): they would help tune a spoof.
+	Measures *ChallengeMeasures `json:"measures,omitempty"`
+}
+
+// ChallengeMeasures are the measures behind a verdict.
+type ChallengeMeasures struct {
 	// IdentityMinCosine is the lowest cosine between a frame's face and the
 	// best frame's; IdentityThreshold the least allowed.
 	IdentityMinCosine float64 `json:"identityMinCosine"`
@@ -75,7 +83,6 @@ type ChallengeChecks struct {
 	// Passive liveness over the scored frames: median fused log-odds.
 	PassiveScore     *float64 `json:"passiveScore"`
 	PassiveFrames    int      `json:"passiveFrames"`
-	PassiveLevel     string   `json:"passiveLevel"`
 	PassiveThreshold float64  `json:"passiveThreshold"`
 }
 
@@ -146,7 +153,8 @@ func (d *Deps) livenessCapture(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, captureError(err))
 		return
 	}
-	res, err := d.submitCapture(r.Context(), tenant(r), r.PathValue("id"), raw, c, source, w.Header().Get("X-Request-Id"))
+	res, err := d.submitCapture(r.Context(), submission{tenant: tenant(r), session: r.PathValue("id"), raw: raw, capture: c,
+		source: source, refID: w.Header().Get("X-Request-Id")})
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -185,90 +193,155 @@ func captureError(err error) error {
 	return bodyError(err)
 }
 
+// submission is one capture to judge.
+type submission struct {
+	tenant, session string
+	raw             []byte // the container, kept as the recording
+	capture         *capture.Capture
+	source          string
+	refID           string
+	// at is when the capture arrived: the request's time, or the upload's
+	// creation time (an event may be delivered late).
+	at time.Time
+}
+
+// directSlack is how long after the challenge timeout a capture sent in a
+// request may arrive (the client's upload time); a presigned upload gets
+// UploadGrace.
+const directSlack = 30 * time.Second
+
 // submitCapture checks a capture against the session's liveness
-// parameters, analyses it and stores the result, the best frame (as a face
-// of the session) and the recording.
-func (d *Deps) submitCapture(ctx context.Context, t, sid string, raw []byte, c *capture.Capture, source, refID string) (*ChallengeResult, error) {
-	m := c.Manifest
+// parameters, analyses it and stores the result, the best frame and the
+// recording. Once the attempt is marked IN_PROGRESS it always ends with a
+// stored result and a liveness.completed event, whatever fails.
+func (d *Deps) submitCapture(ctx context.Context, sub submission) (res *ChallengeResult, err error) {
+	t, sid, m := sub.tenant, sub.session, sub.capture.Manifest
 	if m.SessionID != sid {
 		return nil, captureRefused(http.StatusBadRequest, "WRONG_SESSION", "the capture was made for another bio-session")
 	}
-	now := d.now()
+	if sub.at.IsZero() {
+		sub.at = d.now()
+	}
 	var params LivenessParameters
+	var mode string
 	var imageStorage bool
 	expired := false
 	st, err := d.updateLiveness(ctx, t, sid, func(sess *store.Session, st *livenessState) (*livenessState, error) {
 		if st == nil {
 			return nil, errorf(http.StatusConflict, "NO_LIVENESS_PARAMETERS", "the bio-session has no liveness parameters: POST init-liveness-parameters first")
 		}
-		if slices.Contains(st.Used, m.ServerRandom) {
-			return nil, captureRefused(http.StatusConflict, "REPLAYED", "a capture for this serverRandom was already submitted")
-		}
-		if m.ServerRandom != st.Params.ServerRandom {
-			return nil, captureRefused(http.StatusBadRequest, "WRONG_SERVER_RANDOM", "the capture's serverRandom is not the bio-session's current one")
+		if err := checkFresh(st, m.ServerRandom); err != nil {
+			return nil, err
 		}
 		next := *st
 		next.Used = append(slices.Clone(st.Used), m.ServerRandom)
-		params, imageStorage = st.Params, sess.ImageStorage
-		if now.After(st.Params.Expires) {
+		params, mode, imageStorage = st.Params, st.Mode, sess.ImageStorage
+		if sub.at.After(d.Active.deadline(st.Params, sub.source)) {
 			expired = true
 			diag := "the capture arrived after the liveness parameters expired"
 			next.Status = string(challenge.StatusTimeout)
 			next.Result = &ChallengeResult{LivenessStatus: next.Status, Diagnostic: &diag, LivenessMode: st.Mode,
-				NumberOfChallenge: len(st.Params.Challenges), BioSessionID: sid, ServerRandom: m.ServerRandom, Source: source, Completed: &now}
+				NumberOfChallenge: len(st.Params.Challenges), BioSessionID: sid, ServerRandom: m.ServerRandom, Source: sub.source, Completed: &sub.at}
 			return &next, nil
 		}
-		next.Status, next.Started = StatusInProgress, now
+		next.Status, next.Started = StatusInProgress, d.now()
 		return &next, nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	if expired {
-		d.emitLiveness(ctx, t, st.Result, nil)
+		d.emitLiveness(ctx, t, st.Result)
 		return nil, captureRefused(http.StatusBadRequest, "LIVENESS_EXPIRED", "the liveness parameters expired: init-liveness-parameters again")
 	}
-
-	res, bestFace, bestImage, err := d.analyseCapture(ctx, t, sid, c, params, st.Mode, imageStorage)
-	if err != nil {
-		// The attempt is spent: record an ERROR result.
+	done := false
+	defer func() {
+		if done {
+			return
+		}
+		// Whatever stopped the analysis, the attempt ends as ERROR, even
+		// when the request's context has ended.
+		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
 		diag := "the capture could not be analysed"
 		var be *biometric.Error
 		if errors.As(err, &be) && be.Status < 500 {
 			diag = be.Message
 		}
-		failed := &ChallengeResult{LivenessStatus: string(challenge.StatusError), Diagnostic: &diag, LivenessMode: st.Mode,
-			NumberOfChallenge: len(params.Challenges), BioSessionID: sid, ServerRandom: m.ServerRandom, Source: source, Completed: &now}
-		if _, uerr := d.finishLiveness(ctx, t, sid, m.ServerRandom, failed, "", ""); uerr != nil {
-			slog.WarnContext(ctx, "liveness: recording the failed attempt", "session", sid, "err", uerr)
+		now := d.now()
+		failed := &ChallengeResult{LivenessStatus: string(challenge.StatusError), Diagnostic: &diag, LivenessMode: mode,
+			NumberOfChallenge: len(params.Challenges), BioSessionID: sid, ServerRandom: m.ServerRandom, Source: sub.source,
+			RefID: sub.refID, Completed: &now}
+		if _, uerr := d.finishLiveness(bg, t, sid, m.ServerRandom, failed, "", ""); uerr != nil {
+			slog.WarnContext(bg, "liveness: recording the failed attempt", "session", sid, "err", uerr)
+			return
 		}
+		d.emitLiveness(bg, t, failed)
+	}()
+
+	res, best, err := d.analyseCapture(ctx, sub.capture, params, mode, sid)
+	if err != nil {
 		return nil, err
 	}
-	res.Source, res.RefID = source, refID
+	res.Source, res.RefID = sub.source, sub.refID
 	rec := RecordingKey(t, sid, m.ServerRandom)
-	if err := d.Blobs.Put(ctx, rec, raw, "application/zip"); err != nil {
+	if err = d.Blobs.Put(ctx, rec, sub.raw, "application/zip"); err != nil {
 		return nil, internalErr(fmt.Errorf("store recording: %w", err))
 	}
 	bestKey := ""
-	if bestImage != nil {
+	if best != nil {
 		bestKey = bestImageKey(t, sid, m.ServerRandom)
-		if err := d.Blobs.Put(ctx, bestKey, bestImage, "image/jpeg"); err != nil {
+		if err = d.Blobs.Put(ctx, bestKey, best.image, "image/jpeg"); err != nil {
 			return nil, internalErr(fmt.Errorf("store best image: %w", err))
 		}
+		// Only a live capture's best frame becomes a face of the session:
+		// a spoof's frame must not be matched against later.
+		if res.LivenessStatus == string(challenge.StatusSuccess) {
+			var faceID string
+			if faceID, err = d.storeBestFrame(ctx, t, sid, best.analysis, best.image, imageStorage); err != nil {
+				return nil, err
+			}
+			res.BestImageID = &faceID
+		}
 	}
-	if bestFace != "" {
-		res.BestImageID = &bestFace
-	}
-	done := d.now()
-	res.Completed = &done
-	if _, err := d.finishLiveness(ctx, t, sid, m.ServerRandom, res, rec, bestKey); err != nil {
+	completed := d.now()
+	res.Completed = &completed
+	if _, err = d.finishLiveness(ctx, t, sid, m.ServerRandom, res, rec, bestKey); err != nil {
 		if errors.Is(err, errSessionGone) {
-			_ = d.Blobs.DeletePrefix(ctx, SessionPrefix(t, sid))
+			done = true // nothing left to record the error in
+			_ = d.Blobs.DeletePrefix(context.WithoutCancel(ctx), SessionPrefix(t, sid))
 		}
 		return nil, err
 	}
-	d.emitLiveness(ctx, t, res, st)
+	done = true
+	d.emitLiveness(ctx, t, res)
 	return res, nil
+}
+
+// checkFresh refuses a capture whose serverRandom was already used or is
+// not the session's current one.
+func checkFresh(st *livenessState, serverRandom string) error {
+	switch {
+	case slices.Contains(st.Used, serverRandom):
+		return captureRefused(http.StatusConflict, "REPLAYED", "a capture for this serverRandom was already submitted")
+	case serverRandom != st.Params.ServerRandom:
+		return captureRefused(http.StatusBadRequest, "WRONG_SERVER_RANDOM", "the capture's serverRandom is not the bio-session's current one")
+	case st.Status != StatusInitialized:
+		return captureRefused(http.StatusBadRequest, "LIVENESS_EXPIRED", "the liveness attempt is over: init-liveness-parameters again")
+	}
+	return nil
+}
+
+// deadline is the last moment a capture of source may arrive for p.
+func (a *ActiveLiveness) deadline(p LivenessParameters, source string) time.Time {
+	if source == sourceUpload {
+		return p.Expires
+	}
+	end := p.Issued.Add(time.Duration(p.Timeout)*time.Millisecond + directSlack)
+	if end.After(p.Expires) {
+		return p.Expires
+	}
+	return end
 }
 
 var errSessionGone = errors.New("session deleted during the analysis")
@@ -294,7 +367,7 @@ func (d *Deps) finishLiveness(ctx context.Context, t, sid, serverRandom string, 
 	return st, err
 }
 
-func (d *Deps) emitLiveness(ctx context.Context, t string, res *ChallengeResult, st *livenessState) {
+func (d *Deps) emitLiveness(ctx context.Context, t string, res *ChallengeResult) {
 	data := events.LivenessData{SessionID: res.BioSessionID, LivenessStatus: res.LivenessStatus,
 		LivenessMode: res.LivenessMode, RefID: res.RefID, Live: res.LivenessStatus == string(challenge.StatusSuccess)}
 	if res.Diagnostic != nil {
@@ -305,8 +378,8 @@ func (d *Deps) emitLiveness(ctx context.Context, t string, res *ChallengeResult,
 	}
 	if res.Checks != nil {
 		data.Level = res.Checks.PassiveLevel
-		if res.Checks.PassiveScore != nil {
-			data.Score = *res.Checks.PassiveScore
+		if m := res.Checks.Measures; m != nil && m.PassiveScore != nil {
+			data.Score = *m.PassiveScore
 		}
 	}
 	d.emit(ctx)(events.NewLivenessCompleted(t, data))
@@ -318,25 +391,57 @@ type frameResult struct {
 	obs challenge.Observation
 }
 
-// analyseCapture measures every frame, judges the challenges and stores the
-// best frame as a face of the session. It returns the result, the best
-// face's id and the best frame's JPEG.
-func (d *Deps) analyseCapture(ctx context.Context, t, sid string, c *capture.Capture, p LivenessParameters, mode string, imageStorage bool) (*ChallengeResult, string, []byte, error) {
+// bestFrame is the capture's best frame and its analysis.
+type bestFrame struct {
+	analysis *biometric.Analysis
+	image    []byte
+}
+
+// MaxAnalysedFrames bounds the frames one analysis measures: a longer
+// capture is sampled evenly (first and last frames kept), so that a
+// capture's analysis fits a function's time limit whatever its length.
+const MaxAnalysedFrames = 60
+
+// sampleFrames returns the indexes of at most max frames of n, evenly
+// spread, the first and the last included.
+func sampleFrames(n, limit int) []int {
+	limit = max(limit, 2)
+	if n <= limit {
+		idx := make([]int, n)
+		for i := range idx {
+			idx[i] = i
+		}
+		return idx
+	}
+	idx := make([]int, limit)
+	for i := range idx {
+		idx[i] = i * (n - 1) / (limit - 1)
+	}
+	return idx
+}
+
+// analyseCapture measures the frames and judges the challenges.
+func (d *Deps) analyseCapture(ctx context.Context, c *capture.Capture, p LivenessParameters, mode, sid string) (*ChallengeResult, *bestFrame, error) {
+	sampled := &capture.Capture{Manifest: c.Manifest}
+	for _, i := range sampleFrames(len(c.Frames), MaxAnalysedFrames) {
+		sampled.Frames = append(sampled.Frames, c.Frames[i])
+	}
+	c = sampled
 	frames, err := d.measureFrames(ctx, c)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, nil, err
 	}
 	level, err := liveness.ParseLevel(p.PassiveLevel)
 	if err != nil {
-		return nil, "", nil, internalErr(err)
+		return nil, nil, internalErr(err)
 	}
 	liveThr, err := d.Liveness.Calibration.Threshold(level)
 	if err != nil {
-		return nil, "", nil, internalErr(err)
+		return nil, nil, internalErr(err)
 	}
 	sameCos, err := d.Bio.CosineAt(identityFAR)
 	if err != nil {
-		return nil, "", nil, internalErr(err)
+		return nil, nil, internalErr(err)
 	}
 	cfg := d.Active.Challenge
 	cfg.Timeout = time.Duration(p.Timeout) * time.Millisecond
@@ -357,7 +462,7 @@ func (d *Deps) analyseCapture(ctx context.Context, t, sid string, c *capture.Cap
 	}
 	for _, i := range passiveFrames(obs, pre.BestFrame, n) {
 		if err := d.scorePassive(c.Frames[i].Data, &obs[i]); err != nil {
-			return nil, "", nil, err
+			return nil, nil, err
 		}
 	}
 	res := challenge.Analyze(p.Challenges, obs, cfg)
@@ -381,26 +486,28 @@ func (d *Deps) analyseCapture(ctx context.Context, t, sid string, c *capture.Cap
 			withFace++
 		}
 	}
-	ch := &ChallengeChecks{Frames: len(obs), FramesWithFace: withFace, DurationMs: res.Duration.Milliseconds(),
-		IdentityMinCosine: round4(res.MinCosine), IdentityThreshold: round4(sameCos),
+	ms := &ChallengeMeasures{IdentityMinCosine: round4(res.MinCosine), IdentityThreshold: round4(sameCos),
 		PlanarPairs: res.Planarity.Pairs, PlanarSimilarityResidual: round4(res.Planarity.Similarity),
 		PlanarHomographyResidual: round4(res.Planarity.Homography), Planar: res.Planarity.Planar,
-		PassiveFrames: res.LiveFrames, PassiveLevel: level.String(), PassiveThreshold: round4(liveThr)}
+		PassiveFrames: res.LiveFrames, PassiveThreshold: round4(liveThr)}
 	if res.LiveFrames > 0 && !math.IsNaN(res.LiveMedian) {
 		v := round4(res.LiveMedian)
-		ch.PassiveScore = &v
+		ms.PassiveScore = &v
 	}
-	out.Checks = ch
+	out.Checks = &ChallengeChecks{Frames: len(obs), FramesWithFace: withFace, DurationMs: res.Duration.Milliseconds(),
+		PassiveLevel: level.String()}
+	// The measures are logged always, and answered only when the
+	// deployment says so.
+	slog.InfoContext(ctx, "liveness analysis", "session", sid, "status", out.LivenessStatus, "diagnostic", res.Diagnostic,
+		"frames", len(obs), "withFace", withFace, "minCosine", ms.IdentityMinCosine, "planarPairs", ms.PlanarPairs,
+		"homography", ms.PlanarHomographyResidual, "similarity", ms.PlanarSimilarityResidual, "passive", ms.PassiveScore)
+	if d.Active.ExposeChecks {
+		out.Checks.Measures = ms
+	}
 	if res.BestFrame < 0 {
-		return out, "", nil, nil
+		return out, nil, nil
 	}
-	best := frames[res.BestFrame]
-	img := c.Frames[res.BestFrame].Data
-	faceID, err := d.storeBestFrame(ctx, t, sid, best.a, img, imageStorage)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	return out, faceID, img, nil
+	return out, &bestFrame{analysis: frames[res.BestFrame].a, image: c.Frames[res.BestFrame].Data}, nil
 }
 
 func round4(v float64) float64 {
@@ -547,8 +654,35 @@ func (d *Deps) getChallengeResult(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errorf(http.StatusConflict, "LIVENESS_MODE_MISMATCH", fmt.Sprintf("the bio-session's liveness parameters are %s, not %s", st.Mode, mode)))
 		return
 	}
-	res := d.currentResult(sid, st)
+	res := d.settle(r.Context(), t, sid, st)
 	d.writeSigned(w, r, http.StatusOK, &res)
+}
+
+// settle returns the current result; a TIMEOUT or an interrupted analysis
+// seen for the first time is stored as the attempt's result and published
+// (liveness.completed), since no process is left to do it.
+func (d *Deps) settle(ctx context.Context, t, sid string, st *livenessState) ChallengeResult {
+	res := d.currentResult(sid, st)
+	if st.Result != nil || res.LivenessStatus == st.Status {
+		return res
+	}
+	now := d.now()
+	res.Completed = &now
+	stored := res
+	_, err := d.updateLiveness(ctx, t, sid, func(_ *store.Session, cur *livenessState) (*livenessState, error) {
+		if cur == nil || cur.Result != nil || cur.Params.ServerRandom != st.Params.ServerRandom || cur.Status != st.Status {
+			return nil, errNothingToDo
+		}
+		next := *cur
+		next.Status, next.Result = stored.LivenessStatus, &stored
+		return &next, nil
+	})
+	if err == nil {
+		d.emitLiveness(ctx, t, &stored)
+	} else if !errors.Is(err, errNothingToDo) {
+		slog.WarnContext(ctx, "liveness: settling the attempt", "session", sid, "err", err)
+	}
+	return res
 }
 
 // currentResult is the stored result, or the pending state (TIMEOUT once
@@ -586,7 +720,7 @@ type CaptureUpload struct {
 
 // LivenessUploadPrefix is the key prefix of capture uploads; the bucket
 // notifies the liveness function of objects created under it.
-const LivenessUploadPrefix = "uploads/liveness/"
+const LivenessUploadPrefix = "liveness-uploads/"
 
 // LivenessUploadKey is where the capture for serverRandom is uploaded.
 func LivenessUploadKey(tenant, session, serverRandom string) string {
@@ -627,30 +761,35 @@ func (d *Deps) createLivenessUpload(w http.ResponseWriter, r *http.Request) {
 }
 
 // ProcessLivenessUpload analyses a capture container uploaded under
-// LivenessUploadPrefix (the S3 object-created event path). Whatever
-// happens, the upload is deleted: a refused capture is reported in the
-// session's state when it can be, and logged.
-func (d *Deps) ProcessLivenessUpload(ctx context.Context, key string) error {
-	defer func() { _ = d.Blobs.Delete(context.WithoutCancel(ctx), key) }()
+// LivenessUploadPrefix (the bucket's object-created event path); created
+// is when the object was created (zero: now). The upload is deleted once
+// it has a final outcome: analysed, or refused (too large, not a capture,
+// not for the current attempt; a refusal of the current attempt is
+// recorded as its ERROR result). A transient failure returns an error and
+// keeps the upload, so that the event's retry finds it; a second delivery
+// of the same event finds nothing and does nothing.
+func (d *Deps) ProcessLivenessUpload(ctx context.Context, key string, created time.Time) error {
 	t, sid, sr, ok := parseUploadKey(key)
 	if !ok {
-		return fmt.Errorf("liveness upload %q: not a capture upload key", key)
+		slog.WarnContext(ctx, "liveness upload: not a capture upload key", "key", key)
+		return nil
 	}
 	if d.Active == nil || d.Liveness == nil || d.Bio == nil {
 		return errors.New("liveness upload: active liveness is not configured")
 	}
+	final := func() { _ = d.Blobs.Delete(context.WithoutCancel(ctx), key) }
 	limit := d.Active.Limits.MaxTotalBytes + 1<<20
 	if sz, ok := d.Blobs.(store.Sizer); ok {
 		n, err := sz.Size(ctx, key)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil // already processed (S3 delivers events at least once)
+			return nil // already processed (events are delivered at least once)
 		}
 		if err != nil {
 			return fmt.Errorf("liveness upload %s: %w", key, err)
 		}
 		if n > limit {
-			slog.WarnContext(ctx, "liveness upload refused", "key", key, "bytes", n, "reason", "too large")
-			return nil
+			final()
+			return d.refuseUpload(ctx, t, sid, sr, fmt.Sprintf("the capture is larger than %d bytes", limit))
 		}
 	}
 	raw, _, err := d.Blobs.Get(ctx, key)
@@ -661,29 +800,70 @@ func (d *Deps) ProcessLivenessUpload(ctx context.Context, key string) error {
 		return fmt.Errorf("liveness upload %s: %w", key, err)
 	}
 	if int64(len(raw)) > limit {
-		slog.WarnContext(ctx, "liveness upload refused", "key", key, "bytes", len(raw), "reason", "too large")
-		return nil
+		final()
+		return d.refuseUpload(ctx, t, sid, sr, fmt.Sprintf("the capture is larger than %d bytes", limit))
 	}
 	c, err := capture.Parse(raw, d.Active.Limits)
 	if err == nil && c.Manifest.ServerRandom != sr {
 		err = fmt.Errorf("%w: the container's serverRandom differs from the upload's", capture.ErrInvalid)
 	}
 	if err != nil {
-		slog.WarnContext(ctx, "liveness upload refused", "key", key, "err", err)
+		final()
+		return d.refuseUpload(ctx, t, sid, sr, "not a valid capture: "+err.Error())
+	}
+	now := d.now()
+	id := biometric.NewID()
+	tx := fmt.Sprintf("W-face-%s-%s-%d", "liveness-challenge", id, now.UnixMilli())
+	res, err := d.submitCapture(ctx, submission{tenant: t, session: sid, raw: raw, capture: c, source: sourceUpload, refID: tx, at: created})
+	var be *biometric.Error
+	switch {
+	case err == nil:
+		final()
+		d.recordUsage(ctx, t, "liveness-challenge", tx, id, now, http.StatusOK)
+		slog.InfoContext(ctx, "liveness upload analysed", "session", sid, "status", res.LivenessStatus, "tx", tx)
+		return nil
+	case errors.As(err, &be) && be.Status < 500:
+		// A final answer: refused (replayed, expired, session gone) or the
+		// attempt recorded as ERROR (a frame the decoder refused).
+		final()
+		d.recordUsage(ctx, t, "liveness-challenge", tx, id, now, be.Status)
+		slog.WarnContext(ctx, "liveness upload refused", "key", key, "code", be.Code, "err", be.Message)
 		return nil
 	}
-	res, err := d.submitCapture(ctx, t, sid, raw, c, sourceUpload, "")
-	if err != nil {
-		var be *biometric.Error
-		if errors.As(err, &be) && be.Status < 500 {
-			slog.WarnContext(ctx, "liveness upload refused", "key", key, "code", be.Code, "err", be.Message)
-			return nil
+	// The attempt was recorded as ERROR by submitCapture when it had
+	// started; the upload stays for the retry only if it had not.
+	return fmt.Errorf("liveness upload %s: %w", key, err)
+}
+
+// refuseUpload records an unusable upload as the ERROR result of the
+// attempt it was made for, when that attempt is still waiting for it.
+func (d *Deps) refuseUpload(ctx context.Context, t, sid, sr, why string) error {
+	slog.WarnContext(ctx, "liveness upload refused", "session", sid, "reason", why)
+	now := d.now()
+	var res *ChallengeResult
+	_, err := d.updateLiveness(ctx, t, sid, func(_ *store.Session, st *livenessState) (*livenessState, error) {
+		if st == nil || st.Params.ServerRandom != sr || checkFresh(st, sr) != nil {
+			return nil, errNothingToDo
 		}
-		return fmt.Errorf("liveness upload %s: %w", key, err)
+		next := *st
+		next.Used = append(slices.Clone(st.Used), sr)
+		res = &ChallengeResult{LivenessStatus: string(challenge.StatusError), Diagnostic: &why, LivenessMode: st.Mode,
+			NumberOfChallenge: len(st.Params.Challenges), BioSessionID: sid, ServerRandom: sr, Source: sourceUpload, Completed: &now}
+		next.Status, next.Result = res.LivenessStatus, res
+		return &next, nil
+	})
+	var be *biometric.Error
+	switch {
+	case errors.Is(err, errNothingToDo), errors.As(err, &be) && be.Status < 500:
+		return nil
+	case err != nil:
+		return fmt.Errorf("liveness upload: record the refusal: %w", err)
 	}
-	slog.InfoContext(ctx, "liveness upload analysed", "session", sid, "status", res.LivenessStatus)
+	d.emitLiveness(ctx, t, res)
 	return nil
 }
+
+var errNothingToDo = errors.New("nothing to do")
 
 func parseUploadKey(key string) (tenant, session, serverRandom string, ok bool) {
 	rest, ok := strings.CutPrefix(key, LivenessUploadPrefix)
@@ -790,6 +970,11 @@ func (d *Deps) replayLivenessMetadata(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	// Refuse a spent attempt before any decryption work.
+	if err := checkFresh(st, st.Params.ServerRandom); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	key, err := d.openCaptureKey(r.Context(), t, sid, st)
 	if err != nil {
 		writeError(w, r, internalErr(err))
@@ -807,7 +992,8 @@ func (d *Deps) replayLivenessMetadata(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, captureError(err))
 		return
 	}
-	res, err := d.submitCapture(r.Context(), t, sid, raw, c, sourceReplay, w.Header().Get("X-Request-Id"))
+	res, err := d.submitCapture(r.Context(), submission{tenant: t, session: sid, raw: raw, capture: c,
+		source: sourceReplay, refID: w.Header().Get("X-Request-Id")})
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -826,7 +1012,7 @@ func (d *Deps) getReplayStatus(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	res := d.currentResult(sid, st)
+	res := d.settle(r.Context(), t, sid, st)
 	out := ReplayStatus{Status: res.LivenessStatus, Diagnostic: res.Diagnostic, BestImageID: res.BestImageID}
 	if st.BestImageKey != "" && st.Result != nil {
 		img, _, err := d.Blobs.Get(r.Context(), st.BestImageKey)

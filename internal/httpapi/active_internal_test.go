@@ -28,3 +28,17 @@ func TestInterruptedAnalysis(t *testing.T) {
 	now = now.Add(2 * time.Hour)
 	assert.Equal(t, "TIMEOUT", d.currentResult("s", st).LivenessStatus, "parameters expired without a capture")
 }
+
+// Every drawn sequence has a head movement, so the planar motion test
+// always has something to test.
+func TestParametersHaveAPoseAction(t *testing.T) {
+	d := &Deps{Active: &ActiveLiveness{}}
+	d.defaults()
+	one := 1
+	for range 200 {
+		p, err := d.newParameters(livenessParamsRequest{NbChallenge: &one})
+		assert.NoError(t, err)
+		assert.Len(t, p.Challenges, 1)
+		assert.NotEqual(t, "BLINK", string(p.Challenges[0]))
+	}
+}

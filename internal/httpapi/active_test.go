@@ -100,19 +100,19 @@ func TestActiveLivenessPlanarAttack(t *testing.T) {
 	assert.Equal(t, "SPOOF", r["livenessStatus"], "%v", r)
 	assert.Equal(t, "planar motion", r["diagnostic"])
 	checks := r["checks"].(map[string]any)
-	assert.Equal(t, true, checks["planar"])
 	assert.EqualValues(t, len(frames), checks["frames"])
-	assert.Positive(t, checks["planarPairs"])
+	measures := checks["measures"].(map[string]any)
+	assert.Equal(t, true, measures["planar"])
+	assert.Positive(t, measures["planarPairs"])
 	assert.Equal(t, "multipart", r["source"])
-	best, _ := r["bestImageId"].(string)
-	require.NotEmpty(t, best, "the best frame is stored as a face of the session")
-	face := a.object("GET", "/v2/bio-sessions/"+sid+"/faces/"+best, "", nil, a.key, 200)
-	assert.Equal(t, "liveness best frame", face["friendlyName"])
+	assert.Nil(t, r["bestImageId"], "a spoof's best frame is not made a face of the session")
+	res, list := a.call("GET", "/v2/bio-sessions/"+sid+"/faces", "", nil, a.key)
+	require.Equal(t, 200, res.StatusCode)
+	assert.JSONEq(t, `[]`, string(list), "no face in the session")
 
 	got := a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, a.key, 200)
 	a.verified(got)
 	assert.Equal(t, "SPOOF", got["livenessStatus"])
-	assert.Equal(t, best, got["bestImageId"])
 	assert.EqualValues(t, 2, got["numberOfChallenge"])
 	e := a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_MEDIUM", "", nil, a.key, 409)
 	assert.Equal(t, "LIVENESS_MODE_MISMATCH", e["code"], "a client cannot read a HIGH result as MEDIUM or the reverse")
@@ -133,7 +133,7 @@ func TestActiveLivenessPlanarAttack(t *testing.T) {
 	other := a.keyFor("other-tenant")
 	a.object("GET", "/v2/bio-sessions/"+sid+"/recording", "", nil, other, 404)
 	a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, other, 404)
-	res, _ := a.call("DELETE", "/v2/bio-sessions/"+sid, "", nil, a.key)
+	res, _ = a.call("DELETE", "/v2/bio-sessions/"+sid, "", nil, a.key)
 	require.Equal(t, 204, res.StatusCode)
 	fetch(t, rec["url"].(string), 404)
 }
@@ -207,17 +207,39 @@ func TestActiveLivenessUploadEvent(t *testing.T) {
 	assert.Equal(t, "INITIALIZED", pending["livenessStatus"])
 
 	// What the bucket's object-created event does:
-	require.NoError(t, a.d.ProcessLivenessUpload(t.Context(), key))
+	require.NoError(t, a.d.ProcessLivenessUpload(t.Context(), key, time.Now()))
 	got := a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, a.key, 200)
 	assert.Contains(t, []any{"SPOOF", "FAILED"}, got["livenessStatus"])
 	assert.Equal(t, "upload", got["source"])
 	_, _, err = a.st.Get(t.Context(), key)
 	require.Error(t, err, "the upload is consumed")
 	// A second delivery of the event (S3 delivers at least once) is a no-op.
-	require.NoError(t, a.d.ProcessLivenessUpload(t.Context(), key))
-	require.Error(t, a.d.ProcessLivenessUpload(t.Context(), "uploads/other/x.zip"), "not a capture upload key")
+	require.NoError(t, a.d.ProcessLivenessUpload(t.Context(), key, time.Now()))
+	require.NoError(t, a.d.ProcessLivenessUpload(t.Context(), "uploads/other/x.zip", time.Now()), "not a capture upload key: logged")
 	e := a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-uploads", "application/json", []byte(`{}`), a.key, 409)
 	assert.Equal(t, "REPLAYED", e["code"])
+
+	// An upload that is no capture ends its attempt as ERROR (the client
+	// polling the result learns it) and is deleted.
+	p = a.initLiveness(a.key, sid, `{"nbChallenge":1}`, 200)
+	key = httpapi.LivenessUploadKey("acme", sid, p["serverRandom"].(string))
+	require.NoError(t, a.st.Put(t.Context(), key, []byte("not a zip"), "application/zip"))
+	require.NoError(t, a.d.ProcessLivenessUpload(t.Context(), key, time.Now()))
+	got = a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, a.key, 200)
+	assert.Equal(t, "ERROR", got["livenessStatus"])
+	assert.Contains(t, got["diagnostic"], "not a valid capture")
+	_, _, err = a.st.Get(t.Context(), key)
+	require.Error(t, err, "the refused upload is deleted")
+
+	// An upload created after the parameters expired is a TIMEOUT, judged
+	// by the object's creation time, not by when the event arrives.
+	p = a.initLiveness(a.key, sid, `{"nbChallenge":1,"timeout":3000}`, 200)
+	_, zip = captureOf(t, sid, p, planarFrames(t, fixture(t, "obama.jpg"), attackPoses[:6]))
+	key = httpapi.LivenessUploadKey("acme", sid, p["serverRandom"].(string))
+	require.NoError(t, a.st.Put(t.Context(), key, zip, "application/zip"))
+	require.NoError(t, a.d.ProcessLivenessUpload(t.Context(), key, time.Now().Add(time.Hour)))
+	got = a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, a.key, 200)
+	assert.Equal(t, "TIMEOUT", got["livenessStatus"])
 }
 
 func TestActiveLivenessRefusals(t *testing.T) {
@@ -262,18 +284,28 @@ func TestActiveLivenessRefusals(t *testing.T) {
 	got := a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, a.key, 200)
 	assert.Equal(t, "ERROR", got["livenessStatus"])
 
-	// Expired parameters: refused, and the result says TIMEOUT.
-	p = a.initLiveness(a.key, sid, `{"timeout":3000}`, 200)
-	_, zip = captureOf(t, sid, p, frames)
-	a.d.Now = func() time.Time { return time.Now().Add(time.Hour) }
-	e = a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-capture", "application/zip", zip, a.key, 400)
-	assert.Equal(t, "LIVENESS_EXPIRED", e["code"])
-	a.d.Now = nil
-	got = a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, a.key, 200)
-	assert.Equal(t, "TIMEOUT", got["livenessStatus"])
+	// Expired parameters. A capture arriving late is refused and the
+	// result says TIMEOUT; so does the first read after the expiry (which
+	// stores it), and a capture after that is refused too.
+	late := func(a *api) { a.d.Now = func() time.Time { return time.Now().Add(time.Hour) } }
+	for _, readFirst := range []bool{false, true} {
+		p = a.initLiveness(a.key, sid, `{"timeout":3000}`, 200)
+		_, zip = captureOf(t, sid, p, frames)
+		late(a)
+		if readFirst {
+			got = a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, a.key, 200)
+			assert.Equal(t, "TIMEOUT", got["livenessStatus"])
+			a.d.Now = nil
+		}
+		e = a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-capture", "application/zip", zip, a.key, 400)
+		assert.Equal(t, "LIVENESS_EXPIRED", e["code"])
+		a.d.Now = nil
+		got = a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, a.key, 200)
+		assert.Equal(t, "TIMEOUT", got["livenessStatus"], "stored: stays TIMEOUT")
+	}
 
 	// Attempts are bounded.
-	for range 3 { // attempts 3 to 5
+	for range 2 { // attempts 4 and 5
 		a.initLiveness(a.key, sid, `{}`, 200)
 	}
 	e = a.initLiveness(a.key, sid, `{}`, 409)
@@ -304,6 +336,7 @@ func fetch(t testing.TB, url string, status int) []byte {
 func TestActiveLivenessCallback(t *testing.T) {
 	a := newAPI(t)
 	a.d.Config.AllowHTTPCallbacks = true
+	a.d.Active.ExposeChecks = false
 	got := make(chan map[string]any, 4)
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var ev map[string]any
@@ -325,6 +358,7 @@ func TestActiveLivenessCallback(t *testing.T) {
 		assert.Equal(t, "LIVENESS_MEDIUM", data["livenessMode"])
 		assert.Equal(t, r["bestImageId"], data["faceId"])
 		assert.Equal(t, false, data["live"])
+		assert.NotContains(t, r["checks"], "measures", "measures are not answered unless the deployment exposes them")
 	case <-time.After(10 * time.Second):
 		t.Fatal("no callback delivery")
 	}

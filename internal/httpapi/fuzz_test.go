@@ -48,9 +48,9 @@ func FuzzReadForm(f *testing.F) {
 // requests and the hand-off predicate. None may panic; a parsed upload key
 // rebuilds the same key.
 func FuzzLivenessInputs(f *testing.F) {
-	f.Add("uploads/liveness/t/s/r.zip", "VERY_HIGH2", []byte(`{"type":"HIGH","timeout":30000,"nbChallenge":3}`))
-	f.Add("uploads/liveness//s/.zip", "highest", []byte(`[{"nbChallenge":-1}]`))
-	f.Add("uploads/liveness/a/b/c/d.zip", "", []byte(`{"threshold":"HIGHEST"}`))
+	f.Add("liveness-uploads/t/s/r.zip", "VERY_HIGH2", []byte(`{"type":"HIGH","timeout":30000,"nbChallenge":3}`))
+	f.Add("liveness-uploads//s/.zip", "highest", []byte(`[{"nbChallenge":-1}]`))
+	f.Add("liveness-uploads/a/b/c/d.zip", "", []byte(`{"threshold":"HIGHEST"}`))
 	d := &Deps{Active: &ActiveLiveness{}}
 	d.defaults()
 	f.Fuzz(func(t *testing.T, key, level string, body []byte) {

@@ -11,9 +11,20 @@ import (
 )
 
 // HeavyCaptureBytes is the capture size from which the liveness function
-// hands an active liveness capture to the GPU service (about 60 frames of
-// 640x480 JPEG): below it the analysis takes a few seconds on Lambda's CPU.
-const HeavyCaptureBytes = 4 << 20
+// hands an active liveness capture to the GPU service (about 30 frames of
+// 640x480 JPEG). A Lambda function takes at most 6 MB of request (about
+// 4.4 MiB of binary once base64-encoded by API Gateway): captures between
+// this and that go to the GPU service; larger ones must be uploaded.
+const HeavyCaptureBytes = 2 << 20
+
+// SpendsCapture reports whether a request submits an active liveness
+// capture: it spends a one-time serverRandom, so it must not be served a
+// second time after the GPU service failed with it.
+func SpendsCapture(r *http.Request) bool {
+	p := r.URL.Path
+	return r.Method == http.MethodPost && strings.HasPrefix(p, "/v2/bio-sessions/") &&
+		(strings.HasSuffix(p, "/liveness-capture") || strings.HasSuffix(p, "/replay-liveness-metadata"))
+}
 
 // HeavyLiveness reports whether a liveness request is heavy work for the
 // GPU service (docs/liveness-gpu.md): passive liveness at the HIGHEST
@@ -27,8 +38,7 @@ func HeavyLiveness(r *http.Request, body []byte) bool {
 	switch {
 	case p == "/v2/liveness":
 		return strings.EqualFold(strings.TrimSpace(thresholdOf(r, body)), "HIGHEST")
-	case strings.HasPrefix(p, "/v2/bio-sessions/") &&
-		(strings.HasSuffix(p, "/liveness-capture") || strings.HasSuffix(p, "/replay-liveness-metadata")):
+	case SpendsCapture(r):
 		return len(body) >= HeavyCaptureBytes
 	}
 	return false

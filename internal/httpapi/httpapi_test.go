@@ -63,7 +63,7 @@ func deps(t testing.TB) *httpapi.Deps {
 	keys, err := envelope.OpenLocalKey(filepath.Join(t.TempDir(), "template.key"))
 	require.NoError(t, err)
 	server.WithEnroll(d, keys)
-	d.Active = &httpapi.ActiveLiveness{Keys: envelope.NewSealer(keys, envelope.Options{}), Challenge: challenge.DefaultConfig()}
+	d.Active = &httpapi.ActiveLiveness{Keys: envelope.NewSealer(keys, envelope.Options{}), Challenge: challenge.DefaultConfig(), ExposeChecks: true}
 	d.Usage = st
 	d.Liveness, err = server.LoadLiveness()
 	require.NoError(t, err)

@@ -192,23 +192,28 @@ func (d *Deps) billable(action string, h http.HandlerFunc) http.HandlerFunc {
 		sw, _ := w.(*statusWriter)
 		h(w, r)
 		t := tenant(r)
-		if d.Usage == nil || t == "" {
-			return
-		}
 		status := http.StatusOK
 		if sw != nil && sw.status != 0 {
 			status = sw.status
 		}
-		outcome := "success"
-		if status >= 400 {
-			outcome = "error"
-		}
-		rec := UsageRecord{Action: action, TransactionID: tx, Time: now, Outcome: outcome, Status: status}
-		item := store.Item{Tenant: t, Kind: "usage", ID: fmt.Sprintf("%013d-%s", now.UnixMilli(), id),
-			Data: mustJSON(rec), Created: now, Expires: now.Add(usageRetention)}
-		if err := d.Usage.PutItem(context.WithoutCancel(r.Context()), item); err != nil {
-			slog.WarnContext(r.Context(), "usage not recorded", "tx", tx, "err", err)
-		}
+		d.recordUsage(r.Context(), t, action, tx, id, now, status)
+	}
+}
+
+// recordUsage stores the usage record of one billable call.
+func (d *Deps) recordUsage(ctx context.Context, t, action, tx, id string, now time.Time, status int) {
+	if d.Usage == nil || t == "" {
+		return
+	}
+	outcome := "success"
+	if status >= 400 {
+		outcome = "error"
+	}
+	rec := UsageRecord{Action: action, TransactionID: tx, Time: now, Outcome: outcome, Status: status}
+	item := store.Item{Tenant: t, Kind: "usage", ID: fmt.Sprintf("%013d-%s", now.UnixMilli(), id),
+		Data: mustJSON(rec), Created: now, Expires: now.Add(usageRetention)}
+	if err := d.Usage.PutItem(context.WithoutCancel(ctx), item); err != nil {
+		slog.WarnContext(ctx, "usage not recorded", "tx", tx, "err", err)
 	}
 }
 

@@ -7,13 +7,15 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 )
 
-// ObjectFunc handles one object of an S3 event notification.
-type ObjectFunc func(ctx context.Context, bucket, key string) error
+// ObjectFunc handles one object created in a bucket, at created (the
+// event's time).
+type ObjectFunc func(ctx context.Context, bucket, key string, created time.Time) error
 
 // WithS3 returns a Lambda handler for a function that serves h behind API
 // Gateway and is also triggered when objects are created in a bucket, in
@@ -33,8 +35,9 @@ func WithS3(h http.Handler, onObject ObjectFunc) func(ctx context.Context, raw j
 			Records []struct {
 				EventSource string `json:"eventSource"`
 			} `json:"Records"`
-			Source     string `json:"source"`
-			DetailType string `json:"detail-type"`
+			Source     string    `json:"source"`
+			DetailType string    `json:"detail-type"`
+			Time       time.Time `json:"time"`
 			Detail     struct {
 				Bucket struct {
 					Name string `json:"name"`
@@ -49,7 +52,7 @@ func WithS3(h http.Handler, onObject ObjectFunc) func(ctx context.Context, raw j
 			if probe.DetailType != "Object Created" {
 				return nil, nil // not an event this function acts on
 			}
-			return nil, onObject(ctx, probe.Detail.Bucket.Name, probe.Detail.Object.Key)
+			return nil, onObject(ctx, probe.Detail.Bucket.Name, probe.Detail.Object.Key, probe.Time)
 		}
 		if perr == nil && len(probe.Records) > 0 && allS3(probe.Records) {
 			var ev events.S3Event
@@ -63,7 +66,7 @@ func WithS3(h http.Handler, onObject ObjectFunc) func(ctx context.Context, raw j
 					errs = append(errs, fmt.Errorf("s3 event: key %q: %w", r.S3.Object.Key, err))
 					continue
 				}
-				if err := onObject(ctx, r.S3.Bucket.Name, key); err != nil {
+				if err := onObject(ctx, r.S3.Bucket.Name, key, r.EventTime); err != nil {
 					errs = append(errs, err)
 				}
 			}

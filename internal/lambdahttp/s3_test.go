@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
@@ -19,19 +20,22 @@ func TestWithS3(t *testing.T) {
 	})
 	var got []string
 	fail := false
-	fn := WithS3(h, func(_ context.Context, bucket, key string) error {
+	var times []time.Time
+	fn := WithS3(h, func(_ context.Context, bucket, key string, created time.Time) error {
 		got = append(got, bucket+":"+key)
+		times = append(times, created)
 		if fail {
 			return errors.New("transient")
 		}
 		return nil
 	})
-	s3ev := `{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"uploads/liveness/t/s/a%2Bb+c.zip","size":10}}},
-		{"eventSource":"aws:s3","s3":{"bucket":{"name":"b"},"object":{"key":"uploads/liveness/t/s/x.zip"}}}]}`
+	s3ev := `{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","eventTime":"2026-11-22T10:00:00.5Z","s3":{"bucket":{"name":"b"},"object":{"key":"liveness-uploads/t/s/a%2Bb+c.zip","size":10}}},
+		{"eventSource":"aws:s3","s3":{"bucket":{"name":"b"},"object":{"key":"liveness-uploads/t/s/x.zip"}}}]}`
 	out, err := fn(t.Context(), json.RawMessage(s3ev))
 	require.NoError(t, err)
 	assert.Nil(t, out)
-	assert.Equal(t, []string{"b:uploads/liveness/t/s/a+b c.zip", "b:uploads/liveness/t/s/x.zip"}, got, "keys are URL-decoded")
+	assert.Equal(t, []string{"b:liveness-uploads/t/s/a+b c.zip", "b:liveness-uploads/t/s/x.zip"}, got, "keys are URL-decoded")
+	assert.Equal(t, time.Date(2026, 11, 22, 10, 0, 0, 5e8, time.UTC), times[0].UTC(), "the event's time")
 
 	fail, got = true, nil
 	_, err = fn(t.Context(), json.RawMessage(s3ev))
@@ -39,10 +43,12 @@ func TestWithS3(t *testing.T) {
 	assert.Len(t, got, 2, "every record is tried")
 
 	fail, got = false, nil
-	eb := `{"version":"0","source":"aws.s3","detail-type":"Object Created","detail":{"bucket":{"name":"b"},"object":{"key":"uploads/liveness/t/s/r.zip","size":3}}}`
+	times = nil
+	eb := `{"version":"0","source":"aws.s3","detail-type":"Object Created","time":"2026-11-22T11:00:00Z","detail":{"bucket":{"name":"b"},"object":{"key":"liveness-uploads/t/s/r.zip","size":3}}}`
 	_, err = fn(t.Context(), json.RawMessage(eb))
 	require.NoError(t, err)
-	assert.Equal(t, []string{"b:uploads/liveness/t/s/r.zip"}, got, "EventBridge's Object Created event")
+	assert.Equal(t, []string{"b:liveness-uploads/t/s/r.zip"}, got, "EventBridge's Object Created event")
+	assert.Equal(t, time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC), times[0].UTC())
 	got = nil
 	_, err = fn(t.Context(), json.RawMessage(`{"source":"aws.s3","detail-type":"Object Deleted","detail":{}}`))
 	require.NoError(t, err)

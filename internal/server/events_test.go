@@ -334,7 +334,9 @@ func TestObjectCreatedEvent(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(raw), "SERVERRANDOM.zip")
 	ev := strings.Replace(string(raw), "SERVERRANDOM", sr, 1)
-	fn := lambdahttp.WithS3(h, func(ctx context.Context, _, key string) error { return d.ProcessLivenessUpload(ctx, key) })
+	fn := lambdahttp.WithS3(h, func(ctx context.Context, _, key string, created time.Time) error {
+		return d.ProcessLivenessUpload(ctx, key, created)
+	})
 	out, err := fn(t.Context(), json.RawMessage(ev))
 	require.NoError(t, err)
 	assert.Nil(t, out)

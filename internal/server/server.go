@@ -282,9 +282,11 @@ func templateKeys(cfg aws.Config) (envelope.KeyProvider, error) {
 }
 
 // WithActive adds active (challenge) liveness to d, sealing each session's
-// capture key with keys.
+// capture key with keys. FACELAMBDA_LIVENESS_MEASURES=1 answers the
+// measures behind results.
 func WithActive(d *httpapi.Deps, keys envelope.KeyProvider) {
-	d.Active = &httpapi.ActiveLiveness{Keys: envelope.NewSealer(keys, envelope.Options{}), Challenge: challenge.DefaultConfig()}
+	d.Active = &httpapi.ActiveLiveness{Keys: envelope.NewSealer(keys, envelope.Options{}), Challenge: challenge.DefaultConfig(),
+		ExposeChecks: os.Getenv("FACELAMBDA_LIVENESS_MEASURES") == "1"}
 }
 
 // WithEnroll adds the enrolment service and the gallery identifier to d,
@@ -395,7 +397,7 @@ func LivenessFunction(ctx context.Context, d *httpapi.Deps) (http.Handler, error
 	if err != nil || remote == nil {
 		return local, err
 	}
-	return handoff.Wrap(local, httpapi.HeavyLiveness, remote, MaxHandoffBody), nil
+	return handoff.Wrap(local, httpapi.HeavyLiveness, remote, MaxHandoffBody, handoff.NoFallback(httpapi.SpendsCapture)), nil
 }
 
 // GPUService is the liveness-gpu service's handler: the liveness routes
