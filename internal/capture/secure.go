@@ -86,6 +86,39 @@ func PublicJWK(pub *rsa.PublicKey) map[string]any {
 	}
 }
 
+// ParseJWK reads the public key of a JWK made by PublicJWK (what a client
+// gets in the liveness parameters' publicKey), refusing keys under
+// SessionKeyBits.
+func ParseJWK(jwk map[string]any) (*rsa.PublicKey, error) {
+	field := func(name string) ([]byte, error) {
+		v, _ := jwk[name].(string)
+		b, err := base64.RawURLEncoding.DecodeString(v)
+		if err != nil || len(b) == 0 {
+			return nil, fmt.Errorf("capture: JWK member %q is not base64url", name)
+		}
+		return b, nil
+	}
+	if jwk["kty"] != "RSA" {
+		return nil, errors.New("capture: JWK is not an RSA key")
+	}
+	n, err := field("n")
+	if err != nil {
+		return nil, err
+	}
+	e, err := field("e")
+	if err != nil {
+		return nil, err
+	}
+	if len(e) > 4 {
+		return nil, errors.New("capture: JWK exponent too large")
+	}
+	pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
+	if pub.N.BitLen() < SessionKeyBits || pub.E < 3 {
+		return nil, fmt.Errorf("capture: JWK key of %d bits, want %d", pub.N.BitLen(), SessionKeyBits)
+	}
+	return pub, nil
+}
+
 // PublicPEM returns a session's public key as a PEM "PUBLIC KEY" block
 // (X.509 SubjectPublicKeyInfo).
 func PublicPEM(pub *rsa.PublicKey) (string, error) {

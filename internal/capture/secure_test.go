@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"math/big"
 	"testing"
@@ -252,4 +253,34 @@ func TestPublicPEM(t *testing.T) {
 
 	_, err = PublicPEM(nil)
 	require.Error(t, err)
+}
+
+func TestParseJWK(t *testing.T) {
+	priv, _ := testKeys(t)
+	jwk := PublicJWK(&priv.PublicKey)
+	pub, err := ParseJWK(jwk)
+	require.NoError(t, err)
+	assert.True(t, pub.Equal(&priv.PublicKey), "round trip")
+
+	// Through JSON, as a client gets it.
+	b, err := json.Marshal(jwk)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	pub, err = ParseJWK(m)
+	require.NoError(t, err)
+	assert.True(t, pub.Equal(&priv.PublicKey))
+
+	for name, bad := range map[string]map[string]any{
+		"not RSA":      {"kty": "EC", "n": jwk["n"], "e": jwk["e"]},
+		"no modulus":   {"kty": "RSA", "e": jwk["e"]},
+		"bad base64":   {"kty": "RSA", "n": "!!", "e": jwk["e"]},
+		"small key":    {"kty": "RSA", "n": "AQAB", "e": jwk["e"]},
+		"huge e":       {"kty": "RSA", "n": jwk["n"], "e": "AQABAQAB"},
+		"e of one":     {"kty": "RSA", "n": jwk["n"], "e": "AQ"},
+		"n not string": {"kty": "RSA", "n": 12, "e": jwk["e"]},
+	} {
+		_, err := ParseJWK(bad)
+		assert.Error(t, err, name)
+	}
 }

@@ -97,6 +97,7 @@ func LocalDeps(ctx context.Context, dir, baseURL string) (*httpapi.Deps, *embedd
 		ModelsReady: func(context.Context) error { return nil }}
 	server.WithEnroll(d, keys)
 	server.WithActive(d, keys)
+	d.Active.ExposeChecks = os.Getenv("FACELAMBDA_LIVENESS_MEASURES") != "0" // development: show the measures
 	// What the bucket's object-created notification does in AWS: a capture
 	// uploaded through a presigned URL is analysed once stored.
 	st.OnUpload = func(key string) {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/big"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -68,12 +67,9 @@ func multipartFrames(t testing.TB, meta []byte, m capture.Manifest, frames [][]b
 
 func publicKeyOf(t testing.TB, p map[string]any) *rsa.PublicKey {
 	t.Helper()
-	jwk := p["publicKey"].(map[string]any)
-	n, err := base64.RawURLEncoding.DecodeString(jwk["n"].(string))
+	pub, err := capture.ParseJWK(p["publicKey"].(map[string]any))
 	require.NoError(t, err)
-	e, err := base64.RawURLEncoding.DecodeString(jwk["e"].(string))
-	require.NoError(t, err)
-	return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
+	return pub
 }
 
 func TestActiveLivenessPlanarAttack(t *testing.T) {

@@ -341,3 +341,28 @@ func TestClasses(t *testing.T) {
 		return open(t, t.TempDir())
 	})
 }
+
+// OnUpload hears of every object stored through an upload URL, as S3's
+// object-created notifications do; refused uploads are not reported.
+func TestOnUpload(t *testing.T) {
+	s := open(t, t.TempDir())
+	serve(t, s)
+	got := make(chan string, 2)
+	s.OnUpload = func(key string) { got <- key }
+	u, err := s.PresignPut(t.Context(), "liveness-uploads/t/s/r.zip", "application/zip", 1<<10, time.Minute)
+	require.NoError(t, err)
+	put := func(body []byte, ct string) int {
+		req, err := http.NewRequest(http.MethodPut, u, bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", ct)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	assert.Equal(t, http.StatusForbidden, put([]byte("zip"), "text/plain"))
+	assert.Equal(t, http.StatusRequestEntityTooLarge, put(bytes.Repeat([]byte("z"), 2<<10), "application/zip"))
+	assert.Empty(t, got, "refused uploads are not reported")
+	assert.Equal(t, http.StatusOK, put([]byte("zip"), "application/zip"))
+	assert.Equal(t, "liveness-uploads/t/s/r.zip", <-got)
+}
