@@ -7,10 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +21,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/facelambda/facelambda/internal/biometric"
 	"github.com/facelambda/facelambda/internal/capture"
+	"github.com/facelambda/facelambda/internal/challenge"
 	"github.com/facelambda/facelambda/internal/httpapi"
 )
 
@@ -376,4 +381,93 @@ func BenchmarkLivenessCapture(b *testing.B) {
 		a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-capture", "application/zip", zip, a.key, 200)
 	}
 	b.ReportMetric(float64(len(frames)), "frames/op")
+}
+
+// TestActiveLivenessRealHeadPoses submits, through the handler, a capture
+// made of real photos of one person (LFW) showing the asked head pose
+// between frontal ones: a real 3D head, so the planar test passes, the
+// identity holds and the challenge is met. It needs ../shared/data.
+func TestActiveLivenessRealHeadPoses(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "shared", "data", "lfw", "lfw-deepfunneled", "Colin_Powell")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skip("needs ../shared/data/lfw (the evaluation data): ", err)
+	}
+	a := newAPI(t)
+	cfg := a.d.Active.Challenge
+	names, err := filepath.Glob(filepath.Join(dir, "*.jpg"))
+	require.NoError(t, err)
+	type photo struct {
+		img []byte
+		obs challenge.Observation
+	}
+	var neutral *photo
+	shown := map[challenge.Action]*photo{}
+	for _, n := range names {
+		if neutral != nil && len(shown) >= 2 {
+			break
+		}
+		b, err := os.ReadFile(n)
+		require.NoError(t, err)
+		an, err := a.d.Bio.Analyze(b, biometric.Options{QualityMode: biometric.QualityDisabled})
+		if err != nil || an.FaceCount != 1 {
+			continue
+		}
+		p := &photo{b, httpapi.Observe(an, 0)}
+		if neutral == nil && challenge.Performs(p.obs, cfg, "") && math.Abs(p.obs.Yaw)+math.Abs(p.obs.Pitch) < 6 {
+			neutral = p
+		}
+		for _, act := range []challenge.Action{challenge.TurnLeft, challenge.TurnRight, challenge.LookUp, challenge.LookDown} {
+			if shown[act] == nil && challenge.Performs(p.obs, cfg, act) {
+				shown[act] = p
+			}
+		}
+	}
+	require.NotNil(t, neutral)
+	require.NotEmpty(t, shown)
+
+	// New sessions until the drawn challenge is one the photos show.
+	attempt := func() (string, map[string]any, challenge.Action) {
+		for range 40 {
+			sid := a.session(a.key, `{"imageStorageEnabled":true}`)["id"].(string)
+			p := a.initLiveness(a.key, sid, `{"type":"MEDIUM","nbChallenge":1,"securityLevel":"LOW"}`, 200)
+			if act := challenge.Action(p["challenges"].([]any)[0].(string)); shown[act] != nil {
+				return sid, p, act
+			}
+		}
+		t.Fatal("no drawn challenge matched the photos in 40 sessions")
+		return "", nil, ""
+	}
+	sid, p, act := attempt()
+	frames := [][]byte{neutral.img, neutral.img, neutral.img, shown[act].img, shown[act].img, shown[act].img, neutral.img, neutral.img, neutral.img}
+	_, zip := captureOf(t, sid, p, frames)
+	r := a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-capture", "application/zip", zip, a.key, 200)
+	a.verified(r)
+	require.Equal(t, "SUCCESS", r["livenessStatus"], "%v: %v", act, r)
+	assert.Nil(t, r["diagnostic"])
+	assert.Equal(t, true, r["challenges"].([]any)[0].(map[string]any)["met"])
+	best, _ := r["bestImageId"].(string)
+	require.NotEmpty(t, best, "a live capture's best frame becomes a face of the session")
+	face := a.object("GET", "/v2/bio-sessions/"+sid+"/faces/"+best, "", nil, a.key, 200)
+	assert.Equal(t, "liveness best frame", face["friendlyName"])
+	m := r["checks"].(map[string]any)["measures"].(map[string]any)
+	assert.Equal(t, false, m["planar"])
+	assert.Positive(t, m["planarPairs"])
+
+	// The same capture, but another person comes back to the camera after
+	// the movement: the identity check fails it.
+	sid, p, act = attempt()
+	other := fixture(t, "biden.jpg")
+	frames = [][]byte{neutral.img, neutral.img, neutral.img, shown[act].img, shown[act].img, shown[act].img, other, other, other}
+	_, zip = captureOf(t, sid, p, frames)
+	r = a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-capture", "application/zip", zip, a.key, 200)
+	assert.Equal(t, "FAILED", r["livenessStatus"], "%v", r)
+	assert.Equal(t, "face changed", r["diagnostic"])
+
+	// The frames in another order than their timestamps say: the movement
+	// comes first, so the capture does not start facing the camera.
+	sid, p, act = attempt()
+	frames = [][]byte{shown[act].img, shown[act].img, shown[act].img, neutral.img, neutral.img, neutral.img}
+	_, zip = captureOf(t, sid, p, frames)
+	r = a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-capture", "application/zip", zip, a.key, 200)
+	assert.Equal(t, "FAILED", r["livenessStatus"], "%v", r)
 }
