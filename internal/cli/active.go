@@ -40,6 +40,16 @@ type ActiveResult struct {
 	// the share of attacks judged SUCCESS.
 	BPCER float64 `json:"bpcer"`
 	APCER float64 `json:"apcer"`
+	// Cues are the landmark-geometry cues (challenge.GeometryYaw,
+	// GeometryPitch) of all the photos analysed, by the pose model's
+	// reading: what GeomTurn, GeomTilt and GeomPitchZero are set from.
+	Cues map[string]CueQuantiles `json:"cues"`
+}
+
+// CueQuantiles are the 5, 10, 25, 50, 75, 90 and 95% quantiles of a cue.
+type CueQuantiles struct {
+	N         int       `json:"n"`
+	Quantiles []float64 `json:"quantiles"`
 }
 
 // ActiveFigures count the verdicts and diagnostics of one kind of
@@ -93,6 +103,7 @@ func evalActive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		BonaFide: ActiveFigures{Status: map[string]int{}, Diagnostics: map[string]int{}},
 		Attack:   ActiveFigures{Status: map[string]int{}, Diagnostics: map[string]int{}}}
 	var mu sync.Mutex
+	cues := map[string][]float64{}
 	add := func(f *ActiveFigures, r challenge.Result) {
 		f.Sequences++
 		f.Status[string(r.Status)]++
@@ -101,9 +112,14 @@ func evalActive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	dataset.Map(ctx, use, 0, func(id string) (struct{}, error) {
-		bona, attack := activeSequences(svc, byID[id], cfg, id)
+		bona, attack, obs := activeSequences(svc, byID[id], cfg, id)
 		mu.Lock()
 		defer mu.Unlock()
+		for _, o := range obs {
+			for k, v := range cueClasses(o) {
+				cues[k] = append(cues[k], v)
+			}
+		}
 		for _, r := range bona {
 			add(&res.BonaFide, r)
 		}
@@ -114,6 +130,15 @@ func evalActive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}, nil)
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	res.Cues = map[string]CueQuantiles{}
+	for k, v := range cues {
+		sort.Float64s(v)
+		c := CueQuantiles{N: len(v)}
+		for _, q := range []float64{0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95} {
+			c.Quantiles = append(c.Quantiles, math.Round(quantile(v, q)*1000)/1000)
+		}
+		res.Cues[k] = c
 	}
 	if n := res.BonaFide.Sequences; n > 0 {
 		res.BPCER = 1 - float64(res.BonaFide.Status["SUCCESS"])/float64(n)
@@ -126,6 +151,14 @@ func evalActive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		enc.SetIndent("", "  ")
 		return enc.Encode(res)
 	}
+	keys := make([]string, 0, len(res.Cues))
+	for k := range res.Cues {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(stdout, "%-40s n=%-5d quantiles 5/10/25/50/75/90/95%%: %v\n", k, res.Cues[k].N, res.Cues[k].Quantiles)
+	}
 	fmt.Fprintf(stdout, "identities %d\nbona fide sequences %d: %v\n  diagnostics %v\nattack sequences %d: %v\n  diagnostics %v\nBPCER %.3f  APCER %.3f\n",
 		res.Identities, res.BonaFide.Sequences, res.BonaFide.Status, res.BonaFide.Diagnostics,
 		res.Attack.Sequences, res.Attack.Status, res.Attack.Diagnostics, res.BPCER, res.APCER)
@@ -135,7 +168,7 @@ func evalActive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // activeSequences builds, for one identity, a bona fide sequence for every
 // challenge its photos can show (one or two actions), and the planar
 // attack on the same challenges, and judges them.
-func activeSequences(svc *biometric.Service, paths []string, cfg challenge.Config, id string) (bona, attack []challenge.Result) {
+func activeSequences(svc *biometric.Service, paths []string, cfg challenge.Config, id string) (bona, attack []challenge.Result, all []challenge.Observation) {
 	type photo struct {
 		img []byte
 		obs challenge.Observation
@@ -151,6 +184,7 @@ func activeSequences(svc *biometric.Service, paths []string, cfg challenge.Confi
 			continue
 		}
 		photos = append(photos, photo{b, httpapi.Observe(a, 0)})
+		all = append(all, photos[len(photos)-1].obs)
 	}
 	// The neutral photo, and one photo per action the identity shows.
 	neutral := -1
@@ -160,7 +194,7 @@ func activeSequences(svc *biometric.Service, paths []string, cfg challenge.Confi
 		}
 	}
 	if neutral < 0 {
-		return nil, nil
+		return nil, nil, all
 	}
 	shown := map[challenge.Action]int{}
 	for _, a := range []challenge.Action{challenge.TurnLeft, challenge.TurnRight, challenge.LookUp, challenge.LookDown} {
@@ -178,7 +212,7 @@ func activeSequences(svc *biometric.Service, paths []string, cfg challenge.Confi
 		}
 	}
 	if len(acts) == 0 {
-		return nil, nil
+		return nil, nil, all
 	}
 	rng := rand.New(rand.NewPCG(uint64(len(id)), hash(id)))
 	seqs := [][]challenge.Action{}
@@ -194,7 +228,7 @@ func activeSequences(svc *biometric.Service, paths []string, cfg challenge.Confi
 	}
 	dec, err := decode.Decode(photos[neutral].img, decode.Options{})
 	if err != nil {
-		return nil, nil
+		return nil, nil, all
 	}
 	turned := map[challenge.Action]challenge.Observation{}
 	for a, pose := range map[challenge.Action][2]float64{challenge.TurnLeft: {-35, 0}, challenge.TurnRight: {35, 0},
@@ -238,7 +272,35 @@ func activeSequences(svc *biometric.Service, paths []string, cfg challenge.Confi
 		bona = append(bona, challenge.Analyze(seq, b, cfg))
 		attack = append(attack, challenge.Analyze(seq, at, cfg))
 	}
-	return bona, attack
+	return bona, attack, all
+}
+
+// cueClasses files a photo's geometry cues by the pose model's reading:
+// the yaw cue signed towards the turn for turned heads (|yaw| >= 20), both
+// cues for frontal ones (|yaw|, |pitch| < 10), the pitch cue for heads
+// looking up or down (|pitch| >= 12, |yaw| < 15).
+func cueClasses(o challenge.Observation) map[string]float64 {
+	gy, ok1 := challenge.GeometryYaw(o.Landmarks)
+	gp, ok2 := challenge.GeometryPitch(o.Landmarks)
+	if !ok1 || !ok2 || !o.PoseAvailable {
+		return nil
+	}
+	out := map[string]float64{}
+	ay := math.Abs(o.Yaw)
+	switch {
+	case ay >= 20:
+		out["yaw cue, turned (signed to the turn)"] = math.Copysign(1, o.Yaw) * gy
+	case ay < 10 && math.Abs(o.Pitch) < 10:
+		out["yaw cue, frontal"] = gy
+		out["pitch cue, frontal"] = gp
+	}
+	if ay < 15 && o.Pitch >= 12 {
+		out["pitch cue, looking up"] = gp
+	}
+	if ay < 15 && o.Pitch <= -12 {
+		out["pitch cue, looking down"] = gp
+	}
+	return out
 }
 
 func off(o challenge.Observation) float64 { return math.Abs(o.Yaw) + math.Abs(o.Pitch) }
