@@ -83,7 +83,7 @@ type Config struct {
 	// PlanarMaxResidual is the homography residual (fraction of the
 	// inter-eye distance) up to which a pair of frames moved like a plane.
 	// The default, 0.035, is measured by `facelambda eval planarity`: on
-	// LFW it calls 1% of real head-pose pairs planar and catches 85% of
+	// LFW it calls 1.2% of real head-pose pairs planar and catches 87% of
 	// photos turned in front of the camera (docs/accuracy.md).
 	PlanarMaxResidual float64
 	// LiveThreshold is the lowest median passive live log-odds; -Inf

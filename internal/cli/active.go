@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -16,9 +15,6 @@ import (
 	"github.com/facelambda/facelambda/internal/challenge"
 	"github.com/facelambda/facelambda/internal/dataset"
 	"github.com/facelambda/facelambda/internal/decode"
-	"github.com/facelambda/facelambda/internal/httpapi"
-	"github.com/facelambda/facelambda/internal/planar"
-	"github.com/facelambda/facelambda/internal/raster"
 	"github.com/facelambda/facelambda/internal/server"
 )
 
@@ -75,25 +71,9 @@ func evalActive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	paths, err := dataset.Images(*root)
+	use, byID, err := identityPhotos(*root, 4, *maxIDs)
 	if err != nil {
 		return err
-	}
-	byID := map[string][]string{}
-	var ids []string
-	for _, p := range paths {
-		id := filepath.Base(filepath.Dir(p))
-		if byID[id] == nil {
-			ids = append(ids, id)
-		}
-		byID[id] = append(byID[id], filepath.Join(*root, p))
-	}
-	sort.Strings(ids)
-	var use []string
-	for _, id := range ids {
-		if len(byID[id]) >= 4 && len(use) < *maxIDs {
-			use = append(use, id)
-		}
 	}
 	cfg := challenge.DefaultConfig()
 	if cfg.SameCosine, err = svc.CosineAt(1e-3); err != nil {
@@ -169,22 +149,9 @@ func evalActive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // challenge its photos can show (one or two actions), and the planar
 // attack on the same challenges, and judges them.
 func activeSequences(svc *biometric.Service, paths []string, cfg challenge.Config, id string) (bona, attack []challenge.Result, all []challenge.Observation) {
-	type photo struct {
-		img []byte
-		obs challenge.Observation
-	}
-	var photos []photo
-	for _, p := range paths {
-		b, err := readFile(p)
-		if err != nil {
-			continue
-		}
-		a, err := svc.Analyze(b, biometric.Options{QualityMode: biometric.QualityDisabled})
-		if err != nil || a.FaceCount != 1 || len(a.Points) != challenge.NumLandmarks {
-			continue
-		}
-		photos = append(photos, photo{b, httpapi.Observe(a, 0)})
-		all = append(all, photos[len(photos)-1].obs)
+	photos := observePhotos(svc, paths)
+	for _, p := range photos {
+		all = append(all, p.obs)
 	}
 	// The neutral photo, and one photo per action the identity shows.
 	neutral := -1
@@ -233,19 +200,9 @@ func activeSequences(svc *biometric.Service, paths []string, cfg challenge.Confi
 	turned := map[challenge.Action]challenge.Observation{}
 	for a, pose := range map[challenge.Action][2]float64{challenge.TurnLeft: {-35, 0}, challenge.TurnRight: {35, 0},
 		challenge.LookUp: {0, 25}, challenge.LookDown: {0, -25}} {
-		m, err := planar.Turn(dec.Image, pose[0], pose[1], 2.5)
-		if err != nil {
-			continue
+		if o, ok := observeTurned(svc, dec.Image, pose[0], pose[1]); ok {
+			turned[a] = o
 		}
-		jpg, err := raster.EncodeJPEG(m, 90)
-		if err != nil {
-			continue
-		}
-		an, err := svc.Analyze(jpg, biometric.Options{QualityMode: biometric.QualityDisabled})
-		if err != nil {
-			continue
-		}
-		turned[a] = httpapi.Observe(an, 0)
 	}
 	for _, seq := range seqs {
 		// neutral x3, then per action: action x3, neutral x3

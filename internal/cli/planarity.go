@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"path/filepath"
 	"sort"
 	"sync"
 
@@ -14,9 +13,6 @@ import (
 	"github.com/facelambda/facelambda/internal/challenge"
 	"github.com/facelambda/facelambda/internal/dataset"
 	"github.com/facelambda/facelambda/internal/decode"
-	"github.com/facelambda/facelambda/internal/httpapi"
-	"github.com/facelambda/facelambda/internal/planar"
-	"github.com/facelambda/facelambda/internal/raster"
 	"github.com/facelambda/facelambda/internal/server"
 )
 
@@ -78,25 +74,9 @@ func evalPlanarity(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	paths, err := dataset.Images(*root)
+	use, byID, err := identityPhotos(*root, 3, *maxIDs)
 	if err != nil {
 		return err
-	}
-	byID := map[string][]string{}
-	var ids []string
-	for _, p := range paths {
-		id := filepath.Base(filepath.Dir(p))
-		if byID[id] == nil {
-			ids = append(ids, id)
-		}
-		byID[id] = append(byID[id], filepath.Join(*root, p))
-	}
-	sort.Strings(ids)
-	var use []string
-	for _, id := range ids {
-		if len(byID[id]) >= 3 && len(use) < *maxIDs {
-			use = append(use, id)
-		}
 	}
 	cfg := challenge.DefaultConfig()
 	var mu sync.Mutex
@@ -143,23 +123,7 @@ func evalPlanarity(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 // planarityOf measures one identity's pairs.
 func planarityOf(svc *biometric.Service, paths []string) (real, attack []planarPair) {
-	type photo struct {
-		path string
-		img  []byte
-		obs  challenge.Observation
-	}
-	var photos []photo
-	for _, p := range paths {
-		b, err := readFile(p)
-		if err != nil {
-			continue
-		}
-		a, err := svc.Analyze(b, biometric.Options{QualityMode: biometric.QualityDisabled})
-		if err != nil || a.FaceCount != 1 || len(a.Points) != challenge.NumLandmarks {
-			continue
-		}
-		photos = append(photos, photo{p, b, httpapi.Observe(a, 0)})
-	}
+	photos := observePhotos(svc, paths)
 	if len(photos) < 2 {
 		return nil, nil
 	}
@@ -187,19 +151,11 @@ func planarityOf(svc *biometric.Service, paths []string) (real, attack []planarP
 		return real, nil
 	}
 	for _, pose := range [][2]float64{{25, 0}, {-25, 0}, {40, 0}, {-40, 0}, {0, 25}, {0, -25}} {
-		img, err := planar.Turn(dec.Image, pose[0], pose[1], 2.5)
-		if err != nil {
+		o, ok := observeTurned(svc, dec.Image, pose[0], pose[1])
+		if !ok {
 			continue
 		}
-		jpg, err := raster.EncodeJPEG(img, 90)
-		if err != nil {
-			continue
-		}
-		a, err := svc.Analyze(jpg, biometric.Options{QualityMode: biometric.QualityDisabled})
-		if err != nil || len(a.Points) != challenge.NumLandmarks {
-			continue
-		}
-		if s, h, ok := challenge.PlanarResiduals(r.obs.Landmarks, httpapi.Observe(a, 0).Landmarks); ok {
+		if s, h, ok := challenge.PlanarResiduals(r.obs.Landmarks, o.Landmarks); ok {
 			attack = append(attack, planarPair{s, h})
 		}
 	}

@@ -98,10 +98,6 @@ const (
 // between the frames of one capture.
 const identityFAR = 1e-3
 
-// errCaptureRefused marks refusals of a capture (replays, expired, wrong
-// session) that leave the state as it is.
-func captureRefused(status int, code, msg string) error { return errorf(status, code, msg) }
-
 // RecordingKey is where the capture of serverRandom is kept: under the
 // session's prefix, so it is deleted with the session.
 func RecordingKey(tenant, session, serverRandom string) string {
@@ -217,7 +213,7 @@ const directSlack = 30 * time.Second
 func (d *Deps) submitCapture(ctx context.Context, sub submission) (res *ChallengeResult, err error) {
 	t, sid, m := sub.tenant, sub.session, sub.capture.Manifest
 	if m.SessionID != sid {
-		return nil, captureRefused(http.StatusBadRequest, "WRONG_SESSION", "the capture was made for another bio-session")
+		return nil, errorf(http.StatusBadRequest, "WRONG_SESSION", "the capture was made for another bio-session")
 	}
 	if sub.at.IsZero() {
 		sub.at = d.now()
@@ -252,7 +248,7 @@ func (d *Deps) submitCapture(ctx context.Context, sub submission) (res *Challeng
 	}
 	if expired {
 		d.emitLiveness(ctx, t, st.Result)
-		return nil, captureRefused(http.StatusBadRequest, "LIVENESS_EXPIRED", "the liveness parameters expired: init-liveness-parameters again")
+		return nil, errorf(http.StatusBadRequest, "LIVENESS_EXPIRED", "the liveness parameters expired: init-liveness-parameters again")
 	}
 	done := false
 	defer func() {
@@ -323,11 +319,11 @@ func (d *Deps) submitCapture(ctx context.Context, sub submission) (res *Challeng
 func checkFresh(st *livenessState, serverRandom string) error {
 	switch {
 	case slices.Contains(st.Used, serverRandom):
-		return captureRefused(http.StatusConflict, "REPLAYED", "a capture for this serverRandom was already submitted")
+		return errorf(http.StatusConflict, "REPLAYED", "a capture for this serverRandom was already submitted")
 	case serverRandom != st.Params.ServerRandom:
-		return captureRefused(http.StatusBadRequest, "WRONG_SERVER_RANDOM", "the capture's serverRandom is not the bio-session's current one")
+		return errorf(http.StatusBadRequest, "WRONG_SERVER_RANDOM", "the capture's serverRandom is not the bio-session's current one")
 	case st.Status != StatusInitialized:
-		return captureRefused(http.StatusBadRequest, "LIVENESS_EXPIRED", "the liveness attempt is over: init-liveness-parameters again")
+		return errorf(http.StatusBadRequest, "LIVENESS_EXPIRED", "the liveness attempt is over: init-liveness-parameters again")
 	}
 	return nil
 }
@@ -538,7 +534,11 @@ func passiveFrames(obs []challenge.Observation, best, n int) []int {
 	return slices.Compact(out)
 }
 
-// scorePassive runs the passive liveness models on a frame.
+// scorePassive runs the passive liveness models on a frame. The frame is
+// analysed again, with its decoded image kept, rather than keeping every
+// frame's image from the first pass (up to 60 decoded frames): the few
+// frames scored take the exact path the levels were calibrated on
+// (POST /v2/liveness).
 func (d *Deps) scorePassive(img []byte, o *challenge.Observation) error {
 	a, err := d.Bio.Analyze(img, biometric.Options{Label: "frame", KeepImage: true})
 	if err != nil {
@@ -622,7 +622,7 @@ func Observe(a *biometric.Analysis, at time.Duration) challenge.Observation {
 
 // storeBestFrame stores the best frame as a face of the session.
 func (d *Deps) storeBestFrame(ctx context.Context, t, sid string, a *biometric.Analysis, img []byte, imageStorage bool) (string, error) {
-	f := faceFromAnalysis(d.Bio, a, biometric.ImageType("SELFIE"), FaceSpec{FriendlyName: "liveness best frame"}, d.now())
+	f := faceFromAnalysis(d.Bio, a, biometric.VideoFrame, FaceSpec{FriendlyName: "liveness best frame"}, d.now())
 	tpl, err := a.Template.MarshalBinary()
 	if err != nil {
 		return "", internalErr(err)
@@ -745,7 +745,7 @@ func (d *Deps) createLivenessUpload(w http.ResponseWriter, r *http.Request) {
 	now := d.now()
 	ttl := min(d.Config.UploadTTL, st.Params.Expires.Sub(now))
 	if ttl <= 0 {
-		writeError(w, r, captureRefused(http.StatusBadRequest, "LIVENESS_EXPIRED", "the liveness parameters expired: init-liveness-parameters again"))
+		writeError(w, r, errorf(http.StatusBadRequest, "LIVENESS_EXPIRED", "the liveness parameters expired: init-liveness-parameters again"))
 		return
 	}
 	key := LivenessUploadKey(t, sid, st.Params.ServerRandom)

@@ -32,9 +32,7 @@ func WithS3(h http.Handler, onObject ObjectFunc) func(ctx context.Context, raw j
 	httpFn := Handler(h)
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var probe struct {
-			Records []struct {
-				EventSource string `json:"eventSource"`
-			} `json:"Records"`
+			Records    []record  `json:"Records"`
 			Source     string    `json:"source"`
 			DetailType string    `json:"detail-type"`
 			Time       time.Time `json:"time"`
@@ -80,9 +78,12 @@ func WithS3(h http.Handler, onObject ObjectFunc) func(ctx context.Context, raw j
 	}
 }
 
-func allS3(records []struct {
+// record is what WithS3 reads of an event record to tell its source.
+type record struct {
 	EventSource string `json:"eventSource"`
-}) bool {
+}
+
+func allS3(records []record) bool {
 	for _, r := range records {
 		if r.EventSource != "aws:s3" {
 			return false
