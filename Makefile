@@ -17,7 +17,8 @@ deps:
 	@if [ ! -f /usr/include/turbojpeg.h ] || [ ! -f /usr/lib/x86_64-linux-gnu/libturbojpeg.a ]; then \
 		echo "installing libturbojpeg0-dev"; \
 		SUDO=$$( [ $$(id -u) -eq 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libturbojpeg0-dev >/dev/null; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libturbojpeg0-dev >/dev/null; \
 	fi
 
 ## layers: ONNX Runtime and the face models from their npm packages, checked against the manifest.

