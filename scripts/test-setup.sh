@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Tests of the install steps on the path where the thing is missing, without
+# network and without changing the machine: apt-get, sudo and id are replaced
+# by recording fakes, tools are hidden by a PATH that lacks them, and the
+# libjpeg-turbo check of `make deps` points at an empty prefix.
+# Needs `make layers` first (fetch.sh runs from its cache). Run by `make test`.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+pass() { echo "ok   $1"; }
+fail() { echo "FAIL $1"; sed 's/^/     | /' "$tmp/out"; fails=$((fails + 1)); }
+
+# path_without DIR NAME...: a PATH (one directory, DIR) holding links to every
+# command on $PATH except the names given (globs), as a machine without them.
+all="$tmp/all-commands"
+mkdir -p "$all"
+IFS=: read -ra path_dirs <<<"$PATH"
+for d in "${path_dirs[@]}"; do
+	for f in "$d"/*; do
+		[ -x "$f" ] && [ ! -d "$f" ] && [ ! -e "$all/${f##*/}" ] && ln -s "$f" "$all/${f##*/}"
+	done
+done
+path_without() {
+	local dir="$1" pat
+	shift
+	cp -a "$all" "$dir"
+	for pat in "$@"; do
+		rm -f "$dir"/$pat
+	done
+}
+
+# fakes DIR: apt-get, sudo and id that record their calls in $tmp/calls; the
+# fake apt-get "installs" libturbojpeg0-dev by creating its two files under
+# $FAKE_PREFIX.
+fakes() {
+	mkdir -p "$1"
+	cat >"$1/apt-get" <<'SH'
+#!/bin/bash
+echo "apt-get $* DEBIAN_FRONTEND=${DEBIAN_FRONTEND:-} uid=$(id -u)" >>"$CALLS"
+if [ "$1" = install ] && [ -n "${FAKE_PREFIX:-}" ]; then
+	mkdir -p "$FAKE_PREFIX/include" "$FAKE_PREFIX/lib"
+	touch "$FAKE_PREFIX/include/turbojpeg.h" "$FAKE_PREFIX/lib/libturbojpeg.a"
+fi
+SH
+	cat >"$1/sudo" <<'SH'
+#!/bin/bash
+echo "sudo $*" >>"$CALLS"
+export FAKE_UID=0
+exec "$@"
+SH
+	cat >"$1/id" <<'SH'
+#!/bin/bash
+[ "$1" = -u ] && { echo "${FAKE_UID:-0}"; exit 0; }
+exec /usr/bin/id "$@"
+SH
+	chmod +x "$1/apt-get" "$1/sudo" "$1/id"
+}
+
+# --- make deps: libturbojpeg0-dev missing, as root and as a user with sudo.
+for who in root user; do
+	d="$tmp/deps-$who"
+	fakes "$d/bin"
+	uid=0
+	[ $who = user ] && uid=1001
+	: >"$tmp/calls"
+	(cd "$root" && CALLS="$tmp/calls" FAKE_UID=$uid FAKE_PREFIX="$d/prefix" PATH="$d/bin:$PATH" \
+		make --no-print-directory deps TURBOJPEG_INCLUDE="$d/prefix/include" TURBOJPEG_LIB="$d/prefix/lib") >"$tmp/out" 2>&1
+	rc=$?
+	cat "$tmp/calls" >>"$tmp/out"
+	want="apt-get install -y -qq --no-upgrade libturbojpeg0-dev DEBIAN_FRONTEND=noninteractive"
+	if [ $who = root ]; then
+		! grep -q '^sudo' "$tmp/calls"
+	else
+		grep -q '^sudo env DEBIAN_FRONTEND=noninteractive apt-get install' "$tmp/calls"
+	fi
+	via=$?
+	if [ $rc -eq 0 ] && [ $via -eq 0 ] && grep -qF "$want" "$tmp/calls"; then
+		pass "deps installs libturbojpeg0-dev as $who"
+	else
+		fail "deps installs libturbojpeg0-dev as $who (rc $rc)"
+	fi
+done
+
+# make deps: a user without sudo is told what to install.
+d="$tmp/deps-nosudo"
+fakes "$d/fake" && rm "$d/fake/sudo"
+path_without "$d/bin" sudo apt-get id
+cp "$d/fake/"* "$d/bin/"
+: >"$tmp/calls"
+(cd "$root" && CALLS="$tmp/calls" FAKE_UID=1001 PATH="$d/bin" \
+	make --no-print-directory deps TURBOJPEG_INCLUDE="$d/none" TURBOJPEG_LIB="$d/none") >"$tmp/out" 2>&1
+rc=$?
+if [ $rc -ne 0 ] && grep -q 'apt-get install libturbojpeg0-dev' "$tmp/out" && [ ! -s "$tmp/calls" ]; then
+	pass "deps without root or sudo says what to install"
+else
+	fail "deps without root or sudo says what to install (rc $rc)"
+fi
+
+# --- layers/fetch.sh: the manifest check with python3, with node only, and
+# with neither; a wrong hash fails either way. fetch.sh runs from a copy of
+# layers/ sharing the real download cache.
+lay="$tmp/layers"
+mkdir -p "$lay/models" "$lay/.cache"
+cp "$root/layers/fetch.sh" "$lay/"
+ln -s "$root/layers/minifasnet" "$lay/minifasnet"
+for c in "$root"/layers/.cache/*/; do ln -s "$c" "$lay/.cache/"; done
+cp "$root/layers/models/manifest.json" "$lay/models/"
+path_without "$tmp/no-python" 'python*'
+path_without "$tmp/no-node" node nodejs
+path_without "$tmp/neither" 'python*' node nodejs
+path_without "$tmp/no-npm" npm
+check_fetch() { # name PATH want-rc want-text
+	(PATH="$2" "$lay/fetch.sh") >"$tmp/out" 2>&1
+	local rc=$?
+	if [ $rc -eq "$3" ] && grep -qF "$4" "$tmp/out"; then pass "$1"; else fail "$1 (rc $rc)"; fi
+}
+check_fetch "fetch.sh checks hashes with python3" "$tmp/no-node" 0 "layers ready"
+check_fetch "fetch.sh checks hashes with node" "$tmp/no-python" 0 "layers ready"
+check_fetch "fetch.sh without python3 or node says so" "$tmp/neither" 1 "python3 or node is required"
+sed -i '0,/"sha256": "[0-9a-f]*"/s//"sha256": "'"$(printf '0%.0s' {1..64})"'"/' "$lay/models/manifest.json"
+check_fetch "fetch.sh refuses a wrong hash (python3)" "$tmp/no-node" 1 "hash mismatch"
+check_fetch "fetch.sh refuses a wrong hash (node)" "$tmp/no-python" 1 "hash mismatch"
+rm -rf "$lay/.cache"/*
+check_fetch "fetch.sh without npm says so" "$tmp/no-npm" 1 "npm is required"
+
+[ $fails -eq 0 ] || { echo "$fails set-up test(s) failed"; exit 1; }
+echo "set-up tests passed"
