@@ -84,9 +84,9 @@ process.exit(bad);
 JS
 }
 if command -v python3 >/dev/null; then
-  verify_python || { echo "layers: the check against layers/models/manifest.json failed (python3)" >&2; exit 1; }
+  verify_python || { echo "layers: the check against layers/models/manifest.json failed (python3); if a download was damaged, rm -rf layers/.cache and run again" >&2; exit 1; }
 elif command -v node >/dev/null; then
-  verify_node || { echo "layers: the check against layers/models/manifest.json failed (node)" >&2; exit 1; }
+  verify_node || { echo "layers: the check against layers/models/manifest.json failed (node); if a download was damaged, rm -rf layers/.cache and run again" >&2; exit 1; }
 else
   echo "layers: python3 or node is required to check the files against layers/models/manifest.json" >&2
   exit 1

