@@ -49,8 +49,8 @@ build: deps layers
 run: build
 	./bin/facelambda serve --addr $(ADDR)
 
-## test: everything the tests need, then all tests.
-test: build vet test-setup localaws lint-template unit invoke-events
+## test: everything the tests need, then all tests (the tools that cannot be installed from here are checked first).
+test: localaws lint-template build vet test-setup unit invoke-events
 
 ## test-setup: the install steps above on the paths where the thing is missing (fakes, no network).
 test-setup: layers
