@@ -28,7 +28,8 @@ echo "setup: installing $pkgs with ${sudo[*]:+sudo }apt-get" >&2
 # env carries the setting through sudo (a bare VAR=value after an empty $SUDO
 # would be taken as the command name).
 run() { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive "$@"; }
-if ! run apt-get update -qq || ! run apt-get install -y -q --no-upgrade "$@" >&2; then
+run apt-get update -qq || echo "setup: apt-get update failed; trying with the package lists there are" >&2
+if ! run apt-get install -y -q --no-upgrade "$@" >&2; then
 	echo "setup: could not install $pkgs; install it yourself: ${sudo[*]:+sudo }apt-get install $pkgs" >&2
 	exit 1
 fi

@@ -39,6 +39,7 @@ fakes() {
 	cat >"$1/apt-get" <<'SH'
 #!/bin/bash
 echo "apt-get $* DEBIAN_FRONTEND=${DEBIAN_FRONTEND:-} uid=$(id -u)" >>"$CALLS"
+[ -z "${FAKE_APT_FAIL:-}" ] || exit 100
 if [ "$1" = install ] && [ -n "${FAKE_PREFIX:-}" ]; then
 	mkdir -p "$FAKE_PREFIX/include" "$FAKE_PREFIX/lib"
 	touch "$FAKE_PREFIX/include/turbojpeg.h" "$FAKE_PREFIX/lib/libturbojpeg.a"
@@ -96,6 +97,19 @@ if [ $rc -ne 0 ] && grep -q 'apt-get install libturbojpeg0-dev' "$tmp/out" && [ 
 	pass "deps without root or sudo says what to install"
 else
 	fail "deps without root or sudo says what to install (rc $rc)"
+fi
+
+# make deps: apt-get failing (offline, no such package) is reported with the command to run.
+d="$tmp/deps-aptfail"
+fakes "$d/bin"
+: >"$tmp/calls"
+(cd "$root" && CALLS="$tmp/calls" FAKE_UID=1001 FAKE_APT_FAIL=1 PATH="$d/bin:$PATH" \
+	make --no-print-directory deps TURBOJPEG_INCLUDE="$d/none" TURBOJPEG_LIB="$d/none") >"$tmp/out" 2>&1
+rc=$?
+if [ $rc -ne 0 ] && grep -q 'install it yourself: sudo apt-get install libturbojpeg0-dev' "$tmp/out"; then
+	pass "deps reports a failed apt-get"
+else
+	fail "deps reports a failed apt-get (rc $rc)"
 fi
 
 # --- layers/fetch.sh: the manifest check with python3, with node only, and
