@@ -5,6 +5,8 @@
 # libjpeg-turbo check of `make deps` points at an empty prefix.
 # Needs `make layers` first (fetch.sh runs from its cache). Run by `make test`.
 set -uo pipefail
+# Run from make test: the nested make calls start from a clean slate.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
