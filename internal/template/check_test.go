@@ -4,12 +4,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/facelambda/facelambda/internal/face"
 	"github.com/facelambda/facelambda/internal/template"
 	"github.com/facelambda/facelambda/internal/template/templatetest"
 )
@@ -95,4 +97,42 @@ func TestDigest(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, tpl.Digest(), again.Digest())
 	assert.Empty(t, template.Template{}.Digest())
+}
+
+// FuzzCheckAndCosine: for any well-formed template, Check either refuses
+// it or accepts a unit vector of the asked dimensions, and the cosine of
+// its vector with itself and with a unit vector is finite and in [-1, 1].
+func FuzzCheckAndCosine(f *testing.F) {
+	for _, fv := range templatetest.Vectors(16) {
+		b, _ := base64.StdEncoding.DecodeString(templatetest.Encode(encoder, fv.Vector))
+		f.Add(b)
+	}
+	good := template.Template{Encoder: encoder, Vector: unit(0.3)[:16]}
+	b, _ := good.MarshalBinary()
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tpl, err := template.Parse(b, "")
+		if err != nil {
+			return
+		}
+		v := tpl.Vector
+		if err := template.Check(v, len(v)); err == nil {
+			var s float64
+			for _, x := range v {
+				s += float64(x) * float64(x)
+			}
+			if math.Abs(math.Sqrt(s)-1) > template.UnitTolerance {
+				t.Fatalf("Check accepted a norm of %v", math.Sqrt(s))
+			}
+		} else if !errors.Is(err, template.ErrInvalidVector) {
+			t.Fatalf("Check error %v does not wrap ErrInvalidVector", err)
+		}
+		other := make([]float32, len(v))
+		other[0] = 1
+		for _, c := range []float64{face.Cosine(v, v), face.Cosine(v, other)} {
+			if math.IsNaN(c) || math.IsInf(c, 0) || c < -1 || c > 1 {
+				t.Fatalf("cosine %v", c)
+			}
+		}
+	})
 }
