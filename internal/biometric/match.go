@@ -39,8 +39,11 @@ func (s *Service) Compare(a, b template.Template, kind calibration.Kind, level c
 	if s.cal == nil {
 		return Comparison{}, internal(errors.New("no calibration table loaded"))
 	}
-	for i, t := range []template.Template{a, b} {
-		label := [2]string{"reference template", "candidate template"}[i]
+	for _, in := range []struct {
+		label string
+		t     template.Template
+	}{{"reference template", a}, {"candidate template", b}} {
+		label, t := in.label, in.t
 		if t.Encoder != s.encoder {
 			return Comparison{}, templateError(label, &template.EncoderMismatchError{Encoder: t.Encoder, Want: s.encoder})
 		}
