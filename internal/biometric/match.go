@@ -31,10 +31,25 @@ func KindOf(a, b ImageType) calibration.Kind {
 }
 
 // Compare scores two templates of this service's encoder. level may be ""
-// (no decision requested).
+// (no decision requested). It trusts neither template: one of another
+// encoder, or whose vector is not of the encoder's dimensions, finite and
+// of unit norm (template.Check), is refused with INVALID_TEMPLATE, and the
+// cosine itself is bounded whatever the vectors (face.Cosine).
 func (s *Service) Compare(a, b template.Template, kind calibration.Kind, level calibration.Level) (Comparison, error) {
 	if s.cal == nil {
 		return Comparison{}, internal(errors.New("no calibration table loaded"))
+	}
+	for _, in := range []struct {
+		label string
+		t     template.Template
+	}{{"reference template", a}, {"candidate template", b}} {
+		label, t := in.label, in.t
+		if t.Encoder != s.encoder {
+			return Comparison{}, templateError(label, &template.EncoderMismatchError{Encoder: t.Encoder, Want: s.encoder})
+		}
+		if err := template.Check(t.Vector, s.dims); err != nil {
+			return Comparison{}, templateError(label, err)
+		}
 	}
 	cos := face.Cosine(a.Vector, b.Vector)
 	far := s.cal.FAR(cos)

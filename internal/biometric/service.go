@@ -35,6 +35,7 @@ type Service struct {
 	cal       *calibration.Table
 	decodeOpt decode.Options
 	mode      string
+	dims      int
 	Now       func() time.Time
 }
 
@@ -47,6 +48,9 @@ type Config struct {
 	Decode      decode.Options // limits and scaled decoding
 	// Mode is the algorithm name reported in the faces' "mode" field.
 	Mode string
+	// Dimensions is the length of the encoder's templates; 0 takes it from
+	// an engine with an EmbeddingDims method (the model manifest).
+	Dimensions int
 }
 
 // MinDecodeSide is the shorter side large images are decoded to before
@@ -67,7 +71,13 @@ func New(eng Engine, cfg Config) (*Service, error) {
 	if cfg.Mode == "" {
 		cfg.Mode = cfg.Encoder
 	}
-	return &Service{eng: eng, encoder: cfg.Encoder, cal: cfg.Calibration, decodeOpt: cfg.Decode, mode: cfg.Mode, Now: time.Now}, nil
+	if d, ok := eng.(interface{ EmbeddingDims() int }); ok && cfg.Dimensions == 0 {
+		cfg.Dimensions = d.EmbeddingDims()
+	}
+	if cfg.Dimensions < 1 || cfg.Dimensions > template.MaxDimensions {
+		return nil, fmt.Errorf("biometric: encoder %s: template dimensions %d unknown or out of range", cfg.Encoder, cfg.Dimensions)
+	}
+	return &Service{eng: eng, encoder: cfg.Encoder, cal: cfg.Calibration, decodeOpt: cfg.Decode, mode: cfg.Mode, dims: cfg.Dimensions, Now: time.Now}, nil
 }
 
 // Encoder is the encoder id of the templates the service makes and accepts.
@@ -279,14 +289,23 @@ func internal(err error) *Error {
 }
 
 // ParseTemplate decodes a base64 template and checks it was made by this
-// service's encoder.
+// service's encoder and that its vector can be the encoder's output (its
+// dimensions, finite values of unit norm: template.Check). A template that
+// fails is an INVALID_TEMPLATE (TEMPLATE_VERSION_MISMATCH for another
+// encoder or format version).
 func (s *Service) ParseTemplate(label, b64 string) (template.Template, error) {
 	t, err := template.ParseBase64(b64, s.encoder)
+	if err == nil {
+		err = template.Check(t.Vector, s.dims)
+	}
 	if err != nil {
-		return t, templateError(label, err)
+		return template.Template{}, templateError(label, err)
 	}
 	return t, nil
 }
+
+// Dimensions is the length of the encoder's templates.
+func (s *Service) Dimensions() int { return s.dims }
 
 // NewID returns a random UUID (version 4).
 func NewID() string {

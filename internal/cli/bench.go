@@ -166,7 +166,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if !pure && !decode.Turbo {
 			continue
 		}
-		svc, err := biometric.New(fe, biometric.Config{Encoder: eng.Encoder, Decode: decode.Options{PureGo: pure}})
+		svc, err := biometric.New(fe, biometric.Config{Encoder: eng.Encoder, Dimensions: eng.EmbeddingDims(), Decode: decode.Options{PureGo: pure}})
 		if err != nil {
 			return err
 		}

@@ -105,7 +105,12 @@ type Engine struct {
 	RuntimeVersion string
 	// Raw gives access to each loaded model by manifest name (for benchmarks).
 	Raw map[string]*inference.Model
+	// dims is the embedding's length (the manifest's output shape).
+	dims int
 }
+
+// EmbeddingDims is the number of dimensions of the encoder's templates.
+func (e *Engine) EmbeddingDims() int { return e.dims }
 
 var (
 	mu     sync.Mutex
@@ -145,6 +150,11 @@ func Open(cfg Config) (*Engine, error) {
 	}
 	emb, _ := man.Lookup("embedding")
 	e := &Engine{Engine: fe, Encoder: emb.Encoder, RuntimeVersion: rt.Version(), Raw: raw}
+	if n := len(emb.Outputs); n > 0 {
+		if sh := emb.Outputs[0].Shape; len(sh) > 0 {
+			e.dims = int(sh[len(sh)-1])
+		}
+	}
 	cached[cfg] = e
 	return e, nil
 }

@@ -286,14 +286,28 @@ func Normalize(v []float32) []float32 {
 	return out
 }
 
-// Cosine is the cosine similarity of two unit vectors (their dot product).
+// Cosine is the cosine similarity of a and b: their dot product divided by
+// both norms, so it relies on nothing from the caller. It is always finite
+// and in [-1, 1]: vectors of different lengths, empty or all-zero vectors,
+// and vectors holding NaN or infinite values score 0 (no similarity). The
+// sums run in float64, where float32 values can neither overflow (a square
+// is at most about 1.2e77) nor lose their small values.
 func Cosine(a, b []float32) float64 {
-	n := min(len(a), len(b))
-	var s float32
-	for i := 0; i < n; i++ {
-		s += a[i] * b[i]
+	if len(a) != len(b) {
+		return 0
 	}
-	return float64(s)
+	var dot, na, nb float64
+	for i := range a {
+		x, y := float64(a[i]), float64(b[i])
+		dot += x * y
+		na += x * x
+		nb += y * y
+	}
+	c := dot / (math.Sqrt(na) * math.Sqrt(nb))
+	if math.IsNaN(c) || math.IsInf(c, 0) {
+		return 0
+	}
+	return max(-1, min(1, c))
 }
 
 // SortBySize orders detections largest first (for stable reporting).

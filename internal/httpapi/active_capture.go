@@ -25,6 +25,7 @@ import (
 	"github.com/facelambda/facelambda/internal/events"
 	"github.com/facelambda/facelambda/internal/geometry"
 	"github.com/facelambda/facelambda/internal/liveness"
+	"github.com/facelambda/facelambda/internal/signing"
 	"github.com/facelambda/facelambda/internal/store"
 )
 
@@ -45,10 +46,23 @@ type ChallengeResult struct {
 	Source    string     `json:"source,omitempty"`
 	Completed *time.Time `json:"completed,omitempty"`
 	RefID     string     `json:"refid,omitempty"`
-	Signature string     `json:"signature,omitempty"`
+	// CaptureSHA256 is the hex SHA-256 of the capture container judged
+	// (the recording); empty when no capture was judged.
+	CaptureSHA256 string `json:"captureSha256,omitempty"`
+	// Claims bind a signed result to the tenant, the request and the
+	// capture (docs/api.md, "Signed results").
+	*signing.Claims
+	Signature string `json:"signature,omitempty"`
 }
 
 func (c *ChallengeResult) setSignature(sig string) { c.Signature = sig }
+func (c *ChallengeResult) bind(cl *signing.Claims) { c.Claims = cl }
+
+// subjects are what a challenge result is about: the session's attempt
+// (its serverRandom) and the capture judged, when there was one.
+func (c *ChallengeResult) subjects() []signing.Subject {
+	return []signing.Subject{{Role: "capture", ID: c.BioSessionID + "/" + c.ServerRandom, CaptureSHA256: c.CaptureSHA256}}
+}
 
 // StepResult is one challenge's outcome.
 type StepResult struct {
@@ -156,7 +170,7 @@ func (d *Deps) livenessCapture(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v2/bio-sessions/"+res.BioSessionID+"/liveness-challenge-result/"+res.LivenessMode)
-	d.writeSigned(w, r, http.StatusOK, res)
+	d.writeDecision(w, r, http.StatusOK, res, res.subjects()...)
 }
 
 // rebuild makes the container of a capture that came as multipart, so that
@@ -218,6 +232,7 @@ func (d *Deps) submitCapture(ctx context.Context, sub submission) (res *Challeng
 	if sub.at.IsZero() {
 		sub.at = d.now()
 	}
+	digest := signing.Digest(sub.raw)
 	var params LivenessParameters
 	var mode string
 	var imageStorage bool
@@ -237,7 +252,8 @@ func (d *Deps) submitCapture(ctx context.Context, sub submission) (res *Challeng
 			diag := "the capture arrived after the liveness parameters expired"
 			next.Status = string(challenge.StatusTimeout)
 			next.Result = &ChallengeResult{LivenessStatus: next.Status, Diagnostic: &diag, LivenessMode: st.Mode,
-				NumberOfChallenge: len(st.Params.Challenges), BioSessionID: sid, ServerRandom: m.ServerRandom, Source: sub.source, Completed: &sub.at}
+				NumberOfChallenge: len(st.Params.Challenges), BioSessionID: sid, ServerRandom: m.ServerRandom, Source: sub.source, Completed: &sub.at,
+				CaptureSHA256: digest}
 			return &next, nil
 		}
 		next.Status, next.Started = StatusInProgress, d.now()
@@ -267,7 +283,7 @@ func (d *Deps) submitCapture(ctx context.Context, sub submission) (res *Challeng
 		now := d.now()
 		failed := &ChallengeResult{LivenessStatus: string(challenge.StatusError), Diagnostic: &diag, LivenessMode: mode,
 			NumberOfChallenge: len(params.Challenges), BioSessionID: sid, ServerRandom: m.ServerRandom, Source: sub.source,
-			RefID: sub.refID, Completed: &now}
+			RefID: sub.refID, Completed: &now, CaptureSHA256: digest}
 		if _, uerr := d.finishLiveness(bg, t, sid, m.ServerRandom, failed, "", ""); uerr != nil {
 			slog.WarnContext(bg, "liveness: recording the failed attempt", "session", sid, "err", uerr)
 			return
@@ -279,7 +295,7 @@ func (d *Deps) submitCapture(ctx context.Context, sub submission) (res *Challeng
 	if err != nil {
 		return nil, err
 	}
-	res.Source, res.RefID = sub.source, sub.refID
+	res.Source, res.RefID, res.CaptureSHA256 = sub.source, sub.refID, digest
 	rec := RecordingKey(t, sid, m.ServerRandom)
 	if err = d.Blobs.Put(ctx, rec, sub.raw, "application/zip"); err != nil {
 		return nil, internalErr(fmt.Errorf("store recording: %w", err))
@@ -655,7 +671,7 @@ func (d *Deps) getChallengeResult(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res := d.settle(r.Context(), t, sid, st)
-	d.writeSigned(w, r, http.StatusOK, &res)
+	d.writeDecision(w, r, http.StatusOK, &res, res.subjects()...)
 }
 
 // settle returns the current result; a TIMEOUT or an interrupted analysis
@@ -690,7 +706,7 @@ func (d *Deps) settle(ctx context.Context, t, sid string, st *livenessState) Cha
 func (d *Deps) currentResult(sid string, st *livenessState) ChallengeResult {
 	if st.Result != nil {
 		res := *st.Result
-		res.Signature = ""
+		res.Signature, res.Claims = "", nil
 		return res
 	}
 	res := ChallengeResult{LivenessStatus: st.Status, LivenessMode: st.Mode, NumberOfChallenge: len(st.Params.Challenges),
@@ -888,11 +904,15 @@ type ReplayStatus struct {
 	Diagnostic  *string `json:"diagnostic,omitempty"`
 	BestImageID *string `json:"bestImageId,omitempty"`
 	// Image is the best frame (JPEG, base64).
-	Image     string `json:"image,omitempty"`
+	Image string `json:"image,omitempty"`
+	// Claims bind a signed status to the tenant, the request and the
+	// capture, as a challenge result's.
+	*signing.Claims
 	Signature string `json:"signature,omitempty"`
 }
 
 func (s *ReplayStatus) setSignature(sig string) { s.Signature = sig }
+func (s *ReplayStatus) bind(c *signing.Claims)  { s.Claims = c }
 
 // Bounds of the replay form's small parts.
 const (
@@ -1000,7 +1020,7 @@ func (d *Deps) replayLivenessMetadata(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/v2/bio-sessions/"+sid+"/replay-liveness-metadata")
 	out := ReplayStatus{Status: res.LivenessStatus, Diagnostic: res.Diagnostic, BestImageID: res.BestImageID}
-	d.writeSigned(w, r, http.StatusCreated, &out)
+	d.writeDecision(w, r, http.StatusCreated, &out, res.subjects()...)
 }
 
 // getReplayStatus returns the status of the session's attempt and its best
@@ -1024,7 +1044,7 @@ func (d *Deps) getReplayStatus(w http.ResponseWriter, r *http.Request) {
 			out.Image = base64.StdEncoding.EncodeToString(img)
 		}
 	}
-	d.writeSigned(w, r, http.StatusOK, &out)
+	d.writeDecision(w, r, http.StatusOK, &out, res.subjects()...)
 }
 
 // Recording is the answer of GET .../recording: a presigned URL of the

@@ -11,6 +11,7 @@ import (
 	"github.com/facelambda/facelambda/internal/calibration"
 	"github.com/facelambda/facelambda/internal/enroll"
 	"github.com/facelambda/facelambda/internal/events"
+	"github.com/facelambda/facelambda/internal/signing"
 )
 
 // maxEnrolBody is the largest enrolment request (seed 004: 50 MB; Lambda
@@ -95,6 +96,17 @@ func readJSONArray[T any](w http.ResponseWriter, r *http.Request, limit int64, v
 	return nil
 }
 
+// signedVerification is the verify answer with its signature, bound to
+// the probe image and the class (signing.Claims).
+type signedVerification struct {
+	*enroll.Verification
+	*signing.Claims
+	Signature string `json:"signature,omitempty"`
+}
+
+func (v *signedVerification) setSignature(sig string) { v.Signature = sig }
+func (v *signedVerification) bind(c *signing.Claims)  { v.Claims = c }
+
 type verifyRequest struct {
 	Image string `json:"image"`
 	Level string `json:"level"`
@@ -129,7 +141,9 @@ func (d *Deps) verify(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	d.writeDecision(w, r, http.StatusOK, &signedVerification{Verification: v},
+		signing.Subject{Role: "probe", ImageSHA256: signing.Digest(img)},
+		signing.Subject{Role: "reference", ID: strconv.FormatUint(id, 10)})
 	if v.MatchScore == nil {
 		return // no comparison was made: nothing to report
 	}

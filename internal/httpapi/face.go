@@ -238,6 +238,9 @@ func (d *Deps) createSessionFace(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		tpl, err := d.Bio.ParseTemplate("template", ref.Template)
+		if err == nil {
+			err = d.checkFaceSignature("signature", ref, tpl)
+		}
 		if err != nil {
 			writeError(w, r, err)
 			return

@@ -14,6 +14,7 @@ import (
 	"github.com/facelambda/facelambda/internal/calibration"
 	"github.com/facelambda/facelambda/internal/enroll"
 	"github.com/facelambda/facelambda/internal/events"
+	"github.com/facelambda/facelambda/internal/signing"
 	"github.com/facelambda/facelambda/internal/store"
 )
 
@@ -218,7 +219,14 @@ type Identification struct {
 	// CutOff is the FAR per comparison a candidate must reach.
 	CutOff float64 `json:"cutOffFalseAcceptanceRate"`
 	RefID  string  `json:"refid"`
+	// Claims bind a signed identification to the tenant, the request, the
+	// probe image and the gallery.
+	*signing.Claims
+	Signature string `json:"signature,omitempty"`
 }
+
+func (i *Identification) setSignature(sig string) { i.Signature = sig }
+func (i *Identification) bind(c *signing.Claims)  { i.Claims = c }
 
 func (d *Deps) identify(w http.ResponseWriter, r *http.Request) {
 	t, name := tenant(r), r.PathValue("name")
@@ -279,7 +287,7 @@ func (d *Deps) identify(w http.ResponseWriter, r *http.Request) {
 		}
 		res.Candidates = append(res.Candidates, Candidate{ClassID: h.ClassID, Score: score, FalseAcceptanceRate: far, Similarity: math.Round(h.Cosine*1e6) / 1e6})
 	}
-	writeJSON(w, http.StatusOK, res)
+	d.writeDecision(w, r, http.StatusOK, &res, analysisSubject("probe", a), signing.Subject{Role: "gallery", ID: name})
 	ec := make([]events.Candidate, 0, len(res.Candidates))
 	for _, c := range res.Candidates {
 		ec = append(ec, events.Candidate{ClassID: c.ClassID, Score: c.Score, FalseAcceptanceRate: c.FalseAcceptanceRate})

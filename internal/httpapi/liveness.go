@@ -10,6 +10,7 @@ import (
 	"github.com/facelambda/facelambda/internal/biometric"
 	"github.com/facelambda/facelambda/internal/events"
 	"github.com/facelambda/facelambda/internal/liveness"
+	"github.com/facelambda/facelambda/internal/signing"
 )
 
 // Liveness is the passive liveness detector with its level calibration.
@@ -58,7 +59,13 @@ type LivenessResult struct {
 	Quality      QualityVerdict     `json:"quality"`
 	Models       map[string]float64 `json:"models,omitempty"`
 	RefID        string             `json:"refid"`
+	// Claims bind a signed verdict to the tenant, the request and the image.
+	*signing.Claims
+	Signature string `json:"signature,omitempty"`
 }
+
+func (l *LivenessResult) setSignature(sig string) { l.Signature = sig }
+func (l *LivenessResult) bind(c *signing.Claims)  { l.Claims = c }
 
 // Capture limits of passive liveness: frames outside them are asked again
 // rather than judged (the calibration data had faces 85-431 px high).
@@ -95,6 +102,7 @@ func (d *Deps) passiveLiveness(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res := LivenessResult{Threshold: level.String(), RefID: w.Header().Get("X-Request-Id")}
+	subject := signing.Subject{Role: "image", ImageSHA256: a.Digest}
 	m := a.Measures
 	res.Quality = QualityVerdict{Status: "OK", Failed: []string{}, Quality: a.Quality, Measure: &m}
 	fail := func(check, why string) {
@@ -121,7 +129,7 @@ func (d *Deps) passiveLiveness(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(res.Quality.Failed) > 0 {
 		res.Quality.Status = "RETAKE"
-		writeJSON(w, http.StatusOK, res)
+		d.writeDecision(w, r, http.StatusOK, &res, subject)
 		return
 	}
 	out, err := d.Liveness.Detector.Score(a.Image, a.ImageBox)
@@ -137,6 +145,6 @@ func (d *Deps) passiveLiveness(w http.ResponseWriter, r *http.Request) {
 		s := l.String()
 		res.HighestLevel = &s
 	}
-	writeJSON(w, http.StatusOK, res)
+	d.writeDecision(w, r, http.StatusOK, &res, subject)
 	d.emit(r.Context())(events.NewLivenessCompleted(tenant(r), events.LivenessData{Score: score, Live: !spoof, Level: level.String(), RefID: res.RefID}))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/facelambda/facelambda/internal/biometric"
 	"github.com/facelambda/facelambda/internal/calibration"
 	"github.com/facelambda/facelambda/internal/events"
+	"github.com/facelambda/facelambda/internal/signing"
 	"github.com/facelambda/facelambda/internal/store"
 	"github.com/facelambda/facelambda/internal/template"
 )
@@ -45,8 +46,13 @@ type Match struct {
 	Expires                           *time.Time         `json:"expires,omitempty"`
 	// RefID is the transaction id of the request that computed the match
 	// (the X-Request-Id header).
-	RefID     string `json:"refid,omitempty"`
+	RefID string `json:"refid,omitempty"`
+	// Claims bind a signed match to the tenant, the request and the
+	// digests of what was compared (docs/api.md, "Signed results").
+	*signing.Claims
 	Signature string `json:"signature,omitempty"`
+	// subjects are what was compared, bound when the match is signed.
+	subjects []signing.Subject
 }
 
 // MatchHandler serves the match function: direct matches of images or a
@@ -58,7 +64,7 @@ func MatchHandler(d *Deps) http.Handler {
 		d.respondMatch(w, r, func() (*Match, error) { return matchImages(w, r, d.Bio) })
 	}))
 	rt.handle("POST", "/v2/match", auth.ScopeMatch, d.billable("match", func(w http.ResponseWriter, r *http.Request) {
-		d.respondMatch(w, r, func() (*Match, error) { return matchTemplate(w, r, d.Bio) })
+		d.respondMatch(w, r, func() (*Match, error) { return d.matchTemplate(w, r) })
 	}))
 	rt.handle("GET", "/v2/bio-sessions/{id}/faces/{referenceFaceId}/matches", auth.ScopeMatch, d.billable("session-matches", d.sessionMatches))
 	return rt
@@ -71,7 +77,7 @@ func (d *Deps) respondMatch(w http.ResponseWriter, r *http.Request, f func() (*M
 		return
 	}
 	m.RefID = w.Header().Get("X-Request-Id")
-	d.writeSigned(w, r, http.StatusOK, m)
+	d.writeDecision(w, r, http.StatusOK, m, m.subjects...)
 	d.emit(r.Context())(events.NewMatchCompleted(tenant(r), events.MatchData{ReferenceFaceID: m.Reference.ID, CandidateFaceID: m.Candidate.ID,
 		Score: m.Score, FalseAcceptanceRate: m.FalseAcceptanceRate, Level: string(deref(m.Level)), PossibleMatch: m.PossibleMatch, RefID: m.RefID}))
 }
@@ -116,6 +122,7 @@ func (d *Deps) sessionMatches(w http.ResponseWriter, r *http.Request) {
 	now := d.now()
 	exp := sess.Expires.UTC()
 	out := []*Match{}
+	refSubject := storedSubject("reference", refFace, refTpl)
 	for _, f := range faces {
 		if f.ID == refID {
 			continue
@@ -134,7 +141,8 @@ func (d *Deps) sessionMatches(w http.ResponseWriter, r *http.Request) {
 		m := &Match{Reference: matchFaceOf(refFace), Candidate: matchFaceOf(cand), Score: c.Score, FalseAcceptanceRate: c.FAR,
 			Similarity: c.Similarity, ComparisonType: comparisonType(kind), PossibleMatch: c.PossibleMatch,
 			MatchHighestSecurityLevelReached: c.HighestLevel, SimilarityScore: c.SimilarityScore,
-			CorrelationID: nilIfEmpty(sess.CorrelationID), Created: now, Expires: &exp, RefID: w.Header().Get("X-Request-Id")}
+			CorrelationID: nilIfEmpty(sess.CorrelationID), Created: now, Expires: &exp, RefID: w.Header().Get("X-Request-Id"),
+			subjects: []signing.Subject{refSubject, storedSubject("candidate", cand, candTpl)}}
 		if level != "" {
 			l := level
 			m.Level = &l
@@ -143,7 +151,7 @@ func (d *Deps) sessionMatches(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
 	for _, m := range out {
-		if err := d.sign(m); err != nil {
+		if err := d.signDecision(w, r, m, m.subjects...); err != nil {
 			writeError(w, r, internalErr(err))
 			return
 		}
@@ -167,6 +175,17 @@ func (d *Deps) storedFace(rec store.Face) (*Face, template.Template, error) {
 		return nil, tpl, err
 	}
 	return f, tpl, nil
+}
+
+// storedSubject is a stored face as the subject of a signed match: its id,
+// its template's digest and, for a face made from an image, the image's.
+func storedSubject(role string, f *Face, tpl template.Template) signing.Subject {
+	return signing.Subject{Role: role, ID: f.ID, ImageSHA256: f.Digest, TemplateSHA256: tpl.Digest()}
+}
+
+// analysisSubject is an analysed image as the subject of a signed match.
+func analysisSubject(role string, a *biometric.Analysis) signing.Subject {
+	return signing.Subject{Role: role, ImageSHA256: a.Digest, TemplateSHA256: a.Template.Digest()}
 }
 
 func matchFaceOf(f *Face) MatchFace {
@@ -228,7 +247,7 @@ func matchImages(w http.ResponseWriter, r *http.Request, s *biometric.Service) (
 		return nil, err
 	}
 	refFace := analysisFace(s, ref, refType)
-	return buildMatch(s, refFace, ref.Template, ref.MultipleFace, cand, p)
+	return buildMatch(s, refFace, ref.Template, analysisSubject("reference", ref), ref.MultipleFace, cand, p)
 }
 
 // referenceJSON is a face JSON with its template (CreateFaceFromJson shape).
@@ -243,9 +262,13 @@ type referenceJSON struct {
 	Landmarks       *biometric.Landmarks `json:"landmarks"`
 	Template        string               `json:"template"`
 	TemplateVersion *int                 `json:"templateVersion"`
+	// Signature, when present, must be the service's signature of this
+	// face (checkFaceSignature).
+	Signature string `json:"signature"`
 }
 
-func matchTemplate(w http.ResponseWriter, r *http.Request, s *biometric.Service) (*Match, error) {
+func (d *Deps) matchTemplate(w http.ResponseWriter, r *http.Request) (*Match, error) {
+	s := d.Bio
 	f, err := readForm(w, r, "candidateImage")
 	if err != nil {
 		return nil, err
@@ -280,6 +303,9 @@ func matchTemplate(w http.ResponseWriter, r *http.Request, s *biometric.Service)
 	if err != nil {
 		return nil, err
 	}
+	if err := d.checkFaceSignature("reference.signature", &ref, tpl); err != nil {
+		return nil, err
+	}
 	refType, err := biometric.ParseImageType(ref.ImageType)
 	if err != nil {
 		return nil, err
@@ -299,7 +325,7 @@ func matchTemplate(w http.ResponseWriter, r *http.Request, s *biometric.Service)
 	// The reference comes from the client: it gets a fresh id, so a signed
 	// match never vouches for an id the service did not check.
 	rf := MatchFace{ID: biometric.NewID(), Mode: s.Encoder(), ImageType: refType, Quality: ref.Quality, Landmarks: ref.Landmarks}
-	return buildMatch(s, rf, tpl, false, cand, p)
+	return buildMatch(s, rf, tpl, signing.Subject{Role: "reference", TemplateSHA256: tpl.Digest()}, false, cand, p)
 }
 
 func analysisFace(s *biometric.Service, a *biometric.Analysis, t biometric.ImageType) MatchFace {
@@ -307,7 +333,7 @@ func analysisFace(s *biometric.Service, a *biometric.Analysis, t biometric.Image
 	return MatchFace{ID: biometric.NewID(), Mode: s.Encoder(), ImageType: t, Quality: a.Quality, Landmarks: &lm, FacesFound: a.FaceCount}
 }
 
-func buildMatch(s *biometric.Service, ref MatchFace, refTpl template.Template, refMulti bool, cand *biometric.Analysis, p matchParams) (*Match, error) {
+func buildMatch(s *biometric.Service, ref MatchFace, refTpl template.Template, refSubject signing.Subject, refMulti bool, cand *biometric.Analysis, p matchParams) (*Match, error) {
 	kind := biometric.KindOf(ref.ImageType, p.candidateType)
 	c, err := s.Compare(refTpl, cand.Template, kind, p.level)
 	if err != nil {
@@ -319,6 +345,7 @@ func buildMatch(s *biometric.Service, ref MatchFace, refTpl template.Template, r
 		PossibleMatch: c.PossibleMatch, MatchHighestSecurityLevelReached: c.HighestLevel, SimilarityScore: c.SimilarityScore,
 		MultipleFacesImage: cand.MultipleFace, MultipleFacesImageToVerifyAgainst: refMulti,
 		CorrelationID: nilIfEmpty(p.correlationID), Created: s.Now().UTC(),
+		subjects: []signing.Subject{refSubject, analysisSubject("candidate", cand)},
 	}
 	if p.level != "" {
 		l := p.level

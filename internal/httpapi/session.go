@@ -267,12 +267,8 @@ func pingOf(p interface{ Ping(context.Context) error }) func(context.Context) er
 }
 
 func (d *Deps) jwks(w http.ResponseWriter, r *http.Request) {
-	signers := d.Signers
-	if len(signers) == 0 && d.Signer != nil {
-		signers = []*signing.Signer{d.Signer}
-	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	writeJSON(w, http.StatusOK, signing.JWKSOf(signers...))
+	writeJSON(w, http.StatusOK, d.keySet())
 }
 
 // signable is a resource with a signature field.
@@ -281,6 +277,7 @@ type signable interface{ setSignature(string) }
 func (s *Session) setSignature(sig string) { s.Signature = sig }
 func (f *Face) setSignature(sig string)    { f.Signature = sig }
 func (m *Match) setSignature(sig string)   { m.Signature = sig }
+func (m *Match) bind(c *signing.Claims)    { m.Claims = c }
 
 // sign fills the resource's signature: a compact JWS over its JSON without
 // the signature member.
@@ -295,6 +292,33 @@ func (d *Deps) sign(v signable) error {
 	}
 	v.setSignature(sig)
 	return nil
+}
+
+// decision is a signed result that is bound to what it is about: it
+// carries signing.Claims, set when it is signed.
+type decision interface {
+	signable
+	bind(*signing.Claims)
+}
+
+// signDecision binds v to the request (tenant, X-Request-Id, the time) and
+// to subjects, then signs it. Without a signer nothing is bound or signed.
+func (d *Deps) signDecision(w http.ResponseWriter, r *http.Request, v decision, subjects ...signing.Subject) error {
+	if d.Signer == nil {
+		v.bind(nil)
+		return nil
+	}
+	v.bind(signing.NewClaims(tenant(r), w.Header().Get("X-Request-Id"), d.now(), subjects...))
+	return d.sign(v)
+}
+
+// writeDecision signs a decision (signDecision) and writes it.
+func (d *Deps) writeDecision(w http.ResponseWriter, r *http.Request, status int, v decision, subjects ...signing.Subject) {
+	if err := d.signDecision(w, r, v, subjects...); err != nil {
+		writeError(w, r, internalErr(err))
+		return
+	}
+	writeJSON(w, status, v)
 }
 
 func (d *Deps) writeSigned(w http.ResponseWriter, r *http.Request, status int, v signable) {

@@ -31,6 +31,15 @@
 // comparing the payload with the body minus "signature" as JSON values
 // (parsed, not byte by byte: the body may order members differently).
 //
+// # Claims
+//
+// A signature says who made a statement, not what it is about. A signed
+// decision (match, verification, identification, liveness verdict) also
+// carries [Claims] as members of the resource, so of the payload: the
+// tenant, the SHA-256 digests of what was compared or judged ([Subject]),
+// the request id and the issue time. A verifier checks them against its
+// own request before trusting the decision.
+//
 // # Keys
 //
 // The public keys are published as a JWK Set (RFC 7517) at

@@ -30,11 +30,20 @@
 // [ErrUnsupportedFormat] (a format version this service does not read) or
 // [ErrEncoderMismatch] (a valid template from another encoder); test for
 // them with [errors.Is].
+//
+// # Vectors
+//
+// [Parse] checks the format, not the vector: a well-formed template may
+// still hold a vector no encoder produced. [Check] verifies that a vector
+// has the encoder's dimensions, finite values and unit L2 norm; a service
+// checks every template a client sends with it before comparing it.
 package template
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -240,4 +249,53 @@ func ParseBase64(s, wantEncoder string) (Template, error) {
 		return Template{}, malformed("invalid base64: %v", err)
 	}
 	return Parse(b, wantEncoder)
+}
+
+// UnitTolerance is how far from 1 the L2 norm of a vector checked by
+// [Check] may be. The encoder's output is scaled to unit norm in float32
+// (face.Normalize) and the binary format stores those float32 values
+// bit for bit, so a service-made template has a norm within a few float32
+// roundings of 1 (|norm-1| < 1e-6 over 512 dimensions, measured in the
+// tests). 1e-4 leaves a wide margin for a client that re-normalises in
+// float32 yet is far too tight for a vector that was not normalised: a norm
+// off by 1e-4 moves a cosine by at most 1e-4, a small fraction of the gap
+// between two security levels.
+const UnitTolerance = 1e-4
+
+// ErrInvalidVector reports a template whose vector cannot be an output of
+// the encoder: wrong dimensions, non-finite values or not of unit norm. It
+// wraps [ErrMalformed].
+var ErrInvalidVector = fmt.Errorf("%w: invalid vector", ErrMalformed)
+
+// Check reports whether v can be the output of an encoder of dims
+// dimensions: exactly dims values, all finite, of L2 norm 1 within
+// [UnitTolerance]. The error wraps [ErrInvalidVector].
+func Check(v []float32, dims int) error {
+	if len(v) != dims {
+		return fmt.Errorf("%w: %d dimensions, the encoder has %d", ErrInvalidVector, len(v), dims)
+	}
+	var s float64
+	for i, x := range v {
+		f := float64(x)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("%w: value %d is %v", ErrInvalidVector, i, x)
+		}
+		s += f * f // float32 squares are far from float64's range limits
+	}
+	if n := math.Sqrt(s); !(math.Abs(n-1) <= UnitTolerance) {
+		return fmt.Errorf("%w: L2 norm %.6g, a template is of unit norm (within %g)", ErrInvalidVector, n, UnitTolerance)
+	}
+	return nil
+}
+
+// Digest returns the hex SHA-256 of the template's binary form (the bytes
+// of [Template.MarshalBinary], which are the base64-decoded bytes of a
+// template [Parse] accepted), or "" when t cannot be marshalled.
+func (t Template) Digest() string {
+	b, err := t.MarshalBinary()
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
