@@ -85,7 +85,6 @@ type scoredImage struct {
 	extra  map[string]float64 // compare variants
 }
 
-// livenessSetup opens the face engine and the liveness models.
 // LivenessModels are the face engine and the liveness models the passive
 // liveness protocols run.
 type LivenessModels struct {
