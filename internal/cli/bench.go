@@ -18,51 +18,33 @@ import (
 	"github.com/facelambda/facelambda/internal/biometric"
 	"github.com/facelambda/facelambda/internal/decode"
 	"github.com/facelambda/facelambda/internal/engine"
+	"github.com/facelambda/facelambda/internal/evaluation"
 	"github.com/facelambda/facelambda/internal/face"
 	"github.com/facelambda/facelambda/internal/geometry"
 	"github.com/facelambda/facelambda/internal/raster"
 )
 
-// Latency summarises repeated timings, in milliseconds.
-type Latency struct {
-	N    int     `json:"n"`
-	P50  float64 `json:"p50_ms"`
-	P99  float64 `json:"p99_ms"`
-	Mean float64 `json:"mean_ms"`
-}
-
-func summarise(d []time.Duration) Latency {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	var sum time.Duration
-	for _, v := range s {
-		sum += v
-	}
-	ms := func(v time.Duration) float64 { return float64(v.Microseconds()) / 1000 }
-	return Latency{N: len(s), P50: ms(s[len(s)/2]), P99: ms(s[min(len(s)-1, len(s)*99/100)]), Mean: ms(sum / time.Duration(len(s)))}
-}
-
 // EndToEnd is template creation from an encoded image.
 type EndToEnd struct {
-	Image         string  `json:"image"`
-	Bytes         int     `json:"bytes"`
-	Decoder       string  `json:"decoder"`
-	Latency       Latency `json:"latency"`
-	ModelMS       float64 `json:"model_ms_per_template"`
-	OverheadRatio float64 `json:"overhead_ratio"`
-	PerCoreTPS    float64 `json:"templates_per_second_per_core"`
+	Image         string             `json:"image"`
+	Bytes         int                `json:"bytes"`
+	Decoder       string             `json:"decoder"`
+	Latency       evaluation.Latency `json:"latency"`
+	ModelMS       float64            `json:"model_ms_per_template"`
+	OverheadRatio float64            `json:"overhead_ratio"`
+	PerCoreTPS    float64            `json:"templates_per_second_per_core"`
 }
 
 // BenchReport is the JSON of `facelambda bench`.
 type BenchReport struct {
-	Machine      string              `json:"machine"`
-	CPUs         int                 `json:"cpus"`
-	GoVersion    string              `json:"go"`
-	ORTVersion   string              `json:"onnxruntime"`
-	Models       map[string]Latency  `json:"models"`
-	EndToEnd     map[string]EndToEnd `json:"end_to_end"`
-	ParallelTPS  float64             `json:"templates_per_second_all_cores_640x480"`
-	PeakRSSBytes int64               `json:"peak_rss_bytes"`
+	Machine      string                        `json:"machine"`
+	CPUs         int                           `json:"cpus"`
+	GoVersion    string                        `json:"go"`
+	ORTVersion   string                        `json:"onnxruntime"`
+	Models       map[string]evaluation.Latency `json:"models"`
+	EndToEnd     map[string]EndToEnd           `json:"end_to_end"`
+	ParallelTPS  float64                       `json:"templates_per_second_all_cores_640x480"`
+	PeakRSSBytes int64                         `json:"peak_rss_bytes"`
 }
 
 // timed wraps a model and accumulates the time spent inside it.
@@ -79,7 +61,7 @@ func (t timed) Run(in []float32) ([][]float32, error) {
 }
 
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", stderr)
+	fs := newFlags("bench", stdout, stderr)
 	imgPath := fs.String("image", "", "source photo for the generated JPEGs (default testdata/images/obama.jpg)")
 	n := fs.Int("n", 100, "iterations per measurement")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -114,7 +96,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	rep := BenchReport{Machine: cpuModel(), CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), ORTVersion: eng.RuntimeVersion,
-		Models: map[string]Latency{}, EndToEnd: map[string]EndToEnd{}}
+		Models: map[string]evaluation.Latency{}, EndToEnd: map[string]EndToEnd{}}
 
 	// Per-model latency on random inputs of each model's shape.
 	r := rand.New(rand.NewPCG(1, 2))
@@ -138,7 +120,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			d[i] = time.Since(start)
 		}
-		rep.Models[name] = summarise(d)
+		rep.Models[name] = evaluation.Summarise(d)
 	}
 
 	// End-to-end template creation through the service, with every model
@@ -183,14 +165,14 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				}
 				d[i] = time.Since(start)
 			}
-			lat := summarise(d)
+			lat := evaluation.Summarise(d)
 			modelMS := float64(modelNS.Load()) / float64(*n) / 1e6
 			dec := "libjpeg-turbo"
 			if pure {
 				dec = "pure-go"
 			}
 			rep.EndToEnd[label+"/"+dec] = EndToEnd{Image: label + " JPEG q90", Bytes: len(b), Decoder: dec, Latency: lat,
-				ModelMS: round3(modelMS), OverheadRatio: round3(lat.Mean / modelMS), PerCoreTPS: round3(1000 / lat.Mean)}
+				ModelMS: evaluation.Round3(modelMS), OverheadRatio: evaluation.Round3(lat.Mean / modelMS), PerCoreTPS: evaluation.Round3(1000 / lat.Mean)}
 		}
 		if !pure || !decode.Turbo {
 			rep.ParallelTPS = parallelTPS(ctx, svc, images["640x480"], *n)
@@ -241,7 +223,7 @@ func parallelTPS(ctx context.Context, svc *biometric.Service, img []byte, n int)
 		}()
 	}
 	wg.Wait()
-	return round3(float64(total) / time.Since(start).Seconds())
+	return evaluation.Round3(float64(total) / time.Since(start).Seconds())
 }
 
 // jpegOf scales img to cover w x h (cropping the excess) and encodes it at quality 90.
@@ -251,8 +233,6 @@ func jpegOf(img *raster.RGB, w, h int) ([]byte, error) {
 	box := [4]float64{(float64(img.W) - cw) / 2, (float64(img.H) - ch) / 4, cw, ch}
 	return raster.EncodeJPEG(raster.Resize(img, boxOf(box), w, h), 90)
 }
-
-func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
 
 func cpuModel() string {
 	b, err := os.ReadFile("/proc/cpuinfo")

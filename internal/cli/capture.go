@@ -14,10 +14,6 @@ import (
 	"github.com/facelambda/facelambda/internal/capture"
 )
 
-func init() {
-	register("capture", "capture --params FILE --frames DIR [--fps N] --out FILE [--seal]   build (and encrypt) an active liveness capture from JPEG frames", buildCapture)
-}
-
 // buildCapture is a reference client of active liveness: it makes the
 // capture container of a folder of JPEG frames (in name order, at --fps)
 // for the liveness parameters in --params (the answer of
@@ -25,7 +21,7 @@ func init() {
 // --out gets encryptedMetaData and --out.secret encryptedMasterSecret,
 // ready for `curl -F encryptedMetaData=@out -F encryptedMasterSecret=@out.secret`.
 func buildCapture(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("capture", stderr)
+	fs := newFlags("capture", stdout, stderr)
 	paramsPath := fs.String("params", "", "the JSON answer of init-liveness-parameters")
 	session := fs.String("session", "", "the bio-session id (default: from the parameters' certificate)")
 	frames := fs.String("frames", "", "folder of JPEG frames, taken in name order")

@@ -3,22 +3,21 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/facelambda/facelambda/internal/evaluation/fixture"
 	"github.com/facelambda/facelambda/internal/runtimeapi"
 )
 
 // invoke runs a built function binary on an event file through the Lambda
 // Runtime API, as `sam local invoke` does inside its container.
 func invoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("invoke", stderr)
+	fs := newFlags("invoke", stdout, stderr)
 	fn := fs.String("function", "", "function name (face, match)")
 	binary := fs.String("binary", "", "bootstrap binary (default .aws-sam/build/<Function>/bootstrap or bin/<function>/bootstrap)")
 	event := fs.String("event", "", "event JSON file (see events/)")
@@ -32,7 +31,7 @@ func invoke(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if *binary == "" {
 		if *fn == "" {
-			return fmt.Errorf("invoke: give --function or --binary: %w", flag.ErrHelp)
+			return errors.New("invoke: give --function or --binary")
 		}
 		*binary = filepath.Join("bin", *fn, "bootstrap")
 	}
@@ -57,21 +56,9 @@ func invoke(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err := json.Unmarshal(res.Response, &r); err != nil {
 			return fmt.Errorf("response is not an API Gateway response: %w", err)
 		}
-		if want := ExpectedStatus(*event); r.StatusCode != want {
+		if want := fixture.ExpectedStatus(*event); r.StatusCode != want {
 			return fmt.Errorf("%s: status %d, want %d", *event, r.StatusCode, want)
 		}
 	}
 	return nil
-}
-
-// ExpectedStatus reads the HTTP status an event file expects from its name:
-// name.json expects 200, name.415.json expects 415.
-func ExpectedStatus(path string) int {
-	parts := strings.Split(filepath.Base(path), ".")
-	if len(parts) == 3 {
-		if s, err := strconv.Atoi(parts[1]); err == nil {
-			return s
-		}
-	}
-	return 200
 }

@@ -16,20 +16,17 @@ import (
 	"github.com/facelambda/facelambda/internal/store/embedded"
 )
 
-// keys manages API keys: `keys create --tenant T [--scopes a,b] [--name N]
-// [--store local|aws] [--data .data]`. The new key is printed alone on the
-// last line of output.
-func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("keys: usage: facelambda keys create --tenant T [--scopes a,b] [--name N] [--store local|aws]")
-	}
-	fs := newFlags("keys create", stderr)
+// keysCreate creates an API key: `keys create --tenant T [--scopes a,b]
+// [--name N] [--store local|aws] [--data .data]`. The new key is printed
+// alone on the last line of output.
+func keysCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("keys create", stdout, stderr)
 	tenant := fs.String("tenant", "", "tenant (service provider) id: 1-64 of A-Z a-z 0-9 _ -")
 	scopes := fs.String("scopes", "*", "comma-separated scopes (* for all): "+fmt.Sprint(auth.AllScopes()))
 	name := fs.String("name", "", "a name for the key")
 	where := fs.String("store", "local", "local (the embedded store under --data) or aws (DynamoDB table $FACELAMBDA_TABLE)")
 	data := fs.String("data", ".data", "local data folder")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := required(fs, "tenant"); err != nil {

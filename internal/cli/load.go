@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/facelambda/facelambda/internal/evaluation"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -17,22 +18,22 @@ import (
 
 // LoadReport is the JSON of `facelambda load`.
 type LoadReport struct {
-	URL         string             `json:"url"`
-	Concurrency int                `json:"concurrency"`
-	Seconds     float64            `json:"seconds"`
-	Flows       int                `json:"flows"`
-	Requests    int                `json:"requests"`
-	Errors      int                `json:"errors"`
-	ErrorSample []string           `json:"error_sample,omitempty"`
-	RPS         float64            `json:"requests_per_second"`
-	FlowsPerSec float64            `json:"flows_per_second"`
-	Ops         map[string]Latency `json:"operations"`
+	URL         string                        `json:"url"`
+	Concurrency int                           `json:"concurrency"`
+	Seconds     float64                       `json:"seconds"`
+	Flows       int                           `json:"flows"`
+	Requests    int                           `json:"requests"`
+	Errors      int                           `json:"errors"`
+	ErrorSample []string                      `json:"error_sample,omitempty"`
+	RPS         float64                       `json:"requests_per_second"`
+	FlowsPerSec float64                       `json:"flows_per_second"`
+	Ops         map[string]evaluation.Latency `json:"operations"`
 }
 
 // load drives a running server with concurrent bio-session flows: create a
 // session, add two faces, list the matches, delete the session.
 func load(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("load", stderr)
+	fs := newFlags("load", stdout, stderr)
 	base := fs.String("url", "http://127.0.0.1:3000", "server base URL")
 	key := fs.String("key", os.Getenv("FACELAMBDA_API_KEY"), "API key (default $FACELAMBDA_API_KEY)")
 	conc := fs.Int("concurrency", 4, "concurrent flows")
@@ -74,11 +75,11 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	wg.Wait()
 	secs := time.Since(start).Seconds()
-	rep := LoadReport{URL: *base, Concurrency: *conc, Seconds: round3(secs), Flows: c.flows, Requests: c.requests,
-		Errors: c.errors, ErrorSample: c.sample, RPS: round3(float64(c.requests) / secs),
-		FlowsPerSec: round3(float64(c.flows) / secs), Ops: map[string]Latency{}}
+	rep := LoadReport{URL: *base, Concurrency: *conc, Seconds: evaluation.Round3(secs), Flows: c.flows, Requests: c.requests,
+		Errors: c.errors, ErrorSample: c.sample, RPS: evaluation.Round3(float64(c.requests) / secs),
+		FlowsPerSec: evaluation.Round3(float64(c.flows) / secs), Ops: map[string]evaluation.Latency{}}
 	for op, d := range c.lat {
-		rep.Ops[op] = summarise(d)
+		rep.Ops[op] = evaluation.Summarise(d)
 	}
 	if *asJSON {
 		return printJSON(stdout, rep)

@@ -28,7 +28,7 @@ const LocalTenant = "local"
 // serve runs every function's handler on one local port, as API Gateway
 // routes them in template.yaml, on the embedded store under --data.
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("serve", stderr)
+	fs := newFlags("serve", stdout, stderr)
 	addr := fs.String("addr", "127.0.0.1:3000", "listen address")
 	data := fs.String("data", ".data", "folder of the embedded store and the signing key")
 	if err := fs.Parse(args); err != nil {

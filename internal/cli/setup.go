@@ -24,7 +24,7 @@ import (
 // setupLocal prepares local AWS servers (DynamoDB Local, an S3 server) for
 // the functions: the table, the bucket, and the fixture events/ refer to.
 func setupLocal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("setup-local", stderr)
+	fs := newFlags("setup-local", stdout, stderr)
 	ddb := fs.String("dynamodb", os.Getenv("FACELAMBDA_DYNAMODB_ENDPOINT"), "DynamoDB endpoint")
 	s3ep := fs.String("s3", os.Getenv("FACELAMBDA_S3_ENDPOINT"), "S3 endpoint")
 	table := fs.String("table", "facelambda-local", "table name")

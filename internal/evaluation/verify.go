@@ -1,6 +1,14 @@
-// Package evaluation computes the metrics reported by the CLI's eval
-// commands: face verification accuracy, ROC-derived rates and face
-// detection matching. It only does arithmetic on scores and boxes.
+// Package evaluation holds the metrics and protocols of the facelambda
+// eval, calibrate and bench commands; the CLI parses flags, calls it and
+// prints. The metrics (this file, detect.go) only do arithmetic on scores
+// and boxes: face verification accuracy, ROC-derived rates, face detection
+// matching. The protocols run the service's pipeline on labelled data:
+// verification and detection on datasets, 1:N identification (identify.go)
+// and its synthetic search benchmark, passive liveness evaluation,
+// calibration and cross-validation (liveness*.go), the active liveness
+// challenge and planar-motion sequences (active.go, planarity.go, photos.go),
+// multi-vector template fusion and the impostor scores of the calibration
+// table.
 //
 // # Verification conventions
 //

@@ -2,20 +2,20 @@ package gallery_test
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"testing"
 
-	"github.com/facelambda/facelambda/internal/biometric"
-	"github.com/facelambda/facelambda/internal/cli"
 	"github.com/facelambda/facelambda/internal/dataset"
+	"github.com/facelambda/facelambda/internal/evaluation"
 	"github.com/facelambda/facelambda/internal/gallery"
 	"github.com/facelambda/facelambda/internal/server"
 )
 
 // TestLFWIdentifySubset runs the protocol of `facelambda eval identify`
-// (cli.Identify) on the first identities of LFW, embedded with the
+// (evaluation.Identify) on the first identities of LFW, embedded with the
 // service's pipeline: the full run is the command (docs/accuracy.md).
 func TestLFWIdentifySubset(t *testing.T) {
 	root := filepath.Join("..", "..", "..", "shared", "data", "lfw")
@@ -42,18 +42,8 @@ func TestLFWIdentifySubset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	embs := dataset.Map(context.Background(), paths, 0, func(p string) ([]float32, error) {
-		b, err := os.ReadFile(filepath.Join(root, p))
-		if err != nil {
-			return nil, err
-		}
-		a, err := svc.Analyze(b, biometric.Options{Label: p})
-		if err != nil {
-			return nil, err
-		}
-		return a.Template.Vector, nil
-	}, nil)
-	res, err := cli.Identify(svc.Encoder(), paths, embs)
+	embs := evaluation.EmbedAll(context.Background(), svc, root, paths, 0, io.Discard)
+	res, err := evaluation.Identify(svc.Encoder(), paths, embs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,9 @@
 package liveness_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,16 +12,24 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/facelambda/facelambda/internal/cli"
+	"github.com/facelambda/facelambda/internal/dataset"
+	"github.com/facelambda/facelambda/internal/evaluation"
 	"github.com/facelambda/facelambda/internal/liveness"
 )
 
-func run(t *testing.T, args ...string) []byte {
+// evalLiveness runs the protocol of `facelambda eval liveness` (default
+// folds) and returns its JSON report.
+func evalLiveness(t *testing.T, root, labels string, level liveness.Level, cal *liveness.CalibrationFile) ([]byte, error) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	code := cli.Run(context.Background(), args, &out, &errb)
-	require.Equal(t, 0, code, "facelambda %s: %s", strings.Join(args, " "), errb.String())
-	return out.Bytes()
+	rows, err := dataset.ReadTSV(labels)
+	require.NoError(t, err)
+	m, err := evaluation.OpenLiveness()
+	require.NoError(t, err)
+	res, err := evaluation.Liveness(context.Background(), m, evaluation.LivenessConfig{Root: root, Rows: rows, Level: level, Calibration: cal, Folds: 3}, io.Discard)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(res)
 }
 
 // reportKeys are the keys `eval liveness --json` promises at the top level
@@ -39,7 +47,8 @@ func TestLivenessCLIOnFixtures(t *testing.T) {
 		"obama-240p.jpg\tbonafide\tnone\tlowres\n" +
 		"coffee.png\tbonafide\tnone\tnoface\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "labels.tsv"), []byte(labels), 0o600))
-	out := run(t, "eval", "liveness", "--root", faces, "--labels", filepath.Join(dir, "labels.tsv"), "--level", "LOW", "--json")
+	out, err := evalLiveness(t, faces, filepath.Join(dir, "labels.tsv"), liveness.Low, nil)
+	require.NoError(t, err)
 	var r map[string]any
 	require.NoError(t, json.Unmarshal(out, &r))
 	for _, k := range reportKeys {
@@ -53,12 +62,10 @@ func TestLivenessCLIOnFixtures(t *testing.T) {
 	assert.Equal(t, 0.0, groups["portraits"].(map[string]any)["bpcer"])
 	assert.Equal(t, 1.0, groups["noface"].(map[string]any)["bpcer"])
 
-	// Unknown levels and labels are refused.
-	var errb bytes.Buffer
-	assert.Equal(t, 1, cli.Run(context.Background(), []string{"eval", "liveness", "--root", faces, "--labels", filepath.Join(dir, "labels.tsv"), "--level", "EXTREME"}, &bytes.Buffer{}, &errb))
-	assert.Contains(t, errb.String(), "unknown security level")
+	// Unknown labels are refused (unknown levels: internal/cli's tests).
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "bad.tsv"), []byte("path\tlabel\nobama.jpg\tmaybe\n"), 0o600))
-	assert.Equal(t, 1, cli.Run(context.Background(), []string{"eval", "liveness", "--root", faces, "--labels", filepath.Join(dir, "bad.tsv")}, &bytes.Buffer{}, &bytes.Buffer{}))
+	_, err = evalLiveness(t, faces, filepath.Join(dir, "bad.tsv"), liveness.DefaultLevel, nil)
+	assert.ErrorContains(t, err, "neither bonafide nor attack")
 }
 
 // With the shared data: calibrate on the MSU-MFSD part and evaluate with
@@ -81,7 +88,13 @@ func TestLivenessCLICalibrateAndEval(t *testing.T) {
 	labels := filepath.Join(dir, "labels.tsv")
 	require.NoError(t, os.WriteFile(labels, []byte(strings.Join(sub, "\n")+"\n"), 0o600))
 	levels := filepath.Join(dir, "levels.json")
-	run(t, "calibrate", "liveness", "--root", root, "--labels", labels, "--out", levels)
+	rows, err := dataset.ReadTSV(labels)
+	require.NoError(t, err)
+	m, err := evaluation.OpenLiveness()
+	require.NoError(t, err)
+	file, err := evaluation.CalibrateLiveness(context.Background(), m, root, labels, rows, 0, io.Discard)
+	require.NoError(t, err)
+	require.NoError(t, file.Save(levels))
 	b, err := os.ReadFile(levels)
 	require.NoError(t, err)
 	f, err := liveness.ParseCalibrations(b)
@@ -91,7 +104,8 @@ func TestLivenessCLICalibrateAndEval(t *testing.T) {
 	assert.Equal(t, 18, c.BonaFide)
 	assert.Equal(t, 54, c.Attacks)
 
-	out := run(t, "eval", "liveness", "--root", root, "--labels", labels, "--calibration", levels, "--json")
+	out, err := evalLiveness(t, root, labels, liveness.DefaultLevel, f)
+	require.NoError(t, err)
 	var r struct {
 		liveness.Report
 		Groups map[string]liveness.Report `json:"groups"`

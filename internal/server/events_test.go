@@ -23,9 +23,9 @@ import (
 
 	"github.com/facelambda/facelambda/internal/biometric"
 	"github.com/facelambda/facelambda/internal/capture"
-	"github.com/facelambda/facelambda/internal/cli"
 	"github.com/facelambda/facelambda/internal/decode"
 	"github.com/facelambda/facelambda/internal/envelope"
+	"github.com/facelambda/facelambda/internal/evaluation/fixture"
 	"github.com/facelambda/facelambda/internal/geometry"
 	"github.com/facelambda/facelambda/internal/httpapi"
 	"github.com/facelambda/facelambda/internal/lambdahttp"
@@ -106,7 +106,7 @@ func TestEventsThroughLambdaHandlers(t *testing.T) {
 				require.NoError(t, json.Unmarshal(b, &ev))
 				res, err := handler(context.Background(), ev)
 				require.NoError(t, err)
-				assert.Equal(t, cli.ExpectedStatus(f), res.StatusCode, res.Body)
+				assert.Equal(t, fixture.ExpectedStatus(f), res.StatusCode, res.Body)
 				if res.StatusCode == 204 {
 					return
 				}

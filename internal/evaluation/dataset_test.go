@@ -1,9 +1,7 @@
-package cli
+package evaluation_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/dataset"
+	"github.com/facelambda/facelambda/internal/evaluation"
 	"github.com/facelambda/facelambda/internal/server"
 )
 
@@ -37,7 +36,7 @@ func TestLFWVerification(t *testing.T) {
 	require.NoError(t, err)
 	svc, err := server.Service()
 	require.NoError(t, err)
-	res := Verify(context.Background(), svc, root, pairs, 0, io.Discard)
+	res := evaluation.VerifyDataset(context.Background(), svc, root, pairs, 0, io.Discard)
 	t.Logf("LFW: accuracy %.4f, folds %.4f, AUC %.4f, EER %.4f, TAR %v, failures %d",
 		res.Accuracy, res.FoldAccuracy.Mean, res.AUC, res.EER, res.TARAtFAR, res.Failures)
 	assert.Equal(t, 3000, res.Pairs)
@@ -47,32 +46,18 @@ func TestLFWVerification(t *testing.T) {
 	assert.Greater(t, res.AUC, 0.99)
 }
 
-func TestDetectEval(t *testing.T) {
+func TestDetectDataset(t *testing.T) {
 	root := sharedData(t, "detection")
-	var out, errOut bytes.Buffer
-	err := evalDetect(context.Background(), []string{"--root", root, "--labels", filepath.Join(root, "labels.tsv"), "--json"}, &out, &errOut)
-	require.NoError(t, err, errOut.String())
-	var res DetectResult
-	require.NoError(t, json.Unmarshal(out.Bytes(), &res))
+	rows, err := dataset.ReadTSV(filepath.Join(root, "labels.tsv"))
+	require.NoError(t, err)
+	boxes, err := dataset.ReadTSV(filepath.Join(root, "boxes_dlib.tsv"))
+	require.NoError(t, err)
+	svc, err := server.Service()
+	require.NoError(t, err)
+	res := evaluation.DetectDataset(context.Background(), svc, root, rows, evaluation.TruthBoxes(boxes))
 	t.Logf("detection: %+v", res)
 	assert.Empty(t, res.Errors)
 	assert.GreaterOrEqual(t, res.ExactCountRate, 0.9)
 	assert.LessOrEqual(t, res.FalseFaces, 2)
 	assert.GreaterOrEqual(t, res.BoxRecall, 0.8)
-}
-
-func TestCountMatches(t *testing.T) {
-	tests := []struct {
-		want          string
-		n             int
-		ok, countable bool
-	}{
-		{"2", 2, true, true}, {"2", 3, false, true}, {">=20", 25, true, true}, {">=20", 3, false, true},
-		{"1 (partial)", 1, true, true}, {"?", 1, false, false}, {"0", 0, true, true},
-	}
-	for _, tt := range tests {
-		ok, c := countMatches(tt.want, tt.n)
-		assert.Equal(t, tt.ok, ok, tt.want)
-		assert.Equal(t, tt.countable, c, tt.want)
-	}
 }

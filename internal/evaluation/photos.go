@@ -1,6 +1,7 @@
-package cli
+package evaluation
 
 import (
+	"os"
 	"path/filepath"
 	"sort"
 
@@ -50,7 +51,7 @@ type photo struct {
 func observePhotos(svc *biometric.Service, paths []string) []photo {
 	var out []photo
 	for _, p := range paths {
-		b, err := readFile(p)
+		b, err := os.ReadFile(p)
 		if err != nil {
 			continue
 		}
