@@ -98,7 +98,7 @@ func Open(dir string) (*Store, error) {
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{
 			bucketSessions, bucketFaces, bucketAPIKeys, bucketBlobTypes,
-			bucketClasses, bucketGalleries, bucketMembers, bucketMemberOf,
+			bucketClasses, bucketGalleries, bucketMembers, bucketMemberOf, bucketClaims,
 		} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
