@@ -121,4 +121,3 @@ func TestTemplatesSealed(t *testing.T) {
 		})
 	}
 }
-
