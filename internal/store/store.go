@@ -20,6 +20,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/facelambda/facelambda/internal/store/internal/ident"
 )
 
 // Errors every adapter returns (wrapped, test with errors.Is).
@@ -161,3 +163,8 @@ type Blobs interface {
 type Sizer interface {
 	Size(ctx context.Context, key string) (int64, error)
 }
+
+// CheckBlobKey returns nil when key is a usable blob key (see package doc),
+// so that callers can tell a malformed key from a missing object before
+// using it elsewhere (as a Claim name).
+func CheckBlobKey(key string) error { return ident.CheckKey(key) }
