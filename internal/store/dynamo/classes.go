@@ -45,7 +45,13 @@ package dynamo
 // by the SDK of a write whose answer was lost) rather than reporting a
 // conflict for the caller's own write.
 //
-// DeleteClass deletes the class item, then, for each "member of" item, the
+// DeleteClass turns the class item into a tombstone ("deleted", the
+// version kept, every other attribute removed, expiring after
+// tombstoneTTL) and returns what it held, in one conditional UpdateItem; a
+// class created again under the id starts above the tombstone's version,
+// so a writer holding a version of the deleted class cannot overwrite the
+// new one (the versions of an id do not repeat). It then removes, for each
+// "member of" item, the
 // membership, its "member of" item and the gallery's count and version in
 // one transaction. DeleteGallery turns the gallery item into its
 // tombstone, then deletes its memberships and their "member of" items
@@ -62,6 +68,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -117,6 +124,10 @@ type classItem struct {
 	// overwrite the new one.
 	Deleted bool `dynamodbav:"deleted,omitempty"`
 }
+
+// tombstoneTTL is how long a class tombstone is kept (then DynamoDB's TTL
+// deletes it): far longer than any read-modify-write of a class takes.
+const tombstoneTTL = 30 * 24 * time.Hour
 
 // classOptional lists the attributes of a class item that are absent when
 // empty (removed by an update that empties them).
@@ -349,8 +360,8 @@ func (s *Store) PutClass(ctx context.Context, c store.Class) (store.Class, error
 			remove = append(remove, "#"+a)
 		}
 	}
-	names["#deleted"] = "deleted"
-	remove = append(remove, "#deleted")
+	names["#deleted"], names["#ttl"] = "deleted", attrExpiresAt
+	remove = append(remove, "#deleted", "#ttl")
 	update := "SET " + strings.Join(set, ", ") + " REMOVE " + strings.Join(remove, ", ")
 	cond := "attribute_not_exists(pk) OR attribute_exists(#deleted)"
 	if c.Version != 0 {
@@ -438,14 +449,15 @@ func (s *Store) DeleteClass(ctx context.Context, tenant string, classID uint64) 
 		out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: aws.String(s.table),
 			Key:       key(pk, skClass),
-			UpdateExpression: aws.String("SET #deleted = :true REMOVE #encoder, #vectors, #enrolled, #tags, " +
+			UpdateExpression: aws.String("SET #deleted = :true, #ttl = :ttl REMOVE #encoder, #vectors, #enrolled, #tags, " +
 				"#thumbnails, #sealed, #created, #updated, #write"),
 			ConditionExpression: aws.String("attribute_exists(pk) AND attribute_not_exists(#deleted)"),
 			ExpressionAttributeNames: map[string]string{"#deleted": "deleted", "#encoder": "encoder",
 				"#vectors": "vectors", "#enrolled": "enrolled", "#tags": "tags", "#thumbnails": "thumbnails",
-				"#sealed": "sealed", "#created": "created", "#updated": "updated", "#write": "write"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true}},
-			ReturnValues:              types.ReturnValueAllOld,
+				"#sealed": "sealed", "#created": "created", "#updated": "updated", "#write": "write", "#ttl": attrExpiresAt},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true},
+				":ttl": num(ttlSeconds(s.now().Add(tombstoneTTL)))},
+			ReturnValues: types.ReturnValueAllOld,
 		})
 		if err == nil {
 			old = out.Attributes

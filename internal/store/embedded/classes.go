@@ -22,7 +22,7 @@ import (
 // order is numeric order; a trailing gallery name is raw, so that byte
 // order is name order:
 //
-//	classes    tenant, id             → classRecord (JSON)
+//	classes    tenant, id             → classRecord (JSON), or its tombstone
 //	galleries  tenant, name           → galleryRecord (JSON), or its tombstone
 //	members    tenant, (name), id     → "1"
 //	memberof   tenant, id, name       → "1" (the reverse of members)
