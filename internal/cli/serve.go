@@ -75,7 +75,13 @@ func LocalDeps(ctx context.Context, dir, baseURL string) (*httpapi.Deps, *embedd
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := embedded.Open(filepath.Join(dir, "store"))
+	// One master key seals templates, capture keys, face templates and
+	// every stored image and recording.
+	keys, err := envelope.OpenLocalKey(filepath.Join(dir, "template-master.key"))
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := embedded.Open(filepath.Join(dir, "store"), embedded.WithSealer(envelope.NewSealer(keys, envelope.Options{})))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -88,12 +94,7 @@ func LocalDeps(ctx context.Context, dir, baseURL string) (*httpapi.Deps, *embedd
 	cfg := server.ConfigFromEnv()
 	cfg.AllowHTTPCallbacks = true
 	enc := svc.Encoder()
-	keys, err := envelope.OpenLocalKey(filepath.Join(dir, "template-master.key"))
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	d := &httpapi.Deps{Bio: svc, Encoder: enc, Records: st, Blobs: st, Keys: st, Classes: st, Usage: st, Signer: signer, Config: cfg,
+	d := &httpapi.Deps{Bio: svc, Encoder: enc, Records: server.SealedRecords(st, keys), Blobs: st, Keys: st, Classes: st, Usage: st, Signer: signer, Config: cfg,
 		ModelsReady: func(context.Context) error { return nil }}
 	server.WithEnroll(d, keys)
 	server.WithActive(d, keys)

@@ -297,6 +297,12 @@ func (s *Service) Enroll(ctx context.Context, tenant string, classID uint64, ima
 			continue
 		}
 		if err != nil {
+			// No stored template names the fresh thumbnails: remove them.
+			for _, f := range fresh {
+				if f.vec.Thumb != "" {
+					_ = s.Blobs.Delete(context.WithoutCancel(ctx), f.vec.Thumb)
+				}
+			}
 			return nil, err
 		}
 		res.PerformedAction = action
@@ -312,7 +318,7 @@ func (s *Service) Enroll(ctx context.Context, tenant string, classID uint64, ima
 
 // ThumbnailPrefix is the blob-key prefix of a class's thumbnails.
 func ThumbnailPrefix(tenant string, classID uint64) string {
-	return fmt.Sprintf("templates/%s/%d/", tenant, classID)
+	return store.ThumbnailPrefix(tenant, classID)
 }
 
 // apply reads the class, merges the fresh vectors (upgrading an outdated
@@ -512,20 +518,23 @@ func notFound(err error) error {
 }
 
 // Delete erases a class: its template, thumbnails and gallery memberships.
-// Everything is erased even when no template exists (memberships of an id
-// never enrolled, thumbnails of a failed enrolment), and then a missing
-// template is reported as 404.
+// The thumbnails removed are exactly those the removed template named, so
+// an enrolment racing the delete keeps the thumbnails of the template it
+// writes afterwards. Memberships of an id never enrolled are erased all the
+// same, and then a missing template is reported as 404.
 func (s *Service) Delete(ctx context.Context, tenant string, classID uint64) error {
 	galleries, err := s.Classes.GalleriesOf(ctx, tenant, classID)
 	if err != nil {
 		return err
 	}
-	delErr := s.Classes.DeleteClass(ctx, tenant, classID)
+	deleted, delErr := s.Classes.DeleteClass(ctx, tenant, classID)
 	if delErr != nil && !errors.Is(delErr, store.ErrNotFound) {
 		return delErr
 	}
-	if err := s.Blobs.DeletePrefix(ctx, ThumbnailPrefix(tenant, classID)); err != nil {
-		return fmt.Errorf("delete thumbnails: %w", err)
+	for _, key := range deleted.Thumbnails {
+		if err := s.Blobs.Delete(ctx, key); err != nil {
+			return fmt.Errorf("delete thumbnail: %w", err)
+		}
 	}
 	if s.OnErase != nil {
 		if err := s.OnErase(ctx, tenant, galleries); err != nil {

@@ -72,7 +72,8 @@ func (g *Galleries) Changed(ctx context.Context, tenant string, classID uint64) 
 		return
 	}
 	for _, n := range names {
-		if _, err := g.svc.Classes.RemoveMembers(ctx, tenant, n, []uint64{classID}); err == nil {
+		_, err := g.svc.Classes.RemoveMembers(ctx, tenant, n, []uint64{classID})
+		if err == nil {
 			_, err = g.svc.Classes.AddMembers(ctx, tenant, n, []uint64{classID})
 		}
 		if err != nil {

@@ -58,14 +58,22 @@ type AAD struct {
 	// Purpose names what the plaintext is (e.g. "template", "thumbnail",
 	// "gallery-shard"), so a blob of one kind cannot stand for another.
 	Purpose string
+	// Subject, when not empty, names the record the plaintext belongs to
+	// within the tenant and purpose (a session face: "<session>/<face>"; a
+	// stored object: its key). It is bound by the GCM additional data only,
+	// not by the data key's context, so data keys stay shared across the
+	// subjects of a tenant and purpose (few KMS calls). An empty Subject
+	// adds nothing to the additional data: blobs sealed before the field
+	// existed open as before.
+	Subject string
 }
 
 func (a AAD) check() error {
 	if a.Tenant == "" || a.Purpose == "" {
 		return errors.New("envelope: AAD needs a tenant and a purpose")
 	}
-	if len(a.Tenant) > maxField || len(a.Purpose) > maxField {
-		return fmt.Errorf("envelope: AAD fields longer than %d bytes", maxField)
+	if len(a.Tenant) > maxField || len(a.Purpose) > maxField || len(a.Subject) > maxSubject {
+		return fmt.Errorf("envelope: AAD fields longer than %d bytes (subject %d)", maxField, maxSubject)
 	}
 	return nil
 }
@@ -77,7 +85,12 @@ func (a AAD) bytes() []byte {
 	b = append(b, a.Tenant...)
 	b = binary.BigEndian.AppendUint64(b, a.ClassID)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(a.Purpose)))
-	return append(b, a.Purpose...)
+	b = append(b, a.Purpose...)
+	if a.Subject != "" {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(a.Subject)))
+		b = append(b, a.Subject...)
+	}
+	return b
 }
 
 // KeyContext is the encryption context of a data key.
@@ -112,6 +125,7 @@ const (
 
 	aadLabel   = "facelambda/envelope/v1\x00"
 	maxField   = 1024
+	maxSubject = 4096
 	maxWrapped = 4096
 	nonceLen   = 12
 	tagLen     = 16
@@ -366,6 +380,20 @@ func parseHeader(b []byte) (header, error) {
 	h.hdrLen = 10 + k + w
 	h.nonceEnd = h.hdrLen + nonceLen
 	return h, nil
+}
+
+// MaxOverhead is the most bytes a sealed blob adds to its plaintext.
+const MaxOverhead = 10 + maxField + maxWrapped + nonceLen + tagLen
+
+// Overhead returns how many bytes a sealed blob adds to its plaintext,
+// read from the blob's header without opening it: head is the blob's
+// start, at least min(len(blob), MaxOverhead) bytes of it.
+func Overhead(head []byte) (int, error) {
+	h, err := parseHeader(head)
+	if err != nil {
+		return 0, err
+	}
+	return h.nonceEnd + tagLen, nil
 }
 
 // KeyID returns the id of the key a blob's data key is wrapped under (for

@@ -497,11 +497,28 @@ func (d *Deps) createUpload(w http.ResponseWriter, r *http.Request) {
 		Headers: map[string]string{"Content-Type": req.ContentType}, MaxBytes: maxImageBytes, Expires: d.now().Add(d.Config.UploadTTL)})
 }
 
+// CodeUploadUsed answers a request naming an upload that another request
+// already consumed (410).
+const CodeUploadUsed = "UPLOAD_ALREADY_USED"
+
+// uploadClaimTTL is how long the claim of a consumed upload is kept: as
+// long as the bucket keeps an unconsumed upload (template.yaml).
+const uploadClaimTTL = 48 * time.Hour
+
 // fetchUpload reads an uploaded image; another tenant's key is not found.
+// An upload serves one request: the first to claim it (atomically, in the
+// records store) consumes it, whatever the outcome, and every other use
+// of the key gets 410 UPLOAD_ALREADY_USED.
 func (d *Deps) fetchUpload(r *http.Request, key string) ([]byte, error) {
-	if !strings.HasPrefix(key, uploadPrefix(tenant(r))) || strings.Contains(key, "..") {
+	if !strings.HasPrefix(key, uploadPrefix(tenant(r))) || store.CheckBlobKey(key) != nil {
 		return nil, errorf(http.StatusNotFound, CodeNotFound, "upload not found")
 	}
+	if err := d.Records.Claim(r.Context(), tenant(r), key, d.now().Add(uploadClaimTTL)); errors.Is(err, store.ErrExists) {
+		return nil, errorf(http.StatusGone, CodeUploadUsed, "the upload was already used: an upload serves one request; create a new one")
+	} else if err != nil {
+		return nil, internalErr(err)
+	}
+	defer func() { _ = d.Blobs.Delete(context.WithoutCancel(r.Context()), key) }() // consumed
 	// A presigned PUT cannot limit the size: check it before reading.
 	sizer, ok := d.Blobs.(store.Sizer)
 	if !ok {

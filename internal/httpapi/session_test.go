@@ -308,8 +308,58 @@ func TestUploadThenCreateFace(t *testing.T) {
 	f := a.object("POST", "/v2/bio-sessions/"+sid+"/faces", "application/json", jsonBody(t, map[string]any{"imageKey": key}), a.key, 201)
 	assert.Len(t, f["digest"], 64)
 	// The upload is consumed.
-	a.object("POST", "/v2/bio-sessions/"+sid+"/faces", "application/json", jsonBody(t, map[string]any{"imageKey": key}), a.key, 404)
+	used := a.object("POST", "/v2/bio-sessions/"+sid+"/faces", "application/json", jsonBody(t, map[string]any{"imageKey": key}), a.key, 410)
+	assert.Equal(t, httpapi.CodeUploadUsed, used["code"])
 	a.object("POST", "/v2/uploads", "application/json", []byte(`{"contentType":"application/pdf"}`), a.key, 415)
+}
+
+// One upload key used by concurrent face creations makes one face; the
+// other requests get 410 UPLOAD_ALREADY_USED (they all got 200 before the
+// upload was claimed).
+func TestUploadUsedOnce(t *testing.T) {
+	a := newAPI(t)
+	sid := a.session(a.key, `{}`)["id"].(string)
+	up := a.object("POST", "/v2/uploads", "application/json", []byte(`{"contentType":"image/jpeg"}`), a.key, 201)
+	req, _ := http.NewRequest("PUT", up["url"].(string), bytes.NewReader(fixture(t, "obama2.jpg")))
+	req.Header.Set("Content-Type", "image/jpeg")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, 200, res.StatusCode)
+
+	body := jsonBody(t, map[string]any{"imageKey": up["key"]})
+	const n = 10
+	statuses := make([]int, n)
+	codes := make([]any, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, out := a.call("POST", "/v2/bio-sessions/"+sid+"/faces", "application/json", body, a.key)
+			statuses[i] = res.StatusCode
+			var m map[string]any
+			if json.Unmarshal(out, &m) == nil {
+				codes[i] = m["code"]
+			}
+		}()
+	}
+	wg.Wait()
+	created := 0
+	for i, st := range statuses {
+		if st == 201 {
+			created++
+			continue
+		}
+		assert.Equal(t, 410, st)
+		assert.Equal(t, httpapi.CodeUploadUsed, codes[i])
+	}
+	assert.Equal(t, 1, created, "statuses %v", statuses)
+	res, out := a.call("GET", "/v2/bio-sessions/"+sid+"/faces", "", nil, a.key)
+	require.Equal(t, 200, res.StatusCode)
+	var faces []map[string]any
+	require.NoError(t, json.Unmarshal(out, &faces))
+	assert.Len(t, faces, 1, "one face from one upload")
 }
 
 func TestConcurrentFacesAndDeletion(t *testing.T) {

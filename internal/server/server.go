@@ -36,6 +36,7 @@ import (
 	"github.com/facelambda/facelambda/internal/store"
 	"github.com/facelambda/facelambda/internal/store/dynamo"
 	"github.com/facelambda/facelambda/internal/store/s3blob"
+	"github.com/facelambda/facelambda/internal/store/sealed"
 	"github.com/facelambda/facelambda/internal/webhook"
 )
 
@@ -222,7 +223,7 @@ func LambdaDeps(ctx context.Context, need Need) (*httpapi.Deps, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &httpapi.Deps{Records: records, Blobs: s3blob.New(s3.NewFromConfig(cfg, sopts...), bucket), Keys: records,
+	d := &httpapi.Deps{Records: records, Blobs: BlobStore(s3.NewFromConfig(cfg, sopts...), bucket), Keys: records,
 		Classes: records, Usage: records, Signer: signer, Config: ConfigFromEnv(), ModelsReady: modelsReady()}
 	var qopts []func(*sqs.Options)
 	if ep := os.Getenv("FACELAMBDA_SQS_ENDPOINT"); ep != "" {
@@ -243,6 +244,15 @@ func LambdaDeps(ctx context.Context, need Need) (*httpapi.Deps, error) {
 			return nil, err
 		}
 	}
+	// Every function that writes or reads session faces (face, match,
+	// liveness, enroll) seals their templates with the template key.
+	var keys envelope.KeyProvider
+	if need.Models || need.Enroll || need.Liveness {
+		if keys, err = templateKeys(cfg); err != nil {
+			return nil, err
+		}
+		d.Records = SealedRecords(records, keys)
+	}
 	if need.Enroll || need.Liveness {
 		need.Models = true
 	}
@@ -255,10 +265,6 @@ func LambdaDeps(ctx context.Context, need Need) (*httpapi.Deps, error) {
 	if err != nil || !need.Enroll && !need.Liveness {
 		return d, err
 	}
-	keys, err := templateKeys(cfg)
-	if err != nil {
-		return nil, err
-	}
 	if need.Enroll {
 		WithEnroll(d, keys)
 	}
@@ -266,6 +272,22 @@ func LambdaDeps(ctx context.Context, need Need) (*httpapi.Deps, error) {
 		WithActive(d, keys)
 	}
 	return d, nil
+}
+
+// BlobStore is the image bucket's store: SSE-KMS under the key
+// FACELAMBDA_BLOB_KMS_KEY (the stack's template key in template.yaml) on
+// every object the service puts; uploads through presigned URLs get the
+// bucket's default encryption, SSE-KMS under the same key.
+func BlobStore(client *s3.Client, bucket string) *s3blob.Store {
+	b := s3blob.New(client, bucket)
+	b.KMSKeyID = os.Getenv("FACELAMBDA_BLOB_KMS_KEY")
+	return b
+}
+
+// SealedRecords seals the templates of session faces in records with keys
+// (purpose sealed.FacePurpose).
+func SealedRecords(records store.Records, keys envelope.KeyProvider) store.Records {
+	return sealed.New(records, envelope.NewSealer(keys, envelope.Options{}))
 }
 
 // templateKeys is the key provider of sealed templates and capture keys:

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -23,13 +24,17 @@ type Class struct {
 	Tenant  string
 	ClassID uint64
 	// Version increases by one on every successful write; 0 means "not
-	// stored yet" when passed to PutClass.
+	// stored yet" when passed to PutClass. A class created again under the
+	// id of a deleted one starts above the deleted one's last version, so
+	// the versions of a (tenant, id) never repeat and a read-modify-write
+	// of the deleted class cannot overwrite the new one.
 	Version  int64
 	Encoder  string
 	Vectors  int      // number of feature vectors in Sealed
 	Enrolled int      // images enrolled over the template's life
 	Tags     []string // tenant-defined labels
-	// Thumbnails lists the blob keys of the stored face thumbnails.
+	// Thumbnails lists the blob keys of the stored face thumbnails, under
+	// ThumbnailPrefix.
 	Thumbnails []string
 	Sealed     []byte
 	// Created is kept from the first write (a zero one is set to now);
@@ -38,6 +43,14 @@ type Class struct {
 	// Updated is stored as given, a zero one set to now: a
 	// read-modify-write sets it (or zeroes it) to record the change.
 	Updated time.Time
+}
+
+// ThumbnailPrefix is the blob-key prefix of the thumbnails of a class:
+// "templates/<tenant>/<class id>/". A blob under it that no stored class
+// names is left over from an enrolment cut short: the embedded store
+// removes such blobs when it opens.
+func ThumbnailPrefix(tenant string, classID uint64) string {
+	return fmt.Sprintf("templates/%s/%d/", tenant, classID)
 }
 
 // Gallery is a named set of class ids of a tenant, for 1:N identification.
@@ -70,12 +83,15 @@ type Classes interface {
 	// nothing.
 	PutClass(ctx context.Context, c Class) (Class, error)
 	// DeleteClass removes the class and its memberships in every gallery of
-	// the tenant (bumping those galleries' versions); ErrNotFound when absent.
+	// the tenant (bumping those galleries' versions) and returns the class
+	// as it was when removed, read and removed in one atomic step (so its
+	// Thumbnails are exactly those of the removed version); ErrNotFound when
+	// absent.
 	// The memberships of an id without a class (ids need not be enrolled)
 	// are removed all the same, and ErrNotFound reported. A membership
 	// added concurrently with the delete may survive it, as one of an id
 	// not enrolled.
-	DeleteClass(ctx context.Context, tenant string, classID uint64) error
+	DeleteClass(ctx context.Context, tenant string, classID uint64) (Class, error)
 
 	// CreateGallery stores a new gallery (ErrExists when the name is taken).
 	// Version and Members are set by the store (see Gallery), a zero

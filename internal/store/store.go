@@ -20,6 +20,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/facelambda/facelambda/internal/store/internal/ident"
 )
 
 // Errors every adapter returns (wrapped, test with errors.Is).
@@ -109,8 +111,25 @@ type Records interface {
 	// GetAPIKey returns the API key of a hash (ErrNotFound when absent).
 	GetAPIKey(ctx context.Context, hash string) (APIKey, error)
 
+	// Claim records a one-time claim of name for tenant (such as the key
+	// of an upload, which one request may consume): it succeeds for
+	// exactly one of any number of concurrent or later calls while the
+	// claim lives, the check and the write being one atomic step; the
+	// others fail with ErrExists. The claim lives until expires (required);
+	// after that the name can be claimed again. Names follow the rules of
+	// blob keys (see package doc); another one fails with neither
+	// ErrExists nor ErrNotFound.
+	Claim(ctx context.Context, tenant, name string, expires time.Time) error
+
 	// Ping checks the store answers.
 	Ping(ctx context.Context) error
+}
+
+// SessionBlobPrefix is the blob-key prefix of what a session stores (face
+// images, best frames, recordings): "sessions/<tenant>/<session>/". The
+// embedded store removes the blobs of expired sessions under it.
+func SessionBlobPrefix(tenant, session string) string {
+	return "sessions/" + tenant + "/" + session + "/"
 }
 
 // Blobs stores binary objects (images) under keys that start with the
@@ -144,3 +163,8 @@ type Blobs interface {
 type Sizer interface {
 	Size(ctx context.Context, key string) (int64, error)
 }
+
+// CheckBlobKey returns nil when key is a usable blob key (see package doc),
+// so that callers can tell a malformed key from a missing object before
+// using it elsewhere (as a Claim name).
+func CheckBlobKey(key string) error { return ident.CheckKey(key) }

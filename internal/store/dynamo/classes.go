@@ -45,7 +45,13 @@ package dynamo
 // by the SDK of a write whose answer was lost) rather than reporting a
 // conflict for the caller's own write.
 //
-// DeleteClass deletes the class item, then, for each "member of" item, the
+// DeleteClass turns the class item into a tombstone ("deleted", the
+// version kept, every other attribute removed, expiring after
+// tombstoneTTL) and returns what it held, in one conditional UpdateItem; a
+// class created again under the id starts above the tombstone's version,
+// so a writer holding a version of the deleted class cannot overwrite the
+// new one (the versions of an id do not repeat). It then removes, for each
+// "member of" item, the
 // membership, its "member of" item and the gallery's count and version in
 // one transaction. DeleteGallery turns the gallery item into its
 // tombstone, then deletes its memberships and their "member of" items
@@ -62,6 +68,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -111,7 +118,16 @@ type classItem struct {
 	Updated    int64    `dynamodbav:"updated"`
 	// Write is the token of the write that stored this version.
 	Write string `dynamodbav:"write"`
+	// Deleted marks the tombstone DeleteClass leaves: it keeps the last
+	// version, so that a class created again under the id starts above it
+	// and a writer holding a version of the deleted class cannot
+	// overwrite the new one.
+	Deleted bool `dynamodbav:"deleted,omitempty"`
 }
+
+// tombstoneTTL is how long a class tombstone is kept (then DynamoDB's TTL
+// deletes it): far longer than any read-modify-write of a class takes.
+const tombstoneTTL = 30 * 24 * time.Hour
 
 // classOptional lists the attributes of a class item that are absent when
 // empty (removed by an update that empties them).
@@ -266,6 +282,9 @@ func (s *Store) GetClass(ctx context.Context, tenant string, classID uint64) (st
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
 		return store.Class{}, fmt.Errorf("get class %s/%d: unmarshal: %w", tenant, classID, err)
 	}
+	if it.Deleted {
+		return store.Class{}, notFound("class", tenant, strconv.FormatUint(classID, 10))
+	}
 	return it.class(), nil
 }
 
@@ -319,6 +338,16 @@ func (s *Store) PutClass(ctx context.Context, c store.Class) (store.Class, error
 			continue
 		case "created":
 			set = append(set, "#created = if_not_exists(#created, :created)")
+		case "version":
+			if c.Version == 0 { // above a tombstone's version, or 1
+				set = append(set, "#version = if_not_exists(#version, :zero) + :one")
+				names["#"+a] = a
+				values[":zero"], values[":one"] = num(0), num(1)
+				continue
+			}
+			set = append(set, "#version = :version")
+		case "deleted":
+			continue
 		default:
 			set = append(set, "#"+a+" = :"+a)
 		}
@@ -331,13 +360,12 @@ func (s *Store) PutClass(ctx context.Context, c store.Class) (store.Class, error
 			remove = append(remove, "#"+a)
 		}
 	}
-	update := "SET " + strings.Join(set, ", ")
-	if len(remove) > 0 {
-		update += " REMOVE " + strings.Join(remove, ", ")
-	}
-	cond := "attribute_not_exists(pk)"
+	names["#deleted"], names["#ttl"] = "deleted", attrExpiresAt
+	remove = append(remove, "#deleted", "#ttl")
+	update := "SET " + strings.Join(set, ", ") + " REMOVE " + strings.Join(remove, ", ")
+	cond := "attribute_not_exists(pk) OR attribute_exists(#deleted)"
 	if c.Version != 0 {
-		cond = "#version = :expected"
+		cond = "#version = :expected AND attribute_not_exists(#deleted)"
 		values[":expected"] = num(c.Version)
 	}
 	k := key(classPK(c.Tenant, c.ClassID), skClass)
@@ -361,11 +389,14 @@ func (s *Store) PutClass(ctx context.Context, c store.Class) (store.Class, error
 		if err := attributevalue.Unmarshal(res.Attributes["created"], &created); err != nil {
 			return store.Class{}, fmt.Errorf("put class %s/%d: unmarshal created: %w", c.Tenant, c.ClassID, err)
 		}
+		if err := attributevalue.Unmarshal(res.Attributes["version"], &out.Version); err != nil {
+			return store.Class{}, fmt.Errorf("put class %s/%d: unmarshal version: %w", c.Tenant, c.ClassID, err)
+		}
 	case isConditionFailed(err):
 		// Unless the write that failed the condition was this one, retried
 		// by the SDK after its answer was lost.
 		var ok bool
-		created, ok, err = s.wroteClass(ctx, k, token)
+		created, out.Version, ok, err = s.wroteClass(ctx, k, token)
 		if err != nil {
 			return store.Class{}, fmt.Errorf("put class %s/%d: %w", c.Tenant, c.ClassID, err)
 		}
@@ -381,60 +412,82 @@ func (s *Store) PutClass(ctx context.Context, c store.Class) (store.Class, error
 }
 
 // wroteClass reports whether the class item at k was written with token,
-// and its creation time if so.
-func (s *Store) wroteClass(ctx context.Context, k map[string]types.AttributeValue, token string) (int64, bool, error) {
+// and its creation time and version if so.
+func (s *Store) wroteClass(ctx context.Context, k map[string]types.AttributeValue, token string) (int64, int64, bool, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:                aws.String(s.table),
 		Key:                      k,
 		ConsistentRead:           aws.Bool(true),
-		ProjectionExpression:     aws.String("#write, #created"),
-		ExpressionAttributeNames: map[string]string{"#write": "write", "#created": "created"},
+		ProjectionExpression:     aws.String("#write, #created, #version"),
+		ExpressionAttributeNames: map[string]string{"#write": "write", "#created": "created", "#version": "version"},
 	})
 	if err != nil || out.Item == nil {
-		return 0, false, err
+		return 0, 0, false, err
 	}
 	var it struct {
 		Write   string `dynamodbav:"write"`
 		Created int64  `dynamodbav:"created"`
+		Version int64  `dynamodbav:"version"`
 	}
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return 0, false, fmt.Errorf("unmarshal class: %w", err)
+		return 0, 0, false, fmt.Errorf("unmarshal class: %w", err)
 	}
-	return it.Created, it.Write == token, nil
+	return it.Created, it.Version, it.Write == token, nil
 }
 
-// DeleteClass deletes the class item, then every membership of the class
-// id (even when the class item was absent: ids need not be enrolled).
-func (s *Store) DeleteClass(ctx context.Context, tenant string, classID uint64) error {
+// DeleteClass deletes the class item (returning it), then every
+// membership of the class id (even when the class item was absent: ids
+// need not be enrolled).
+func (s *Store) DeleteClass(ctx context.Context, tenant string, classID uint64) (store.Class, error) {
 	if err := checkClassRead("delete class", tenant, classID); err != nil {
-		return err
+		return store.Class{}, err
 	}
 	pk := classPK(tenant, classID)
+	var old map[string]types.AttributeValue
 	err := retryConflict(ctx, func() error {
-		_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName:           aws.String(s.table),
-			Key:                 key(pk, skClass),
-			ConditionExpression: aws.String("attribute_exists(pk)"),
+		// A tombstone keeps the version (see classItem.Deleted).
+		out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.table),
+			Key:       key(pk, skClass),
+			UpdateExpression: aws.String("SET #deleted = :true, #ttl = :ttl REMOVE #encoder, #vectors, #enrolled, #tags, " +
+				"#thumbnails, #sealed, #created, #updated, #write"),
+			ConditionExpression: aws.String("attribute_exists(pk) AND attribute_not_exists(#deleted)"),
+			ExpressionAttributeNames: map[string]string{"#deleted": "deleted", "#encoder": "encoder",
+				"#vectors": "vectors", "#enrolled": "enrolled", "#tags": "tags", "#thumbnails": "thumbnails",
+				"#sealed": "sealed", "#created": "created", "#updated": "updated", "#write": "write", "#ttl": attrExpiresAt},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true},
+				":ttl": num(ttlSeconds(s.now().Add(tombstoneTTL)))},
+			ReturnValues: types.ReturnValueAllOld,
 		})
+		if err == nil {
+			old = out.Attributes
+		}
 		return err
 	})
-	existed := err == nil
 	if err != nil && !isConditionFailed(err) {
-		return fmt.Errorf("delete class %s/%d: %w", tenant, classID, err)
+		return store.Class{}, fmt.Errorf("delete class %s/%d: %w", tenant, classID, err)
+	}
+	var deleted store.Class
+	if old != nil {
+		var it classItem
+		if err := attributevalue.UnmarshalMap(old, &it); err != nil {
+			return store.Class{}, fmt.Errorf("delete class %s/%d: unmarshal: %w", tenant, classID, err)
+		}
+		deleted = it.class()
 	}
 	refs, err := s.memberOf(ctx, tenant, classID)
 	if err != nil {
-		return fmt.Errorf("delete class %s/%d: %w", tenant, classID, err)
+		return store.Class{}, fmt.Errorf("delete class %s/%d: %w", tenant, classID, err)
 	}
 	for _, ref := range refs {
 		if err := s.dropMembership(ctx, tenant, classID, ref); err != nil {
-			return fmt.Errorf("delete class %s/%d: gallery %s: %w", tenant, classID, ref.Gallery, err)
+			return store.Class{}, fmt.Errorf("delete class %s/%d: gallery %s: %w", tenant, classID, ref.Gallery, err)
 		}
 	}
-	if !existed {
-		return notFound("class", tenant, strconv.FormatUint(classID, 10))
+	if old == nil {
+		return store.Class{}, notFound("class", tenant, strconv.FormatUint(classID, 10))
 	}
-	return nil
+	return deleted, nil
 }
 
 // memberOf returns the "member of" items of a class id.

@@ -41,18 +41,41 @@ func (s *Store) Put(ctx context.Context, key string, data []byte, contentType st
 	return nil
 }
 
-// putReader writes r to a temporary file, then renames it to the key's
-// file and records its content type.
+// putReader reads r, writes the blob file (see sealing.go) to a temporary
+// file, then renames it to the key's file.
 func (s *Store) putReader(ctx context.Context, key string, r io.Reader, contentType string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Join(s.dir, tmpDir), "blob-*")
+	data, err := io.ReadAll(r)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name()) // no-op once renamed
-	_, err = io.Copy(tmp, r)
+	file, err := s.encodeBlob(ctx, key, data, contentType)
+	if err != nil {
+		return err
+	}
+	tmp, err := s.writeTemp(file)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp) // no-op once renamed
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	s.blobMu.Lock()
+	defer s.blobMu.Unlock()
+	return s.install(key, tmp)
+}
+
+// writeTemp writes b to a new file in the temporary directory, synced.
+func (s *Store) writeTemp(b []byte) (string, error) {
+	tmp, err := os.CreateTemp(filepath.Join(s.dir, tmpDir), "blob-*")
+	if err != nil {
+		return "", err
+	}
+	_, err = tmp.Write(b)
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -60,24 +83,31 @@ func (s *Store) putReader(ctx context.Context, key string, r io.Reader, contentT
 		err = cerr
 	}
 	if err != nil {
-		return err
+		os.Remove(tmp.Name())
+		return "", err
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+	return tmp.Name(), nil
+}
 
-	s.blobMu.Lock()
-	defer s.blobMu.Unlock()
+// install renames the blob file tmp to key's file, first removing a
+// content type recorded for an older file of the key (which would make
+// the new file read as raw data). s.blobMu is held.
+func (s *Store) install(key, tmp string) error {
 	dst := s.blobPath(key)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
+	if _, legacy, err := s.legacyType(key); err != nil {
 		return err
+	} else if legacy {
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketBlobTypes).Delete([]byte(key))
+		})
+		if err != nil {
+			return err
+		}
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketBlobTypes).Put([]byte(key), []byte(contentType))
-	})
+	return os.Rename(tmp, dst)
 }
 
 // Get returns the blob under key and its content type.
@@ -97,15 +127,19 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, string, error) {
 		}
 		return nil, "", fmt.Errorf("get blob %s: %w", key, err)
 	}
-	contentType := defaultContentType
-	err = s.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketBlobTypes).Get([]byte(key)); v != nil {
-			contentType = string(v)
-		}
-		return nil
-	})
+	contentType, legacy, err := s.legacyType(key)
 	if err != nil {
 		return nil, "", fmt.Errorf("get blob %s: %w", key, err)
+	}
+	if legacy { // written before the file format: raw data
+		return data, contentType, nil
+	}
+	data, contentType, err = s.decodeBlob(ctx, key, data)
+	if err != nil {
+		return nil, "", fmt.Errorf("get blob %s: %w", key, err)
+	}
+	if contentType == "" {
+		contentType = defaultContentType
 	}
 	return data, contentType, nil
 }
@@ -249,12 +283,23 @@ func (s *Store) Size(ctx context.Context, key string) (int64, error) {
 	}
 	s.blobMu.RLock()
 	defer s.blobMu.RUnlock()
-	fi, err := os.Stat(s.blobPath(key))
+	p := s.blobPath(key)
+	fi, err := os.Stat(p)
+	if err == nil && fi.IsDir() {
+		err = syscall.EISDIR
+	}
 	if err != nil {
 		if isNotExist(err) {
 			return 0, fmt.Errorf("size of blob %s: %w", key, store.ErrNotFound)
 		}
 		return 0, fmt.Errorf("size of blob %s: %w", key, err)
 	}
-	return fi.Size(), nil
+	if _, legacy, err := s.legacyType(key); err != nil || legacy {
+		return fi.Size(), err
+	}
+	n, err := dataSize(p, fi.Size())
+	if err != nil {
+		return 0, fmt.Errorf("size of blob %s: %w", key, err)
+	}
+	return n, nil
 }

@@ -22,7 +22,7 @@ import (
 // order is numeric order; a trailing gallery name is raw, so that byte
 // order is name order:
 //
-//	classes    tenant, id             → classRecord (JSON)
+//	classes    tenant, id             → classRecord (JSON), or its tombstone
 //	galleries  tenant, name           → galleryRecord (JSON), or its tombstone
 //	members    tenant, (name), id     → "1"
 //	memberof   tenant, id, name       → "1" (the reverse of members)
@@ -54,6 +54,11 @@ type classRecord struct {
 	Sealed     []byte    `json:"sealed,omitempty"`
 	Created    time.Time `json:"created"`
 	Updated    time.Time `json:"updated"`
+	// Deleted marks the tombstone of a deleted class, which keeps its last
+	// version so that a class created again under the id starts above it
+	// (a writer holding a version of the deleted class cannot overwrite
+	// the new one).
+	Deleted bool `json:"deleted,omitempty"`
 }
 
 // galleryRecord is a gallery as stored (JSON).
@@ -181,6 +186,9 @@ func (s *Store) GetClass(ctx context.Context, tenant string, classID uint64) (st
 		if err := json.Unmarshal(v, &r); err != nil {
 			return fmt.Errorf("decode class: %w", err)
 		}
+		if r.Deleted {
+			return notFound("class", tenant, classIDString(classID))
+		}
 		out = r.class()
 		return nil
 	})
@@ -206,21 +214,26 @@ func (s *Store) PutClass(ctx context.Context, c store.Class) (store.Class, error
 		b := tx.Bucket(bucketClasses)
 		k := classKey(c.Tenant, c.ClassID)
 		now := s.now().UTC()
-		var stored int64
+		var stored, last int64 // stored: 0 when absent; last: a tombstone's
 		if v := b.Get(k); v != nil {
 			var r classRecord
 			if err := json.Unmarshal(v, &r); err != nil {
 				return fmt.Errorf("decode class: %w", err)
 			}
-			stored = r.Version
-			out.Created = r.Created
-		} else if out.Created.IsZero() {
+			if r.Deleted {
+				last = r.Version
+			} else {
+				stored = r.Version
+				out.Created = r.Created
+			}
+		}
+		if stored == 0 && out.Created.IsZero() {
 			out.Created = now
 		}
 		if c.Version != stored {
 			return fmt.Errorf("stored version %d, not %d: %w", stored, c.Version, store.ErrConflict)
 		}
-		out.Version = stored + 1
+		out.Version = max(stored, last) + 1
 		out.Created = out.Created.UTC()
 		if out.Updated.IsZero() {
 			out.Updated = now
@@ -246,20 +259,30 @@ func (s *Store) PutClass(ctx context.Context, c store.Class) (store.Class, error
 	return out, nil
 }
 
-// DeleteClass removes a class and its memberships, in one transaction.
-// Memberships of an id without a class are removed too (and ErrNotFound
-// reported).
-func (s *Store) DeleteClass(ctx context.Context, tenant string, classID uint64) error {
+// DeleteClass removes a class and its memberships, in one transaction,
+// and returns the class removed. Memberships of an id without a class are
+// removed too (and ErrNotFound reported).
+func (s *Store) DeleteClass(ctx context.Context, tenant string, classID uint64) (store.Class, error) {
 	if err := checkClassRead("delete class", tenant, classID); err != nil {
-		return err
+		return store.Class{}, err
 	}
-	var existed bool
+	var old *classRecord
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		classes := tx.Bucket(bucketClasses)
 		k := classKey(tenant, classID)
-		existed = classes.Get(k) != nil
-		if err := classes.Delete(k); err != nil {
-			return err
+		if v := classes.Get(k); v != nil {
+			var r classRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode class: %w", err)
+			}
+			if !r.Deleted {
+				old = &r
+				// A tombstone keeps the version (see classRecord.Deleted).
+				tomb := classRecord{Tenant: tenant, ClassID: classID, Version: r.Version, Deleted: true}
+				if err := put(classes, k, tomb); err != nil {
+					return err
+				}
+			}
 		}
 		names, err := galleriesOf(tx, tenant, classID)
 		if err != nil {
@@ -273,12 +296,12 @@ func (s *Store) DeleteClass(ctx context.Context, tenant string, classID uint64) 
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("delete class %s/%d: %w", tenant, classID, err)
+		return store.Class{}, fmt.Errorf("delete class %s/%d: %w", tenant, classID, err)
 	}
-	if !existed {
-		return notFound("class", tenant, classIDString(classID))
+	if old == nil {
+		return store.Class{}, notFound("class", tenant, classIDString(classID))
 	}
-	return nil
+	return old.class(), nil
 }
 
 // CreateGallery stores a new gallery without members: at Version 1, or

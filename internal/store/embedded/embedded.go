@@ -3,8 +3,10 @@
 // classes (templates, galleries and their members) live in a bbolt
 // database, <dir>/records.db, where every operation is one transaction, so
 // the conditional writes of store.Records and store.Classes are plain
-// reads-then-writes. Blobs are files, <dir>/blobs/<key>, their content
-// types kept in the database. Presigned uploads go to the local server's
+// reads-then-writes. Blobs are files, <dir>/blobs/<key>, each holding its
+// content type and its data, sealed under the local master key when the
+// store is opened WithSealer (the content types of blobs written by older
+// versions are kept in the database). Presigned uploads go to the local server's
 // UploadHandler, signed with a secret kept in <dir>/upload.key.
 //
 // Layout of <dir>:
@@ -12,7 +14,8 @@
 //	records.db   bbolt: buckets sessions, faces, apikeys, blobtypes,
 //	             classes, galleries, members, memberof (see classes.go)
 //	upload.key   HMAC-SHA256 secret of presigned upload URLs (hex, 0600)
-//	blobs/<key>  blob data
+//	blobs/<key>  blob data, with its content type, sealed under the local
+//	             master key when the store has one (see sealing.go)
 //	tmp/         blobs being written (renamed into blobs/ when complete)
 package embedded
 
@@ -32,6 +35,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/facelambda/facelambda/internal/envelope"
 	"github.com/facelambda/facelambda/internal/store"
 )
 
@@ -59,6 +63,8 @@ type Store struct {
 	secret []byte
 	// blobMu orders the renames of blob files with their content types.
 	blobMu sync.RWMutex
+	// sealer, when set, seals the blobs written (WithSealer).
+	sealer *envelope.Sealer
 
 	// BaseURL is the local server's URL (such as "http://127.0.0.1:3000"),
 	// where PresignPut URLs point; UploadHandler must be served there.
@@ -76,8 +82,10 @@ var (
 )
 
 // Open opens (creating it if needed) the store in dir. Only one process
-// can have it open at a time.
-func Open(dir string) (*Store, error) {
+// can have it open at a time. Opening purges expired records and the
+// blobs of sessions that are gone, and repairs what a crash may have left
+// (see check.go).
+func Open(dir string, opts ...Option) (*Store, error) {
 	for _, d := range []string{dir, filepath.Join(dir, blobsDir), filepath.Join(dir, tmpDir)} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("open store %s: %w", dir, err)
@@ -95,10 +103,13 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %s: %w", dir, recordsFile, err)
 	}
 	s := &Store{dir: dir, db: db, secret: secret, Now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{
 			bucketSessions, bucketFaces, bucketAPIKeys, bucketBlobTypes,
-			bucketClasses, bucketGalleries, bucketMembers, bucketMemberOf,
+			bucketClasses, bucketGalleries, bucketMembers, bucketMemberOf, bucketClaims,
 		} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
@@ -112,6 +123,10 @@ func Open(dir string) (*Store, error) {
 	}
 	// Leftovers of writes cut short by a crash.
 	if err := removeContents(filepath.Join(dir, tmpDir)); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	if err := s.checkBlobs(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}

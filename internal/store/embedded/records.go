@@ -425,7 +425,7 @@ func deleteFaces(tx *bolt.Tx, tenant, sessionID string, now time.Time) (int, err
 // purgeExpired removes expired sessions and faces, as DynamoDB's TTL does.
 func (s *Store) purgeExpired(tx *bolt.Tx) error {
 	now := s.now()
-	for _, name := range [][]byte{bucketSessions, bucketFaces} {
+	for _, name := range [][]byte{bucketSessions, bucketFaces, bucketClaims} {
 		var dead [][]byte
 		err := tx.Bucket(name).ForEach(func(k, v []byte) error {
 			var r struct {

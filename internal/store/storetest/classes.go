@@ -276,7 +276,7 @@ func testClassInvalid(t *testing.T, s store.Classes) {
 			assert.NotErrorIs(t, err, store.ErrNotFound)
 			_, err = s.GetClass(ctx(t), tc.class.Tenant, tc.class.ClassID)
 			requireNotFound(t, err, "GetClass of an invalid class")
-			err = s.DeleteClass(ctx(t), tc.class.Tenant, tc.class.ClassID)
+			_, err = s.DeleteClass(ctx(t), tc.class.Tenant, tc.class.ClassID)
 			requireNotFound(t, err, "DeleteClass of an invalid class")
 			_, err = s.GalleriesOf(ctx(t), tc.class.Tenant, tc.class.ClassID)
 			requireNotFound(t, err, "GalleriesOf an invalid class")
@@ -345,7 +345,7 @@ func testClassTenantIsolation(t *testing.T, s store.Classes) {
 	foreign.Tenant = other
 	_, err = s.PutClass(ctx(t), foreign)
 	require.ErrorIs(t, err, store.ErrConflict, "PutClass over another tenant's class")
-	err = s.DeleteClass(ctx(t), other, 7)
+	_, err = s.DeleteClass(ctx(t), other, 7)
 	requireNotFound(t, err, "DeleteClass of another tenant's class")
 
 	// Galleries.
@@ -373,7 +373,8 @@ func testClassTenantIsolation(t *testing.T, s store.Classes) {
 	assert.Equal(t, []uint64{7}, allMembers(t, s, t1, "vip"))
 
 	// Erasure in one tenant leaves the other alone.
-	require.NoError(t, s.DeleteClass(ctx(t), t2, 7))
+	_, err = s.DeleteClass(ctx(t), t2, 7)
+	require.NoError(t, err)
 	got, err = s.GetClass(ctx(t), t1, 7)
 	require.NoError(t, err)
 	assert.Equal(t, normClass(c1), normClass(got))
@@ -468,7 +469,11 @@ func testDeleteClass(t *testing.T, s store.Classes) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"g1", "g2"}, mustGalleriesOf(t, s, tenant, 11))
 
-	require.NoError(t, s.DeleteClass(ctx(t), tenant, 11))
+	c11, err := s.GetClass(ctx(t), tenant, 11)
+	require.NoError(t, err)
+	deleted, err := s.DeleteClass(ctx(t), tenant, 11)
+	require.NoError(t, err)
+	assert.Equal(t, normClass(c11), normClass(deleted), "DeleteClass returns the class it removed")
 	_, err = s.GetClass(ctx(t), tenant, 11)
 	requireNotFound(t, err, "GetClass after DeleteClass")
 	assert.Empty(t, mustGalleriesOf(t, s, tenant, 11))
@@ -483,7 +488,7 @@ func testDeleteClass(t *testing.T, s store.Classes) {
 	assert.Empty(t, allMembers(t, s, tenant, "g2"))
 	assert.Equal(t, normGallery(g3), normGallery(mustGetGallery(t, s, tenant, "g3")), "other galleries are untouched")
 
-	err = s.DeleteClass(ctx(t), tenant, 11)
+	_, err = s.DeleteClass(ctx(t), tenant, 11)
 	requireNotFound(t, err, "DeleteClass twice")
 
 	got, err := s.GetClass(ctx(t), tenant, 12)
@@ -491,10 +496,18 @@ func testDeleteClass(t *testing.T, s store.Classes) {
 	assert.Equal(t, normClass(kept), normClass(got))
 	assert.Equal(t, []string{"g1", "g3"}, mustGalleriesOf(t, s, tenant, 12))
 
-	// The id can be enrolled again, from scratch.
+	// The id can be enrolled again, from scratch, above the deleted
+	// version: a writer holding that version cannot overwrite the new
+	// class.
+	stale := deleted
+	stale.Tags = []string{"stale"}
+	_, err = s.PutClass(ctx(t), stale)
+	require.ErrorIs(t, err, store.ErrConflict, "a version of the deleted class over no class")
 	again, err := s.PutClass(ctx(t), newClass(tenant, 11))
 	require.NoError(t, err)
-	assert.EqualValues(t, 1, again.Version)
+	assert.Greater(t, again.Version, deleted.Version, "a class created again starts above the deleted one")
+	_, err = s.PutClass(ctx(t), stale)
+	require.ErrorIs(t, err, store.ErrConflict, "a version of the deleted class over the new one")
 	assert.Empty(t, mustGalleriesOf(t, s, tenant, 11))
 }
 
@@ -507,7 +520,7 @@ func testDeleteClassNotEnrolled(t *testing.T, s store.Classes) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, g.Members, "members need not be enrolled")
 
-	err = s.DeleteClass(ctx(t), tenant, 5)
+	_, err = s.DeleteClass(ctx(t), tenant, 5)
 	requireNotFound(t, err, "DeleteClass of an id without a class")
 	assert.Empty(t, mustGalleriesOf(t, s, tenant, 5))
 	after := mustGetGallery(t, s, tenant, "g")
@@ -909,7 +922,8 @@ func testConcurrentMembers(t *testing.T, s store.Classes) {
 	erased := want[:MembersConcurrency/2]
 	run(func(i int) error {
 		if i%2 == 1 {
-			return s.DeleteClass(c, tenant, erased[i/2]) // ErrNotFound: not enrolled
+			_, err := s.DeleteClass(c, tenant, erased[i/2]) // ErrNotFound: not enrolled
+			return err
 		}
 		_, err := s.AddMembers(c, tenant, name, seq(uint64(2000+10*i), uint64(2000+10*i+4)))
 		return err

@@ -49,6 +49,8 @@ func Records(t *testing.T, newStore func(t *testing.T) store.Records) {
 		{"ConcurrentPutFaceAndDeleteSession", testConcurrentPutFaceAndDeleteSession},
 		{"ConcurrentPutFace", testConcurrentPutFace},
 		{"APIKeys", testAPIKeys},
+		{"Claim", testClaim},
+		{"ConcurrentClaim", testConcurrentClaim},
 		{"Ping", testPing},
 	}
 	for _, tc := range tests {
@@ -763,4 +765,66 @@ func testConcurrentUpdateSessionData(t *testing.T, s store.Records) {
 	got, err := s.GetSession(ctx(t), sess.Tenant, sess.ID)
 	require.NoError(t, err)
 	assert.Equal(t, strconv.Itoa(Concurrency), string(got.Data))
+}
+
+// testClaim: a name is claimed once per tenant while the claim lives.
+func testClaim(t *testing.T, s store.Records) {
+	t1, t2 := uid("tenant"), uid("tenant")
+	name := "uploads/" + t1 + "/" + uid("up")
+	exp := time.Now().Add(time.Hour)
+	require.NoError(t, s.Claim(ctx(t), t1, name, exp))
+	require.ErrorIs(t, s.Claim(ctx(t), t1, name, exp), store.ErrExists, "claimed twice")
+	require.NoError(t, s.Claim(ctx(t), t2, name, exp), "another tenant's name")
+	require.NoError(t, s.Claim(ctx(t), t1, name+"x", exp), "another name")
+
+	// An expired claim can be claimed again.
+	short := "uploads/" + t1 + "/" + uid("up")
+	require.NoError(t, s.Claim(ctx(t), t1, short, time.Now().Add(-time.Second)))
+	require.NoError(t, s.Claim(ctx(t), t1, short, exp), "over an expired claim")
+	require.ErrorIs(t, s.Claim(ctx(t), t1, short, exp), store.ErrExists)
+
+	for _, tc := range []struct{ name, tenant, claim string }{
+		{"empty name", t1, ""},
+		{"dot segment", t1, "a/../b"},
+		{"bad tenant", "a#b", "x"},
+		{"empty tenant", "", "x"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.Claim(ctx(t), tc.tenant, tc.claim, exp)
+			require.Error(t, err)
+			assert.NotErrorIs(t, err, store.ErrExists)
+			assert.NotErrorIs(t, err, store.ErrNotFound)
+		})
+	}
+	assert.Error(t, s.Claim(ctx(t), t1, "no-expiry", time.Time{}), "no expiry")
+}
+
+// testConcurrentClaim: of Concurrency simultaneous claims of one name,
+// exactly one wins.
+func testConcurrentClaim(t *testing.T, s store.Records) {
+	tenant := uid("tenant")
+	name := "uploads/" + tenant + "/" + uid("up")
+	exp := time.Now().Add(time.Hour)
+	errs := make([]error, Concurrency)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = s.Claim(ctx(t), tenant, name, exp)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		if err == nil {
+			won++
+			continue
+		}
+		require.ErrorIs(t, err, store.ErrExists)
+	}
+	assert.Equal(t, 1, won, "exactly one claim wins")
 }
