@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/facelambda/facelambda/internal/auth"
@@ -291,6 +292,20 @@ func (d *Deps) identify(w http.ResponseWriter, r *http.Request) {
 // maxFalseAcceptanceRate, a minimum score (1500 + 500 * -log10 FAR), or a
 // level (selfie working points; default HIGH, FAR 1e-4).
 func cutOff(req identifyRequest) (float64, error) {
+	var given []string
+	if req.Level != "" {
+		given = append(given, "level")
+	}
+	if req.MinScore != nil {
+		given = append(given, "minScore")
+	}
+	if req.MaxFAR != nil {
+		given = append(given, "maxFalseAcceptanceRate")
+	}
+	if len(given) > 1 {
+		return 0, fieldErr(CodeConflictingFields, strings.Join(given, ","),
+			"give one cut-off: %s conflict", strings.Join(given, " and "))
+	}
 	switch {
 	case req.MaxFAR != nil:
 		if *req.MaxFAR <= 0 || *req.MaxFAR > 1 {
