@@ -428,6 +428,11 @@ func (d *Deps) deleteFaces(w http.ResponseWriter, r *http.Request) {
 
 func (d *Deps) getFaceImage(w http.ResponseWriter, r *http.Request) {
 	t, sid, fid := tenant(r), r.PathValue("id"), r.PathValue("faceId")
+	compress, err := queryBool(r, "compression")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
 	sess, err := d.Records.GetSession(r.Context(), t, sid)
 	if err != nil {
 		writeError(w, r, storeError(err, "bio-session"))
@@ -445,11 +450,6 @@ func (d *Deps) getFaceImage(w http.ResponseWriter, r *http.Request) {
 	img, ct, err := d.Blobs.Get(r.Context(), FaceImageKey(t, sid, fid))
 	if err != nil {
 		writeError(w, r, storeError(err, "face image"))
-		return
-	}
-	compress, err := queryBool(r, "compression")
-	if err != nil {
-		writeError(w, r, err)
 		return
 	}
 	if compress {
