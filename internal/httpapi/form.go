@@ -24,7 +24,7 @@ const (
 	// MaxBody caps a whole request: two images at the image limit plus JSON.
 	MaxBody = 2*decode.DefaultMaxBytes + 1<<20
 	// maxField caps a non-image form field or JSON part.
-	maxField = 256 << 10
+	maxField = 1 << 20
 )
 
 // form is a request body reduced to named text fields, JSON parts and
@@ -216,9 +216,16 @@ func (f *form) readMultipart(body io.Reader, boundary string, isImage map[string
 		if isImage[name] {
 			limit = decode.DefaultMaxBytes + 1
 		}
+		text, isText := textLimits[name]
+		if isText && !isImage[name] {
+			limit = int64(text)
+		}
 		b, err := io.ReadAll(io.LimitReader(br, limit+1))
 		if err != nil {
 			return bodyError(err)
+		}
+		if int64(len(b)) > limit && isText && !isImage[name] {
+			return checkText(name, string(b))
 		}
 		if int64(len(b)) > limit {
 			if isImage[name] {

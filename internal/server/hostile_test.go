@@ -243,7 +243,9 @@ func TestHostileRequests(t *testing.T) {
 			hostile{name: "long " + field + " at the top", method: "POST", path: "/v2/faces", ct: appJSON,
 				body: js(map[string]string{"image": b64, field: tooLong}), want: 400, code: httpapi.CodeFieldTooLong})
 		ct, body = mpBody(t, "form-data", named("face", appJSON, js(map[string]string{field: long})), named("image", "image/jpeg", obama))
-		add(hostile{name: "450 KB " + field + " in face part", method: "POST", path: sess + "/faces", ct: ct, body: body})
+		add(hostile{name: "450 KB " + field + " in face part", method: "POST", path: sess + "/faces", ct: ct, body: body, want: 400, code: httpapi.CodeFieldTooLong})
+		ct, body = mpBody(t, "form-data", named(field, "text/plain", []byte(long)), named("image", "image/jpeg", obama))
+		add(hostile{name: "450 KB " + field + " part", method: "POST", path: sess + "/faces", ct: ct, body: body, want: 400, code: httpapi.CodeFieldTooLong})
 	}
 	for _, c := range []struct{ path, field string }{{"/v2/bio-sessions", "correlationId"}, {"/v2/galleries", "description"}, {"/v2/bio-sessions", "callbackURL"}} {
 		body := map[string]string{c.field: "https://example.com/" + tooLong}
