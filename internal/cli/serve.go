@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 	"github.com/facelambda/facelambda/internal/auth"
 	"github.com/facelambda/facelambda/internal/envelope"
 	"github.com/facelambda/facelambda/internal/httpapi"
+	"github.com/facelambda/facelambda/internal/lambdahttp"
 	"github.com/facelambda/facelambda/internal/server"
 	"github.com/facelambda/facelambda/internal/signing"
 	"github.com/facelambda/facelambda/internal/store/embedded"
@@ -31,6 +31,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", stdout, stderr)
 	addr := fs.String("addr", "127.0.0.1:3000", "listen address")
 	data := fs.String("data", ".data", "folder of the embedded store and the signing key")
+	work := fs.Int("max-image-work", 2, "requests decoding images at once (each 40 MP image takes hundreds of MB); more wait, then get 503")
+	wait := fs.Duration("image-work-wait", 2*time.Second, "how long a request waits for image work before 503")
+	readTimeout := fs.Duration("read-timeout", 60*time.Second, "time to read a whole request")
+	idleTimeout := fs.Duration("idle-timeout", 120*time.Second, "time a kept-alive connection may stay idle")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -49,23 +53,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ln.Close()
 		return err
 	}
+	deps.Gate = httpapi.NewGate(*work, *wait)
 	h := server.Local(deps, map[string]http.Handler{"PUT /v2/uploads/{key...}": st.UploadHandler(), "GET /v2/downloads/{key...}": st.DownloadHandler()})
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	slog.Info("serving", "addr", ln.Addr().String(), "data", *data)
+	srv := lambdahttp.NewServer(h)
+	srv.ReadTimeout, srv.IdleTimeout = *readTimeout, *idleTimeout
+	srv.ReadHeaderTimeout = min(srv.ReadHeaderTimeout, *readTimeout)
+	slog.Info("serving", "addr", ln.Addr().String(), "data", *data, "max_image_work", *work)
 	fmt.Fprintf(stdout, "facelambda listening on http://%s (store %s)\n", ln.Addr(), *data)
 	if key != "" {
 		fmt.Fprintf(stdout, "first API key of tenant %q (all scopes; shown once, keep it):\n%s\n", LocalTenant, key)
 	}
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return lambdahttp.ServeServer(ctx, srv, ln)
 }
 
 // LocalDeps builds the local server's dependencies: the real engine, the

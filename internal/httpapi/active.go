@@ -258,6 +258,10 @@ type livenessParamsRequest struct {
 	// Deprecated fields of seed 000, accepted and ignored.
 	UseAccurateMatch *bool `json:"useAccurateMatch"`
 	MatchThreshold   *int  `json:"matchThreshold"`
+	// Fields of seed 000's earlier liveness types, accepted and ignored.
+	Purpose          ignored `json:"purpose"`
+	EnableLighting   ignored `json:"enableLighting"`
+	IlluminationMode ignored `json:"illuminationMode"`
 }
 
 func (d *Deps) activeReady(w http.ResponseWriter, r *http.Request) bool {

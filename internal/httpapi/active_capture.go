@@ -512,7 +512,7 @@ func (d *Deps) analyseCapture(ctx context.Context, c *capture.Capture, p Livenes
 	// deployment says so.
 	slog.InfoContext(ctx, "liveness analysis", "session", sid, "status", out.LivenessStatus, "diagnostic", res.Diagnostic,
 		"frames", len(obs), "withFace", withFace, "minCosine", ms.IdentityMinCosine, "planarPairs", ms.PlanarPairs,
-		"homography", ms.PlanarHomographyResidual, "similarity", ms.PlanarSimilarityResidual, "passive", ms.PassiveScore)
+		"homography", ms.PlanarHomographyResidual, "similarity", ms.PlanarSimilarityResidual, "passive", optional(ms.PassiveScore))
 	if d.Active.ExposeChecks {
 		out.Checks.Measures = ms
 	}
@@ -520,6 +520,15 @@ func (d *Deps) analyseCapture(ctx context.Context, c *capture.Capture, p Livenes
 		return out, nil, nil
 	}
 	return out, &bestFrame{analysis: frames[res.BestFrame].a, image: c.Frames[res.BestFrame].Data}, nil
+}
+
+// optional is a log value of an optional number: the number, or null
+// (slog would print the pointer).
+func optional(p *float64) slog.Value {
+	if p == nil {
+		return slog.AnyValue(nil)
+	}
+	return slog.Float64Value(*p)
 }
 
 func round4(v float64) float64 {

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"bytes"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -40,5 +42,19 @@ func TestParametersHaveAPoseAction(t *testing.T) {
 		assert.NoError(t, err)
 		assert.Len(t, p.Challenges, 1)
 		assert.NotEqual(t, "BLINK", string(p.Challenges[0]))
+	}
+}
+
+// TestOptionalLogValue: the liveness log prints the passive score itself
+// (slog printed the *float64's address).
+func TestOptionalLogValue(t *testing.T) {
+	v := 0.8125
+	for _, tc := range []struct {
+		in   *float64
+		want string
+	}{{&v, `"passive":0.8125`}, {nil, `"passive":null`}} {
+		var buf bytes.Buffer
+		slog.New(slog.NewJSONHandler(&buf, nil)).Info("liveness analysis", "passive", optional(tc.in))
+		assert.Contains(t, buf.String(), tc.want)
 	}
 }

@@ -44,6 +44,8 @@ type Deps struct {
 	// (liveness function; nil: not served).
 	Active *ActiveLiveness
 	Config Config
+	// Gate bounds concurrent image work (the local server; nil: no bound).
+	Gate *Gate
 	// ModelsReady runs a tiny inference to prove the models answer (monitor).
 	ModelsReady func(ctx context.Context) error
 	Now         func() time.Time

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -86,12 +87,15 @@ func readJSONArray[T any](w http.ResponseWriter, r *http.Request, limit int64, v
 	if err != nil {
 		return bodyError(err)
 	}
-	if err := json.Unmarshal(b, v); err != nil {
-		var one T
-		if json.Unmarshal(b, &one) != nil {
-			return biometric.Invalid("request body must be a JSON array of {\"image\": base64}: %v", err)
+	var items []json.RawMessage
+	if err := json.Unmarshal(b, &items); err != nil {
+		items = []json.RawMessage{b} // one object
+	}
+	*v = make([]T, len(items))
+	for i, raw := range items {
+		if err := decodeStrict(raw, fmt.Sprintf("images[%d]", i), &(*v)[i]); err != nil {
+			return err
 		}
-		*v = []T{one}
 	}
 	return nil
 }
@@ -158,7 +162,11 @@ func (d *Deps) templateStatus(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	thumbs, _ := strconv.ParseBool(r.URL.Query().Get("thumbnails"))
+	thumbs, err := queryBool(r, "thumbnails")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
 	st, err := d.Enroll.Status(r.Context(), tenant(r), id, thumbs)
 	if err != nil {
 		writeError(w, r, err)

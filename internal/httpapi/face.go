@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -114,6 +113,9 @@ func (d *Deps) readFaceRequest(w http.ResponseWriter, r *http.Request) (*faceReq
 	if err != nil {
 		return nil, err
 	}
+	if err := form.only(faceFields); err != nil {
+		return nil, err
+	}
 	req := &faceRequest{}
 	if _, err := form.object("face", &req.spec); err != nil {
 		return nil, err
@@ -145,8 +147,15 @@ func (d *Deps) readFaceRequest(w http.ResponseWriter, r *http.Request) (*faceReq
 	if tpl, ok := form.fields["template"]; ok && tpl != "" {
 		// CreateFaceFromJson: the whole JSON body is a face with a template.
 		var ref referenceJSON
-		if raw, err := json.Marshal(form.fieldsAsJSON()); err == nil {
-			_ = json.Unmarshal(raw, &ref)
+		raw, err := json.Marshal(form.fieldsAsJSON())
+		if err != nil {
+			return nil, internalErr(err)
+		}
+		if err := json.Unmarshal(raw, &ref); err != nil {
+			return nil, biometric.Invalid("the face JSON does not fit the face resource: %v", err)
+		}
+		if err := checkStrings("", &ref); err != nil {
+			return nil, err
 		}
 		req.fromJSON = &ref
 		return req, nil
@@ -160,6 +169,12 @@ func (d *Deps) readFaceRequest(w http.ResponseWriter, r *http.Request) (*faceReq
 	}
 	return req, nil
 }
+
+// faceFields are the fields of a face creation: the face part, the image
+// part, the face part's members at the top level, and the members of the
+// face resource (a face JSON created before, as CreateFaceFromJson sends
+// it; the ones the service computes itself are accepted and ignored).
+var faceFields = fieldsOf([]any{FaceSpec{}, Face{}, referenceJSON{}}, "face", "image")
 
 // analyze runs the pipeline on the request's image (fetching an uploaded one).
 func (d *Deps) analyze(r *http.Request, req *faceRequest) (*biometric.Analysis, biometric.ImageType, error) {
@@ -416,6 +431,11 @@ func (d *Deps) deleteFaces(w http.ResponseWriter, r *http.Request) {
 
 func (d *Deps) getFaceImage(w http.ResponseWriter, r *http.Request) {
 	t, sid, fid := tenant(r), r.PathValue("id"), r.PathValue("faceId")
+	compress, err := queryBool(r, "compression")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
 	sess, err := d.Records.GetSession(r.Context(), t, sid)
 	if err != nil {
 		writeError(w, r, storeError(err, "bio-session"))
@@ -435,7 +455,7 @@ func (d *Deps) getFaceImage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, storeError(err, "face image"))
 		return
 	}
-	if compress, _ := strconv.ParseBool(r.URL.Query().Get("compression")); compress {
+	if compress {
 		if img, err = toJPEG(img); err != nil {
 			writeError(w, r, internalErr(err))
 			return

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
@@ -8,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -31,10 +34,14 @@ type form struct {
 	fields map[string]string
 	json   map[string]json.RawMessage
 	files  map[string][]byte
+	// names lists every field and part, in order.
+	names []string
 }
 
 // readForm parses the request body. imageFields name the binary parts; in a
-// JSON body they hold base64 strings.
+// JSON body they hold base64 strings. A field or part given twice is a
+// DUPLICATE_FIELD, a text field over its limit (textLimits) a
+// FIELD_TOO_LONG; handlers refuse unknown ones with only.
 func readForm(w http.ResponseWriter, r *http.Request, imageFields ...string) (*form, error) {
 	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
@@ -52,18 +59,45 @@ func readForm(w http.ResponseWriter, r *http.Request, imageFields ...string) (*f
 		if err := f.readJSON(r.Body, isImage); err != nil {
 			return nil, err
 		}
-	case strings.HasPrefix(ct, "multipart/"):
+	case ct == "multipart/form-data" || ct == "multipart/mixed":
 		if params["boundary"] == "" {
 			return nil, biometric.Invalid("multipart body without a boundary")
 		}
-		if err := f.readMultipart(r, isImage); err != nil {
+		if err := f.readMultipart(r.Body, params["boundary"], isImage); err != nil {
 			return nil, err
 		}
 	default:
 		return nil, errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia,
-			fmt.Sprintf("Content-Type %s is not supported: use multipart/form-data, multipart/mixed or application/json", ct))
+			fmt.Sprintf("Content-Type %s is not supported: use multipart/form-data, multipart/mixed or application/json", clip(ct)))
+	}
+	for name, v := range f.fields {
+		if _, isJSON := f.json[name]; isJSON {
+			continue // checked member by member when decoded
+		}
+		if err := checkText(name, v); err != nil {
+			return nil, err
+		}
 	}
 	return f, nil
+}
+
+// add records a field or part name; a second one is refused.
+func (f *form) add(name string) error {
+	if slices.Contains(f.names, name) {
+		return fieldErr(CodeDuplicateField, name, "%s is given twice: send one %s", clip(name), clip(name))
+	}
+	f.names = append(f.names, name)
+	return nil
+}
+
+// only refuses fields and parts that allowed does not name.
+func (f *form) only(allowed fieldSet) error {
+	for _, n := range f.names {
+		if !allowed[n] {
+			return fieldErr(CodeUnknownField, n, "unknown field %q (docs/api.md lists the fields of each endpoint)", clip(n))
+		}
+	}
+	return nil
 }
 
 func bodyError(err error) error {
@@ -79,20 +113,30 @@ func (f *form) readJSON(body io.Reader, isImage map[string]bool) error {
 	if err != nil {
 		return bodyError(err)
 	}
+	keys, err := objectKeys(raw, "", false)
+	if err != nil {
+		var fe *fieldError
+		if errors.As(err, &fe) {
+			return err
+		}
+		return biometric.Invalid("request body is not a JSON object: %v", err)
+	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {
 		return biometric.Invalid("request body is not a JSON object: %v", err)
 	}
-	for k, v := range obj {
+	for _, k := range keys {
+		v := obj[k]
+		f.names = append(f.names, k)
 		var s string
 		switch {
 		case isImage[k]:
 			if err := json.Unmarshal(v, &s); err != nil {
-				return biometric.Invalid("%s must be a base64 string", k)
+				return fieldErr(biometric.CodeInvalidRequest, k, "%s must be a base64 string", clip(k))
 			}
 			b, err := decodeBase64(s)
 			if err != nil {
-				return biometric.Invalid("%s is not valid base64: %v", k, err)
+				return fieldErr(biometric.CodeInvalidRequest, k, "%s is not valid base64: %v", clip(k), err)
 			}
 			f.files[k] = b
 		case json.Unmarshal(v, &s) == nil:
@@ -121,11 +165,36 @@ func decodeBase64(s string) ([]byte, error) {
 	return base64.RawStdEncoding.DecodeString(s)
 }
 
-func (f *form) readMultipart(r *http.Request, isImage map[string]bool) error {
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return biometric.Invalid("cannot read the multipart body: %v", err)
+// partName is the name of a part: the name parameter of its
+// Content-Disposition whatever the disposition (curl -F under
+// multipart/mixed writes "attachment; name=..."), else one inferred from
+// the part for unnamed multipart/mixed parts: a JSON object is the face
+// part, an image (or other bytes) the image part.
+func partName(p *multipart.Part, head []byte) string {
+	if _, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition")); err == nil && params["name"] != "" {
+		return params["name"]
 	}
+	pct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+	switch {
+	case pct == "application/json" || pct != "" && !strings.HasPrefix(pct, "image/") && looksJSON(head):
+		return "face"
+	case strings.HasPrefix(pct, "image/") || pct == "application/octet-stream" || pct == "":
+		if looksJSON(head) {
+			return "face"
+		}
+		return "image"
+	}
+	return ""
+}
+
+// looksJSON reports whether b starts like a JSON object.
+func looksJSON(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n\ufeff")
+	return len(b) > 0 && b[0] == '{'
+}
+
+func (f *form) readMultipart(body io.Reader, boundary string, isImage map[string]bool) error {
+	mr := multipart.NewReader(body, boundary)
 	for {
 		p, err := mr.NextPart()
 		if err == io.EOF {
@@ -134,36 +203,43 @@ func (f *form) readMultipart(r *http.Request, isImage map[string]bool) error {
 		if err != nil {
 			return bodyError(err)
 		}
-		name := p.FormName()
-		pct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		br := bufio.NewReader(p)
+		head, _ := br.Peek(64)
+		name := partName(p, head)
 		if name == "" {
-			// multipart/mixed parts may carry no name: infer it from the type.
-			switch {
-			case pct == "application/json":
-				name = "face"
-			case strings.HasPrefix(pct, "image/") || pct == "application/octet-stream":
-				name = "image"
-			}
+			return biometric.Invalid("a multipart part has no name and a type (%s) that names none", clip(p.Header.Get("Content-Type")))
+		}
+		if err := f.add(name); err != nil {
+			return err
 		}
 		limit := int64(maxField)
 		if isImage[name] {
 			limit = decode.DefaultMaxBytes + 1
 		}
-		b, err := io.ReadAll(io.LimitReader(p, limit+1))
+		text, isText := textLimits[name]
+		if isText && !isImage[name] {
+			limit = int64(text)
+		}
+		b, err := io.ReadAll(io.LimitReader(br, limit+1))
 		if err != nil {
 			return bodyError(err)
+		}
+		if int64(len(b)) > limit && isText && !isImage[name] {
+			return checkText(name, string(b))
 		}
 		if int64(len(b)) > limit {
 			if isImage[name] {
 				return errorf(http.StatusRequestEntityTooLarge, biometric.CodeImageTooLarge,
-					fmt.Sprintf("%s: image exceeds %d bytes", name, decode.DefaultMaxBytes))
+					fmt.Sprintf("%s: image exceeds %d bytes", clip(name), decode.DefaultMaxBytes))
 			}
-			return errorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("part %s exceeds %d bytes", name, maxField))
+			return &fieldError{be: errorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge,
+				fmt.Sprintf("part %s exceeds %d bytes", clip(name), maxField)), field: clip(name)}
 		}
+		pct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
 		switch {
 		case isImage[name]:
 			f.files[name] = b
-		case pct == "application/json" || (len(bytes.TrimSpace(b)) > 0 && (bytes.TrimSpace(b)[0] == '{' || bytes.TrimSpace(b)[0] == '[')):
+		case pct == "application/json" || looksJSON(b) || bytes.HasPrefix(bytes.TrimSpace(b), []byte("[")):
 			f.json[name] = json.RawMessage(b)
 			f.fields[name] = strings.TrimSpace(string(b))
 		default:
@@ -184,17 +260,17 @@ func (f *form) image(name string) ([]byte, error) {
 	return b, nil
 }
 
-// object decodes a JSON part into v; ok is false when the part is absent.
+// object decodes a JSON part into v strictly (decodeStrict: the part's
+// members are v's); ok is false when the part is absent.
 func (f *form) object(name string, v any) (bool, error) {
 	raw, ok := f.json[name]
 	if !ok {
+		if s, isText := f.fields[name]; isText && s != "" {
+			return true, fieldErr(biometric.CodeInvalidRequest, name, "%s must be a JSON object", clip(name))
+		}
 		return false, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(v); err != nil {
-		return true, biometric.Invalid("%s is not valid JSON for this endpoint: %v", name, err)
-	}
-	return true, nil
+	return true, decodeStrict(raw, name, v)
 }
 
 // boolField parses an optional boolean field.
@@ -205,7 +281,24 @@ func (f *form) boolField(name string) (bool, error) {
 	}
 	v, err := strconv.ParseBool(s)
 	if err != nil {
-		return false, biometric.Invalid("%s must be true or false, got %q", name, s)
+		return false, fieldErr(biometric.CodeInvalidRequest, name, "%s must be true or false, got %q", clip(name), clip(s))
+	}
+	return v, nil
+}
+
+// queryBool parses an optional boolean query parameter (absent: false).
+func queryBool(r *http.Request, name string) (bool, error) {
+	q := r.URL.Query()
+	if len(q[name]) > 1 {
+		return false, fieldErr(CodeDuplicateField, name, "%s is given twice", name)
+	}
+	s := q.Get(name)
+	if s == "" {
+		return false, nil
+	}
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, fieldErr(biometric.CodeInvalidRequest, name, "%s must be true or false, got %q", name, clip(s))
 	}
 	return v, nil
 }

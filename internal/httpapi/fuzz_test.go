@@ -2,9 +2,14 @@ package httpapi
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/facelambda/facelambda/internal/biometric"
+	"github.com/facelambda/facelambda/internal/webhook"
 )
 
 // FuzzReadForm feeds arbitrary bodies under each accepted content type to
@@ -33,12 +38,102 @@ func FuzzReadForm(f *testing.F) {
 		}
 		form, err := readForm(httptest.NewRecorder(), req, "image", "candidateImage")
 		if err != nil {
+			checkRequestError(t, err)
 			return
+		}
+		seen := map[string]bool{}
+		for _, n := range form.names {
+			if seen[n] {
+				t.Fatalf("field %q accepted twice", n)
+			}
+			seen[n] = true
 		}
 		for name, b := range form.files {
 			if len(b) > MaxBody {
 				t.Fatalf("part %s has %d bytes", name, len(b))
 			}
+			if !seen[name] {
+				t.Fatalf("part %s not listed", name)
+			}
+		}
+		for name, v := range form.fields {
+			if _, isJSON := form.json[name]; !isJSON && checkText(name, v) != nil {
+				t.Fatalf("field %s over its limit accepted", name)
+			}
+		}
+		var spec FaceSpec
+		if _, err := form.object("face", &spec); err != nil {
+			checkRequestError(t, err)
+		} else if checkStrings("face", &spec) != nil {
+			t.Fatalf("face part over a limit accepted")
+		}
+		if _, err := readReference(form); err != nil {
+			checkRequestError(t, err)
+		}
+	})
+}
+
+// checkRequestError fails unless err is a 4xx of the service with a short
+// message.
+func checkRequestError(t *testing.T, err error) {
+	t.Helper()
+	var be *biometric.Error
+	if !errors.As(err, &be) || be.Status < 400 || be.Status >= 500 || be.Code == "" {
+		t.Fatalf("not a 4xx error object: %#v", err)
+	}
+	if len(be.Message) > 2048 {
+		t.Fatalf("message of %d bytes echoes the input", len(be.Message))
+	}
+}
+
+// FuzzJSONRequests feeds arbitrary bodies to the JSON request parsers of
+// every endpoint that takes one: each answers a decoded request or a 4xx
+// error object, never panics; objectKeys agrees with encoding/json on the
+// members of an object it accepts.
+func FuzzJSONRequests(f *testing.F) {
+	f.Add([]byte(`{"ttlSeconds":60,"correlationId":"c","callbackURL":"https://example.com/x"}`))
+	f.Add([]byte(`[{"ttl":60}]`))
+	f.Add([]byte(`{"a":1,"A":2}`))
+	f.Add([]byte(`{"image":"AAAA","level":"HIGH","minScore":3000}`))
+	f.Add([]byte(`[{"image":"AAAA"},{"image":"data:image/jpeg;base64,AAAA","x":1}]`))
+	f.Add([]byte(`{"url":"https://example.com","events":["face.created"],"authHeaderKey":"k"}`))
+	f.Add([]byte(`{"type":"HIGH","purpose":"x","nbChallenge":3}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		targets := []any{&sessionRequest{}, &identifyRequest{}, &verifyRequest{}, &livenessParamsRequest{},
+			&webhook.CreateInput{}, &webhook.UpdateInput{}, &struct {
+				Name        string `json:"name"`
+				Description string `json:"description"`
+			}{}}
+		for _, v := range targets {
+			r := httptest.NewRequest(http.MethodPost, "/v2/x", bytes.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
+			if err := readJSON(httptest.NewRecorder(), r, 64<<10, v); err != nil {
+				checkRequestError(t, err)
+			} else if err := checkStrings("", v); err != nil {
+				t.Fatalf("accepted a field over its limit: %v", err)
+			}
+		}
+		if req, ok := targets[1].(*identifyRequest); ok {
+			if _, err := cutOff(*req); err != nil {
+				checkRequestError(t, err)
+			}
+		}
+		var items []imageItem
+		ar := httptest.NewRequest(http.MethodPost, "/v2/enroll/1", bytes.NewReader(body))
+		ar.Header.Set("Content-Type", "application/json")
+		if err := readJSONArray(httptest.NewRecorder(), ar, 1<<20, &items); err != nil {
+			checkRequestError(t, err)
+		}
+		keys, err := objectKeys(body, "", false)
+		if err != nil {
+			return
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(body, &m); err != nil {
+			t.Fatalf("objectKeys accepted what encoding/json refuses: %v", err)
+		}
+		if len(m) != len(keys) {
+			t.Fatalf("objectKeys found %d members, encoding/json %d", len(keys), len(m))
 		}
 	})
 }

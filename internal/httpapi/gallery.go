@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/facelambda/facelambda/internal/auth"
@@ -295,21 +296,44 @@ func (d *Deps) identify(w http.ResponseWriter, r *http.Request) {
 	d.emit(r.Context())(events.NewIdentificationCompleted(t, events.IdentificationData{Gallery: name, Candidates: ec, RefID: res.RefID}))
 }
 
+// minCutOffFAR is the smallest FAR per comparison a cut-off may ask: below
+// it no calibration resolves anything (and 10^-x underflows to 0).
+const minCutOffFAR = 1e-30
+
 // cutOff reads the request's cut-off as a FAR per comparison: an explicit
 // maxFalseAcceptanceRate, a minimum score (1500 + 500 * -log10 FAR), or a
 // level (selfie working points; default HIGH, FAR 1e-4).
 func cutOff(req identifyRequest) (float64, error) {
+	var given []string
+	if req.Level != "" {
+		given = append(given, "level")
+	}
+	if req.MinScore != nil {
+		given = append(given, "minScore")
+	}
+	if req.MaxFAR != nil {
+		given = append(given, "maxFalseAcceptanceRate")
+	}
+	if len(given) > 1 {
+		return 0, fieldErr(CodeConflictingFields, strings.Join(given, ","),
+			"give one cut-off: %s conflict", strings.Join(given, " and "))
+	}
 	switch {
 	case req.MaxFAR != nil:
-		if *req.MaxFAR <= 0 || *req.MaxFAR > 1 {
-			return 0, biometric.Invalid("maxFalseAcceptanceRate must be in (0, 1]")
+		if *req.MaxFAR < minCutOffFAR || *req.MaxFAR > 1 {
+			return 0, fieldErr(biometric.CodeInvalidRequest, "maxFalseAcceptanceRate", "maxFalseAcceptanceRate must be in [%g, 1]", minCutOffFAR)
 		}
 		return *req.MaxFAR, nil
 	case req.MinScore != nil:
 		if *req.MinScore < 1500 {
-			return 0, biometric.Invalid("minScore must be at least 1500 (FAR 1)")
+			return 0, fieldErr(biometric.CodeInvalidRequest, "minScore", "minScore must be at least 1500 (FAR 1)")
 		}
-		return math.Pow(10, -(*req.MinScore-1500)/500), nil
+		far := math.Pow(10, -(*req.MinScore-1500)/500)
+		if far < minCutOffFAR {
+			return 0, fieldErr(biometric.CodeInvalidRequest, "minScore", "minScore must be at most %.0f (FAR %g)",
+				1500+500*-math.Log10(minCutOffFAR), minCutOffFAR)
+		}
+		return far, nil
 	}
 	level := calibration.High
 	if req.Level != "" {

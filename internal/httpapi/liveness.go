@@ -82,6 +82,9 @@ func (d *Deps) passiveLiveness(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form, err := readForm(w, r, "image")
+	if err == nil {
+		err = form.only(fieldsOf(nil, "image", "threshold"))
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return

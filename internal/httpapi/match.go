@@ -89,6 +89,10 @@ func (d *Deps) sessionMatches(w http.ResponseWriter, r *http.Request) {
 	var level calibration.Level
 	if l := r.URL.Query().Get("level"); l != "" {
 		var err error
+		if err = checkText("level", l); err != nil {
+			writeError(w, r, err)
+			return
+		}
 		if level, err = calibration.ParseLevel(l); err != nil {
 			writeError(w, r, biometric.Invalid("level: %v", err))
 			return
@@ -217,9 +221,15 @@ func readMatchParams(f *form) (matchParams, error) {
 	return p, nil
 }
 
+// matchFields are the fields common to both direct matches.
+var matchFields = []string{"candidateImage", "candidateImageType", "level", "imageRotationEnabled", "correlationId"}
+
 func matchImages(w http.ResponseWriter, r *http.Request, s *biometric.Service) (*Match, error) {
 	f, err := readForm(w, r, "referenceImage", "candidateImage")
 	if err != nil {
+		return nil, err
+	}
+	if err := f.only(fieldsOf(nil, append(matchFields, "referenceImage", "referenceImageType")...)); err != nil {
 		return nil, err
 	}
 	p, err := readMatchParams(f)
@@ -267,31 +277,60 @@ type referenceJSON struct {
 	Signature string `json:"signature"`
 }
 
+// referenceNames are the names the reference face JSON of POST /v2/match
+// may have (seed 000 calls it referenceFace); one of them is given.
+var referenceNames = []string{"reference", "referenceFace", "face"}
+
+// referenceFields are the members of a reference face JSON: those of the
+// face resource (the ones the service computes are accepted and ignored).
+var referenceFields = fieldsOf([]any{referenceJSON{}, Face{}})
+
+// readReference decodes the reference face JSON: an object, or a
+// one-element array of it.
+func readReference(f *form) (referenceJSON, error) {
+	var ref referenceJSON
+	name := ""
+	for _, n := range referenceNames {
+		if _, ok := f.json[n]; ok {
+			if name != "" {
+				return ref, fieldErr(CodeConflictingFields, n, "give the reference face once: %s and %s are both given", name, n)
+			}
+			name = n
+		}
+	}
+	if name == "" {
+		return ref, biometric.Invalid("the reference face JSON (with its template) is missing: send it as the reference part or field")
+	}
+	raw := f.json[name]
+	var refs []json.RawMessage
+	if json.Unmarshal(raw, &refs) == nil {
+		if len(refs) != 1 {
+			return ref, fieldErr(biometric.CodeInvalidRequest, name, "exactly one reference face is expected, got %d", len(refs))
+		}
+		raw = refs[0]
+	}
+	if err := checkMembers(raw, name, referenceFields, true); err != nil {
+		return ref, err
+	}
+	if err := json.Unmarshal(raw, &ref); err != nil {
+		return ref, fieldErr(biometric.CodeInvalidRequest, name, "%s is not a face JSON object: %v", name, err)
+	}
+	return ref, checkStrings(name, &ref)
+}
+
 func (d *Deps) matchTemplate(w http.ResponseWriter, r *http.Request) (*Match, error) {
 	s := d.Bio
 	f, err := readForm(w, r, "candidateImage")
 	if err != nil {
 		return nil, err
 	}
-	raw, ok := f.json["reference"]
-	if !ok {
-		raw, ok = f.json["face"]
+	if err := f.only(fieldsOf(nil, append(matchFields, referenceNames...)...)); err != nil {
+		return nil, err
 	}
-	if !ok {
-		return nil, biometric.Invalid("the reference face JSON (with its template) is missing: send it as the reference part or field")
+	ref, err := readReference(f)
+	if err != nil {
+		return nil, err
 	}
-	var refs []referenceJSON
-	if err := json.Unmarshal(raw, &refs); err != nil {
-		var one referenceJSON
-		if err := json.Unmarshal(raw, &one); err != nil {
-			return nil, biometric.Invalid("reference is not a face JSON object: %v", err)
-		}
-		refs = []referenceJSON{one}
-	}
-	if len(refs) != 1 {
-		return nil, biometric.Invalid("exactly one reference face is expected, got %d", len(refs))
-	}
-	ref := refs[0]
 	if ref.Template == "" {
 		return nil, biometric.Invalid("the reference face has no template")
 	}
@@ -301,6 +340,9 @@ func (d *Deps) matchTemplate(w http.ResponseWriter, r *http.Request) (*Match, er
 	}
 	tpl, err := s.ParseTemplate("reference.template", ref.Template)
 	if err != nil {
+		return nil, err
+	}
+	if err := d.checkFaceSignature("reference.signature", &ref, tpl); err != nil {
 		return nil, err
 	}
 	if err := d.checkFaceSignature("reference.signature", &ref, tpl); err != nil {

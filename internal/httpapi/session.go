@@ -8,7 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/url"
+	"strings"
 	"time"
 
 	"github.com/facelambda/facelambda/internal/auth"
@@ -19,6 +19,7 @@ import (
 	"github.com/facelambda/facelambda/internal/liveness"
 	"github.com/facelambda/facelambda/internal/signing"
 	"github.com/facelambda/facelambda/internal/store"
+	"github.com/facelambda/facelambda/internal/webhook"
 )
 
 // Session is the bio-session resource of seed 000.
@@ -72,10 +73,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error 
 		}
 		b = arr[0]
 	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return biometric.Invalid("request body is not valid JSON for this endpoint: %v", err)
-	}
-	return nil
+	return decodeStrict(b, "", v)
 }
 
 func (d *Deps) createSession(w http.ResponseWriter, r *http.Request) {
@@ -97,14 +95,10 @@ func (d *Deps) createSession(w http.ResponseWriter, r *http.Request) {
 		ttl = time.Duration(*req.TTLSeconds) * time.Second
 	}
 	if req.CallbackURL != "" {
-		if err := checkCallback(req.CallbackURL, d.Config.AllowHTTPCallbacks); err != nil {
+		if err := d.checkCallback(req.CallbackURL); err != nil {
 			writeError(w, r, err)
 			return
 		}
-	}
-	if len(req.CorrelationID) > 256 {
-		writeError(w, r, biometric.Invalid("correlationId is longer than 256 characters"))
-		return
 	}
 	now := d.now()
 	s := store.Session{Tenant: tenant(r), ID: biometric.NewID(), CorrelationID: req.CorrelationID,
@@ -126,13 +120,25 @@ func requireJSON(r *http.Request) error {
 	return nil
 }
 
-func checkCallback(raw string, allowHTTP bool) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return biometric.Invalid("callbackURL %q is not an absolute URL", raw)
+// callbackPolicy is the URL policy of session callbacks: the webhook SSRF
+// rules with the registry's allow-list (none where the function has no
+// registry), http only when Config.AllowHTTPCallbacks says so.
+func (d *Deps) callbackPolicy() webhook.Policy {
+	var p webhook.Policy
+	if d.Webhooks != nil {
+		p = d.Webhooks.Policy()
 	}
-	if u.Scheme != "https" && !(allowHTTP && u.Scheme == "http") {
-		return biometric.Invalid("callbackURL must use https")
+	p.AllowHTTP = d.Config.AllowHTTPCallbacks
+	return p
+}
+
+// checkCallback applies the webhook SSRF rules to a session's callbackURL
+// when it is registered (they apply again when a delivery connects).
+func (d *Deps) checkCallback(raw string) error {
+	if _, err := d.callbackPolicy().CheckURL(raw); err != nil {
+		msg := strings.TrimPrefix(err.Error(), webhook.ErrInvalid.Error()+": ")
+		msg = strings.TrimPrefix(strings.TrimPrefix(msg, "url: "), "url ")
+		return fieldErr(biometric.CodeInvalidRequest, "callbackURL", "callbackURL: %s", msg)
 	}
 	return nil
 }

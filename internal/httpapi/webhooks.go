@@ -187,8 +187,13 @@ func (d *Deps) billable(action string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		now := d.now()
 		id := biometric.NewID()
+		// The request's id becomes the transaction id, unless the caller
+		// gave one: then that stays the id of everything.
 		tx := fmt.Sprintf("W-face-%s-%s-%d", action, id, now.UnixMilli())
-		w.Header().Set("X-Request-Id", tx)
+		if st := stateOf(r); st.given {
+			tx = st.id
+		}
+		setRequestID(w, r, tx)
 		sw, _ := w.(*statusWriter)
 		h(w, r)
 		t := tenant(r)

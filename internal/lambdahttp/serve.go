@@ -64,7 +64,13 @@ func Listen(ctx context.Context, h http.Handler, addr string) error {
 // and waits (up to 25 s) for in-flight requests to finish. It closes ln and
 // returns nil after a clean shutdown.
 func Serve(ctx context.Context, h http.Handler, ln net.Listener) error {
-	srv := &http.Server{
+	return ServeServer(ctx, NewServer(h), ln)
+}
+
+// NewServer returns the HTTP server of h with the read, write and idle
+// timeouts of Serve.
+func NewServer(h http.Handler) *http.Server {
+	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
@@ -72,6 +78,10 @@ func Serve(ctx context.Context, h http.Handler, ln net.Listener) error {
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
 	}
+}
+
+// ServeServer serves srv on ln as Serve does.
+func ServeServer(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	slog.Info("http server listening", "addr", ln.Addr().String())

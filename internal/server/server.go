@@ -9,7 +9,10 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -352,15 +355,13 @@ func Functions(d *httpapi.Deps) map[string]http.Handler {
 
 // Local serves every function's routes on one handler, as API Gateway
 // routes them to the functions in template.yaml; extra routes (such as the
-// embedded store's upload endpoint) are added as given.
+// embedded store's upload endpoint) are added as given. CORS is answered
+// as API Gateway's CorsConfiguration does (LocalCORS); a request no route
+// takes gets the error object (405 with Allow, or 404).
 func Local(d *httpapi.Deps, extra map[string]http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	var fallback http.Handler
 	for _, name := range []string{"session", "face", "match", "enroll", "liveness"} {
 		h := Functions(d)[name]
-		if fallback == nil {
-			fallback = h
-		}
 		for _, r := range httpapi.Routes(h) {
 			mux.Handle(r.Method+" "+r.Path, h)
 		}
@@ -368,8 +369,62 @@ func Local(d *httpapi.Deps, extra map[string]http.Handler) http.Handler {
 	for pattern, h := range extra {
 		mux.Handle(pattern, h)
 	}
-	mux.Handle("/", fallback) // answers unknown paths with the error object
-	return mux
+	fallback := httpapi.NotRouted(mux)
+	return LocalCORS.wrap(mux, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, p := mux.Handler(r); p == "" || r.URL.Path != path.Clean(r.URL.Path) {
+			fallback.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
+}
+
+// CORS is a CORS configuration, as API Gateway's CorsConfiguration has it.
+type CORS struct {
+	AllowOrigins, AllowMethods, AllowHeaders, ExposeHeaders []string
+	MaxAge                                                  int
+}
+
+// LocalCORS is the CorsConfiguration of the HttpApi in template.yaml (a
+// test holds them equal): the local server answers CORS as API Gateway
+// does in AWS, where preflights never reach the functions.
+var LocalCORS = CORS{
+	AllowOrigins:  []string{"*"},
+	AllowMethods:  []string{"GET", "POST", "DELETE", "PUT"},
+	AllowHeaders:  []string{"content-type", "apikey", "authorization", "x-request-id", "reference-number"},
+	ExposeHeaders: []string{"x-request-id", "reference-number", "location", "retry-after"},
+	MaxAge:        600,
+}
+
+// wrap answers CORS preflights (OPTIONS with Origin and
+// Access-Control-Request-Method) of a method mux routes for the path with
+// 204 and the CORS headers, adds the CORS headers to requests with an
+// Origin, and hands every other request to next (an OPTIONS that is not a
+// preflight gets 405 with Allow there).
+func (c CORS) wrap(mux *http.ServeMux, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Origin") == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", strings.Join(c.AllowOrigins, " "))
+		h.Add("Vary", "Origin")
+		want := strings.ToUpper(r.Header.Get("Access-Control-Request-Method"))
+		if r.Method != http.MethodOptions || want == "" {
+			h.Set("Access-Control-Expose-Headers", strings.Join(c.ExposeHeaders, ", "))
+			next.ServeHTTP(w, r)
+			return
+		}
+		if slices.Contains(c.AllowMethods, want) && slices.Contains(httpapi.AllowedMethods(mux, r), want) {
+			h.Set("Access-Control-Allow-Methods", strings.Join(c.AllowMethods, ", "))
+			h.Set("Access-Control-Allow-Headers", strings.Join(c.AllowHeaders, ", "))
+			h.Set("Access-Control-Max-Age", strconv.Itoa(c.MaxAge))
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Must logs err and exits; for main packages at init.
