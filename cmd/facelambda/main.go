@@ -8,7 +8,7 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/facelambda/facelambda/internal/cli"
+	"github.com/facelambda/facelambda/internal/tools/cli"
 )
 
 func main() {

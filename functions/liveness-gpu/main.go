@@ -8,12 +8,12 @@ package main
 import (
 	"context"
 
-	"github.com/facelambda/facelambda/internal/lambdahttp"
-	"github.com/facelambda/facelambda/internal/server"
+	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/transport/lambdahttp"
 )
 
 func main() {
-	server.JSONLogs()
-	deps := server.Must(server.LambdaDeps(context.Background(), server.Need{Liveness: true}))
-	lambdahttp.StartOrListen(server.GPUService(deps))
+	app.JSONLogs()
+	deps := app.Must(app.LambdaDeps(context.Background(), app.Need{Liveness: true}))
+	lambdahttp.StartOrListen(app.GPUService(deps))
 }

@@ -1,5 +1,5 @@
 // Command liveness is the liveness Lambda function: it only wires the service
-// (see internal/server) and serves its handler through the API Gateway proxy.
+// (see internal/app) and serves its handler through the API Gateway proxy.
 // The same function takes the bucket's object-created events for capture
 // uploads (liveness-uploads/), which start active liveness analyses.
 package main
@@ -8,15 +8,15 @@ import (
 	"context"
 	"time"
 
-	"github.com/facelambda/facelambda/internal/lambdahttp"
-	"github.com/facelambda/facelambda/internal/server"
+	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/transport/lambdahttp"
 )
 
 func main() {
-	server.JSONLogs()
+	app.JSONLogs()
 	ctx := context.Background()
-	deps := server.Must(server.LambdaDeps(ctx, server.Need{Liveness: true}))
-	h := server.Must(server.LivenessFunction(ctx, deps))
+	deps := app.Must(app.LambdaDeps(ctx, app.Need{Liveness: true}))
+	h := app.Must(app.LivenessFunction(ctx, deps))
 	lambdahttp.StartWithS3(h, func(ctx context.Context, _, key string, created time.Time) error {
 		return deps.ProcessLivenessUpload(ctx, key, created)
 	})

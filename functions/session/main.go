@@ -1,17 +1,17 @@
 // Command session is the session Lambda function: it only wires the service (see
-// internal/server) and serves its handler through the API Gateway proxy.
+// internal/app) and serves its handler through the API Gateway proxy.
 package main
 
 import (
 	"context"
 
-	"github.com/facelambda/facelambda/internal/httpapi"
-	"github.com/facelambda/facelambda/internal/lambdahttp"
-	"github.com/facelambda/facelambda/internal/server"
+	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/transport/httpapi"
+	"github.com/facelambda/facelambda/internal/transport/lambdahttp"
 )
 
 func main() {
-	server.JSONLogs()
-	deps := server.Must(server.LambdaDeps(context.Background(), server.Need{Webhooks: true}))
+	app.JSONLogs()
+	deps := app.Must(app.LambdaDeps(context.Background(), app.Need{Webhooks: true}))
 	lambdahttp.Start(httpapi.SessionHandler(deps))
 }

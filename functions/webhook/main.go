@@ -8,11 +8,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/facelambda/facelambda/internal/server"
+	"github.com/facelambda/facelambda/internal/app"
 )
 
 func main() {
-	server.JSONLogs()
-	d := server.Must(server.WebhookDispatcher(context.Background()))
+	app.JSONLogs()
+	d := app.Must(app.WebhookDispatcher(context.Background()))
 	lambda.Start(d.HandleSQS)
 }

@@ -1,0 +1,528 @@
+package challenge_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/facelambda/facelambda/internal/core/challenge"
+)
+
+// performing returns a capture of a frontal start, each action performed
+// in turn with neutral frames between, and a frontal end.
+func performing(flat bool, actions ...challenge.Action) *capture {
+	c := newCapture(flat).neutral(3)
+	for _, a := range actions {
+		c.perform(a).neutral(2)
+	}
+	return c
+}
+
+var tlBlinkUp = []challenge.Action{challenge.TurnLeft, challenge.Blink, challenge.LookUp}
+
+// unscored performs tlBlinkUp with no frame scored by the passive model.
+func unscored() []challenge.Observation {
+	obs := performing(false, tlBlinkUp...).obs
+	for i := range obs {
+		obs[i].Live = math.NaN()
+	}
+	return obs
+}
+
+func TestAnalyze(t *testing.T) {
+	tests := []struct {
+		name    string
+		actions []challenge.Action
+		obs     func() []challenge.Observation
+		cfg     func(*challenge.Config)
+		status  challenge.Status
+		diag    string
+		check   func(*testing.T, []challenge.Observation, challenge.Result)
+	}{
+		{
+			name:    "success",
+			actions: tlBlinkUp,
+			obs:     func() []challenge.Observation { return performing(false, tlBlinkUp...).obs },
+			status:  challenge.StatusSuccess,
+			check: func(t *testing.T, obs []challenge.Observation, r challenge.Result) {
+				prev := -1
+				for i, s := range r.Steps {
+					assert.Equal(t, tlBlinkUp[i], s.Action)
+					require.True(t, s.Met, "step %d", i)
+					assert.Greater(t, s.Frame, prev, "step %d after the previous", i)
+					assert.Equal(t, obs[s.Frame].Time, s.At)
+					prev = s.Frame
+				}
+				// The peaks are the first frames at 35 degrees yaw and 25 pitch.
+				assert.Equal(t, 35.0, obs[r.Steps[0].Peak].Yaw)
+				assert.Equal(t, 25.0, obs[r.Steps[2].Peak].Pitch)
+				assert.Equal(t, -1, r.Steps[1].Peak)
+				assert.Equal(t, 0, r.BestFrame)
+				assert.Greater(t, r.MinCosine, 0.9)
+				assert.Equal(t, 2, r.Planarity.Pairs)
+				assert.Equal(t, []int{r.Steps[0].Peak, r.Steps[2].Peak}, r.Planarity.Frames)
+				assert.Greater(t, r.Planarity.Homography, 0.03)
+				assert.False(t, r.Planarity.Planar)
+				assert.Equal(t, 2.0, r.LiveMedian)
+				assert.Equal(t, len(obs), r.LiveFrames)
+				assert.Equal(t, obs[len(obs)-1].Time, r.Duration)
+			},
+		},
+		{
+			name:    "challenge missing",
+			actions: tlBlinkUp,
+			obs:     func() []challenge.Observation { return performing(false, challenge.TurnLeft, challenge.Blink).obs },
+			status:  challenge.StatusFailed,
+			diag:    "challenge LOOK_UP not performed",
+			check: func(t *testing.T, _ []challenge.Observation, r challenge.Result) {
+				assert.True(t, r.Steps[0].Met)
+				assert.True(t, r.Steps[1].Met)
+				assert.False(t, r.Steps[2].Met)
+				assert.Equal(t, -1, r.Steps[2].Frame)
+			},
+		},
+		{
+			name:    "wrong order",
+			actions: []challenge.Action{challenge.TurnLeft, challenge.LookUp},
+			obs: func() []challenge.Observation {
+				return performing(false, challenge.LookUp, challenge.TurnLeft, challenge.LookUp).obs
+			},
+			status: challenge.StatusFailed,
+			diag:   "wrong challenge order",
+		},
+		{
+			name:    "wrong order tolerated when not strict",
+			actions: []challenge.Action{challenge.TurnLeft, challenge.LookUp},
+			obs: func() []challenge.Observation {
+				return performing(false, challenge.LookUp, challenge.TurnLeft, challenge.LookUp).obs
+			},
+			cfg:    func(c *challenge.Config) { c.StrictOrder = false },
+			status: challenge.StatusSuccess,
+		},
+		{
+			name:    "turning the other way first is wrong",
+			actions: []challenge.Action{challenge.TurnLeft},
+			obs: func() []challenge.Observation {
+				return performing(false, challenge.TurnRight, challenge.TurnLeft).obs
+			},
+			status: challenge.StatusFailed,
+			diag:   "wrong challenge order",
+		},
+		{
+			name:    "blinking out of turn is fine",
+			actions: []challenge.Action{challenge.TurnLeft, challenge.LookDown},
+			obs: func() []challenge.Observation {
+				return performing(false, challenge.Blink, challenge.TurnLeft, challenge.Blink, challenge.LookDown).obs
+			},
+			status: challenge.StatusSuccess,
+		},
+		{
+			name:    "one turn cannot meet two steps",
+			actions: []challenge.Action{challenge.TurnLeft, challenge.TurnLeft},
+			obs: func() []challenge.Observation {
+				c := newCapture(false).neutral(3)
+				for _, yaw := range []float64{10, 20, 30, 35, 25, 35, 25, 35, 20, 10, 0} {
+					c.add(yaw, 0, 0.95)
+				}
+				return c.neutral(3).obs
+			},
+			status: challenge.StatusFailed,
+			diag:   "challenge TURN_LEFT not performed",
+			check: func(t *testing.T, _ []challenge.Observation, r challenge.Result) {
+				assert.True(t, r.Steps[0].Met)
+				assert.False(t, r.Steps[1].Met)
+			},
+		},
+		{
+			name:    "two turns with a return to neutral",
+			actions: []challenge.Action{challenge.TurnLeft, challenge.TurnLeft},
+			obs: func() []challenge.Observation {
+				return performing(false, challenge.TurnLeft, challenge.TurnLeft).obs
+			},
+			status: challenge.StatusSuccess,
+		},
+		{
+			name:    "no neutral start",
+			actions: []challenge.Action{challenge.TurnLeft},
+			obs: func() []challenge.Observation {
+				c := newCapture(false)
+				for _, yaw := range []float64{35, 35, 35, 30, 20, 10} {
+					c.add(yaw, 0, 0.95)
+				}
+				return c.neutral(4).obs
+			},
+			status: challenge.StatusFailed,
+			diag:   "challenge TURN_LEFT not performed",
+		},
+		{
+			name:    "pose model alone is not enough",
+			actions: []challenge.Action{challenge.TurnLeft},
+			obs: func() []challenge.Observation {
+				c := performing(false, challenge.TurnLeft)
+				front := project(c.model, 0, 0)
+				for i := range c.obs {
+					c.obs[i].Landmarks = front
+				}
+				return c.obs
+			},
+			status: challenge.StatusFailed,
+			diag:   "challenge TURN_LEFT not performed",
+		},
+		{
+			name:    "no landmarks, no pose action",
+			actions: []challenge.Action{challenge.LookUp},
+			obs: func() []challenge.Observation {
+				c := performing(false, challenge.LookUp)
+				for i := range c.obs {
+					c.obs[i].Landmarks = nil
+				}
+				return c.obs
+			},
+			status: challenge.StatusFailed,
+			diag:   "challenge LOOK_UP not performed",
+		},
+		{
+			name:    "geometry alone without a pose",
+			actions: []challenge.Action{challenge.TurnRight, challenge.Blink, challenge.LookDown},
+			obs: func() []challenge.Observation {
+				c := performing(false, challenge.TurnRight, challenge.Blink, challenge.LookDown)
+				for i := range c.obs {
+					c.obs[i].PoseAvailable = false
+					c.obs[i].Yaw, c.obs[i].Pitch = 99, 99 // ignored
+				}
+				return c.obs
+			},
+			status: challenge.StatusSuccess,
+		},
+		{
+			name:    "unknown eyes cannot blink",
+			actions: []challenge.Action{challenge.Blink},
+			obs: func() []challenge.Observation {
+				c := performing(false, challenge.Blink)
+				for i := range c.obs {
+					c.obs[i].LeftEyeOpen = -1
+				}
+				return c.obs
+			},
+			status: challenge.StatusFailed,
+			diag:   "challenge BLINK not performed",
+		},
+		{
+			name:    "blink while turned away",
+			actions: []challenge.Action{challenge.Blink},
+			obs: func() []challenge.Observation {
+				c := newCapture(false).neutral(3)
+				for _, e := range []float64{0.9, 0.1, 0.05, 0.9} {
+					c.add(25, 0, e)
+				}
+				return c.neutral(3).obs
+			},
+			// Turned 25 degrees is also a turn: not strict, that is no failure.
+			cfg:    func(c *challenge.Config) { c.StrictOrder = false },
+			status: challenge.StatusFailed,
+			diag:   "challenge BLINK not performed",
+		},
+		{
+			name:    "eyes half closed is no blink",
+			actions: []challenge.Action{challenge.Blink},
+			obs: func() []challenge.Observation {
+				c := newCapture(false).neutral(3)
+				for _, e := range []float64{0.9, 0.45, 0.4, 0.9} {
+					c.add(0, 0, e)
+				}
+				return c.neutral(3).obs
+			},
+			status: challenge.StatusFailed,
+			diag:   "challenge BLINK not performed",
+		},
+		{
+			name:    "timeout",
+			actions: tlBlinkUp,
+			obs:     func() []challenge.Observation { return performing(false, tlBlinkUp...).obs },
+			cfg:     func(c *challenge.Config) { c.Timeout = time.Second },
+			status:  challenge.StatusTimeout,
+			diag:    "timeout",
+		},
+		{
+			name:    "gap",
+			actions: tlBlinkUp,
+			obs: func() []challenge.Observation {
+				obs := performing(false, tlBlinkUp...).obs
+				return append(obs[:10:10], obs[18:]...) // 900 ms without a frame
+			},
+			status: challenge.StatusFailed,
+			diag:   "frames too far apart",
+		},
+		{
+			name:    "too few frames",
+			actions: []challenge.Action{challenge.Blink},
+			obs:     func() []challenge.Observation { return newCapture(false).blink().obs },
+			status:  challenge.StatusFailed,
+			diag:    "too few frames",
+		},
+		{
+			name:    "multiple faces",
+			actions: tlBlinkUp,
+			obs: func() []challenge.Observation {
+				obs := performing(false, tlBlinkUp...).obs
+				obs[8].Faces = 2
+				return obs
+			},
+			status: challenge.StatusFailed,
+			diag:   "multiple faces",
+		},
+		{
+			name:    "face not visible",
+			actions: tlBlinkUp,
+			obs: func() []challenge.Observation {
+				obs := performing(false, tlBlinkUp...).obs
+				for i := 1; i < len(obs); i += 3 {
+					obs[i] = challenge.Observation{Time: obs[i].Time, Live: math.NaN()}
+				}
+				return obs
+			},
+			status: challenge.StatusFailed,
+			diag:   "face not visible",
+		},
+		{
+			name:    "face changed",
+			actions: tlBlinkUp,
+			obs: func() []challenge.Observation {
+				c := performing(false, tlBlinkUp...)
+				other := unitVector(rand.New(rand.NewPCG(9, 9)), embedDim)
+				for i := len(c.obs) / 2; i < len(c.obs); i++ {
+					c.obs[i].Embedding = noisy(c.rng, other, 0.02)
+				}
+				return c.obs
+			},
+			status: challenge.StatusFailed,
+			diag:   "face changed",
+			check: func(t *testing.T, _ []challenge.Observation, r challenge.Result) {
+				assert.Less(t, r.MinCosine, 0.4)
+			},
+		},
+		{
+			name:    "photo moved like the challenges",
+			actions: tlBlinkUp,
+			obs:     func() []challenge.Observation { return performing(true, tlBlinkUp...).obs },
+			status:  challenge.StatusSpoof,
+			diag:    "planar motion",
+			check: func(t *testing.T, _ []challenge.Observation, r challenge.Result) {
+				assert.True(t, r.Planarity.Planar)
+				assert.Equal(t, 3, r.Planarity.Pairs)
+				assert.GreaterOrEqual(t, r.Planarity.Similarity, 0.04)
+				assert.Less(t, r.Planarity.Homography, 1e-6)
+			},
+		},
+		{
+			name:    "photo whose pose steps were met",
+			actions: []challenge.Action{challenge.TurnLeft},
+			obs:     func() []challenge.Observation { return performing(true, challenge.TurnLeft).obs },
+			// The flat face's geometry does not turn: lower the bar so the
+			// step is met and the peak frame is tested.
+			cfg:    func(c *challenge.Config) { c.GeomTurn = 0.02 },
+			status: challenge.StatusSpoof,
+			diag:   "planar motion",
+			check: func(t *testing.T, obs []challenge.Observation, r challenge.Result) {
+				require.True(t, r.Steps[0].Met)
+				assert.Equal(t, []int{r.Steps[0].Peak}, r.Planarity.Frames)
+			},
+		},
+		{
+			name:    "photo held still is no planar evidence",
+			actions: []challenge.Action{challenge.TurnLeft},
+			obs:     func() []challenge.Observation { return newCapture(true).neutral(12).obs },
+			status:  challenge.StatusFailed,
+			diag:    "challenge TURN_LEFT not performed",
+			check: func(t *testing.T, _ []challenge.Observation, r challenge.Result) {
+				assert.Zero(t, r.Planarity.Pairs)
+				assert.False(t, r.Planarity.Planar)
+			},
+		},
+		{
+			name:    "passive liveness",
+			actions: tlBlinkUp,
+			obs: func() []challenge.Observation {
+				c := newCapture(false)
+				c.live = -1.5
+				c.neutral(3)
+				for _, a := range tlBlinkUp {
+					c.perform(a).neutral(2)
+				}
+				return c.obs
+			},
+			cfg:    func(c *challenge.Config) { c.LiveThreshold = 0 },
+			status: challenge.StatusSpoof,
+			diag:   "passive liveness",
+			check: func(t *testing.T, obs []challenge.Observation, r challenge.Result) {
+				assert.Equal(t, -1.5, r.LiveMedian)
+				assert.Equal(t, len(obs), r.LiveFrames)
+			},
+		},
+		{
+			name:    "passive median ignores a few low frames",
+			actions: tlBlinkUp,
+			obs: func() []challenge.Observation {
+				obs := performing(false, tlBlinkUp...).obs
+				for i := 0; i < len(obs); i += 4 {
+					obs[i].Live = -8
+				}
+				return obs
+			},
+			cfg:    func(c *challenge.Config) { c.LiveThreshold = 0 },
+			status: challenge.StatusSuccess,
+		},
+		{
+			name:    "no passive scores",
+			actions: tlBlinkUp,
+			obs:     unscored,
+			cfg:     func(c *challenge.Config) { c.LiveThreshold = 0 },
+			status:  challenge.StatusFailed,
+			diag:    "passive liveness not measured",
+			check: func(t *testing.T, _ []challenge.Observation, r challenge.Result) {
+				assert.True(t, math.IsNaN(r.LiveMedian))
+				assert.Zero(t, r.LiveFrames)
+			},
+		},
+		{
+			name:    "no pair to test for planar motion",
+			actions: tlBlinkUp,
+			obs:     func() []challenge.Observation { return performing(false, tlBlinkUp...).obs },
+			cfg:     func(c *challenge.Config) { c.PlanarMinMotion = 10 },
+			status:  challenge.StatusFailed,
+			diag:    "no head movement to test",
+		},
+		{
+			name:    "no passive scores and no threshold",
+			actions: tlBlinkUp,
+			obs:     unscored,
+			status:  challenge.StatusSuccess,
+		},
+		{
+			name:    "no face",
+			actions: tlBlinkUp,
+			obs: func() []challenge.Observation {
+				obs := make([]challenge.Observation, 10)
+				for i := range obs {
+					obs[i] = challenge.Observation{Time: time.Duration(i) * 100 * time.Millisecond, Live: math.NaN()}
+				}
+				return obs
+			},
+			cfg:    func(c *challenge.Config) { c.Timeout = 100 * time.Millisecond },
+			status: challenge.StatusError,
+			diag:   "no face",
+			check: func(t *testing.T, _ []challenge.Observation, r challenge.Result) {
+				assert.Equal(t, -1, r.BestFrame)
+				assert.Len(t, r.Steps, 3)
+			},
+		},
+		{
+			name:    "no frames",
+			actions: tlBlinkUp,
+			obs:     func() []challenge.Observation { return nil },
+			status:  challenge.StatusError,
+			diag:    "no frames",
+		},
+		{
+			name:   "no challenge",
+			obs:    func() []challenge.Observation { return performing(false).obs },
+			status: challenge.StatusError,
+			diag:   "no challenge",
+		},
+		{
+			name:    "unknown action",
+			actions: []challenge.Action{challenge.Blink, "SMILE"},
+			obs:     func() []challenge.Observation { return performing(false, challenge.Blink).obs },
+			status:  challenge.StatusError,
+			diag:    `unknown action "SMILE"`,
+		},
+		{
+			name:    "timestamps not increasing",
+			actions: tlBlinkUp,
+			obs: func() []challenge.Observation {
+				obs := performing(false, tlBlinkUp...).obs
+				obs[7].Time = obs[6].Time
+				return obs
+			},
+			status: challenge.StatusFailed,
+			diag:   "timestamps not increasing",
+		},
+		{
+			name:    "timeout before spoof",
+			actions: tlBlinkUp,
+			obs:     func() []challenge.Observation { return performing(true, tlBlinkUp...).obs },
+			cfg:     func(c *challenge.Config) { c.Timeout = time.Second },
+			status:  challenge.StatusTimeout,
+			diag:    "timeout",
+		},
+		{
+			name:    "spoof before failure",
+			actions: tlBlinkUp,
+			obs: func() []challenge.Observation {
+				obs := performing(true, tlBlinkUp...).obs
+				obs[3].Faces = 2
+				return obs[:len(obs)-1]
+			},
+			status: challenge.StatusSpoof,
+			diag:   "planar motion",
+		},
+		{
+			name:    "best frame: neutral, then quality",
+			actions: tlBlinkUp,
+			obs: func() []challenge.Observation {
+				obs := performing(false, tlBlinkUp...).obs
+				obs[0].Yaw, obs[0].Quality = 15, 100 // not neutral
+				obs[2].Quality = 90
+				obs[6].Quality = 100 // turned 35 degrees: not neutral
+				obs[1].Faces, obs[1].Quality = 2, 100
+				return obs
+			},
+			status: challenge.StatusFailed,
+			diag:   "multiple faces",
+			check: func(t *testing.T, _ []challenge.Observation, r challenge.Result) {
+				assert.Equal(t, 2, r.BestFrame)
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := challenge.DefaultConfig()
+			if tt.cfg != nil {
+				tt.cfg(&cfg)
+			}
+			obs := tt.obs()
+			r := challenge.Analyze(tt.actions, obs, cfg)
+			assert.Equal(t, tt.status, r.Status, r.Diagnostic)
+			assert.Equal(t, tt.diag, r.Diagnostic)
+			require.Len(t, r.Steps, len(tt.actions))
+			if tt.check != nil {
+				tt.check(t, obs, r)
+			}
+		})
+	}
+}
+
+// Any drawn challenge performed as asked succeeds; performed by a
+// photograph it is a spoof.
+func TestAnalyzeDrawn(t *testing.T) {
+	for seed := uint64(0); seed < 40; seed++ {
+		n := 1 + int(seed%challenge.MaxChallenges)
+		actions, err := challenge.Draw(seed, n)
+		require.NoError(t, err)
+		r := challenge.Analyze(actions, performing(false, actions...).obs, challenge.DefaultConfig())
+		assert.Equal(t, challenge.StatusSuccess, r.Status, "%v: %s", actions, r.Diagnostic)
+
+		hasPose := false
+		for _, a := range actions {
+			hasPose = hasPose || a != challenge.Blink
+		}
+		if hasPose {
+			r = challenge.Analyze(actions, performing(true, actions...).obs, challenge.DefaultConfig())
+			assert.Equal(t, challenge.StatusSpoof, r.Status, "%v: %s", actions, r.Diagnostic)
+		}
+	}
+}

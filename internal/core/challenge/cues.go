@@ -1,0 +1,111 @@
+package challenge
+
+import (
+	"math"
+
+	"github.com/facelambda/facelambda/internal/ml/geometry"
+)
+
+// NumLandmarks is the number of points of the iBUG/dlib 68-point markup.
+const NumLandmarks = 68
+
+// NeutralNoseRatio is where the nose tip (point 30) lies between the eye line
+// and the chin (point 8) on a frontal face, as a fraction of that distance:
+// the value of dlib's mean 68-point shape. GeometryPitch is 0 there.
+const NeutralNoseRatio = 0.31
+
+// Landmark indices of the 68-point markup used here.
+const (
+	lmChin    = 8
+	lmNoseTip = 30
+	lmEyes    = 36 // 36-41 and 42-47: the eye contours
+	lmMouth   = 48 // 48-67: the mouth, which moves with expression
+)
+
+// jawPairs are symmetric points of the face outline (image left, image
+// right), averaged to locate its sides.
+var jawPairs = [][2]int{{0, 16}, {1, 15}, {2, 14}}
+
+// eyeCentres returns the means of points 36-41 and 42-47 (the eye on the
+// image's left first on an upright face). lm must hold at least 48 points.
+func eyeCentres(lm []geometry.Point) (a, b geometry.Point) {
+	for i := 0; i < 6; i++ {
+		a.X += lm[lmEyes+i].X
+		a.Y += lm[lmEyes+i].Y
+		b.X += lm[lmEyes+6+i].X
+		b.Y += lm[lmEyes+6+i].Y
+	}
+	return geometry.Point{X: a.X / 6, Y: a.Y / 6}, geometry.Point{X: b.X / 6, Y: b.Y / 6}
+}
+
+// levelled returns the 68 landmarks rotated about the eyes' midpoint so that
+// the eye line is horizontal, the midpoint at the origin; ok is false for
+// fewer than 68 points, non-finite values, or coincident eyes.
+func levelled(lm []geometry.Point) ([]geometry.Point, bool) {
+	if len(lm) < NumLandmarks {
+		return nil, false
+	}
+	for _, p := range lm[:NumLandmarks] {
+		if math.IsNaN(p.X) || math.IsNaN(p.Y) || math.IsInf(p.X, 0) || math.IsInf(p.Y, 0) {
+			return nil, false
+		}
+	}
+	a, b := eyeCentres(lm)
+	dx, dy := b.X-a.X, b.Y-a.Y
+	d := math.Hypot(dx, dy)
+	if !(d > 1e-9) || math.IsInf(d, 0) {
+		return nil, false
+	}
+	c, s := dx/d, dy/d // rotate by minus the eye line's angle
+	mx, my := (a.X+b.X)/2, (a.Y+b.Y)/2
+	out := make([]geometry.Point, NumLandmarks)
+	for i, p := range lm[:NumLandmarks] {
+		x, y := p.X-mx, p.Y-my
+		out[i] = geometry.Point{X: c*x + s*y, Y: -s*x + c*y}
+	}
+	return out, true
+}
+
+// GeometryYaw is a yaw cue read from the 68 landmarks alone, in about
+// [-1, 1]: where the nose tip lies between the sides of the face outline,
+// 0 in the middle, > 0 towards the image's right, which in an unmirrored
+// camera frame is the subject turning to their left. The roll is removed
+// first (the points are rotated so that the eye line is horizontal). ok is
+// false when lm has fewer than 68 points or is degenerate.
+func GeometryYaw(lm []geometry.Point) (float64, bool) {
+	p, ok := levelled(lm)
+	if !ok {
+		return 0, false
+	}
+	var left, right float64
+	for _, j := range jawPairs {
+		left += p[j[0]].X
+		right += p[j[1]].X
+	}
+	left /= float64(len(jawPairs))
+	right /= float64(len(jawPairs))
+	w := right - left
+	if !(w > 1e-9) {
+		return 0, false
+	}
+	return (2*p[lmNoseTip].X - left - right) / w, true
+}
+
+// GeometryPitch is a pitch cue read from the 68 landmarks alone, > 0 when
+// the subject looks up: 1 - r/NeutralNoseRatio, where r is the nose tip's
+// distance below the eye line as a fraction of the chin's (after removing
+// the roll). Looking up raises the protruding nose tip towards the eyes, so
+// r shrinks and the cue grows; it is 0 for dlib's mean face and in about
+// [-1, 1]. Faces differ: Config.GeomPitchZero holds a population's offset.
+// ok is false when lm has fewer than 68 points or is degenerate.
+func GeometryPitch(lm []geometry.Point) (float64, bool) {
+	p, ok := levelled(lm)
+	if !ok {
+		return 0, false
+	}
+	chin := p[lmChin].Y
+	if !(chin > 1e-9) {
+		return 0, false
+	}
+	return 1 - p[lmNoseTip].Y/chin/NeutralNoseRatio, true
+}

@@ -1,0 +1,131 @@
+package liveness_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/facelambda/facelambda/internal/ml/liveness"
+	"github.com/facelambda/facelambda/internal/tools/dataset"
+	"github.com/facelambda/facelambda/internal/tools/evaluation"
+)
+
+// evalLiveness runs the protocol of `facelambda eval liveness` (default
+// folds) and returns its JSON report.
+func evalLiveness(t *testing.T, root, labels string, level liveness.Level, cal *liveness.CalibrationFile) ([]byte, error) {
+	t.Helper()
+	rows, err := dataset.ReadTSV(labels)
+	require.NoError(t, err)
+	m, err := evaluation.OpenLiveness()
+	require.NoError(t, err)
+	res, err := evaluation.Liveness(context.Background(), m, evaluation.LivenessConfig{Root: root, Rows: rows, Level: level, Calibration: cal, Folds: 3}, io.Discard)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(res)
+}
+
+// reportKeys are the keys `eval liveness --json` promises at the top level
+// and in every group.
+var reportKeys = []string{"auc", "apcer", "apcer_max", "apcer_by_attack_type", "bpcer", "acer", "bpcer_at_apcer_1", "bpcer_at_apcer_5"}
+
+// Without the shared data: the fixtures as a bona fide only set.
+func TestLivenessCLIOnFixtures(t *testing.T) {
+	dir := t.TempDir()
+	faces, err := filepath.Abs(filepath.Join("..", "..", "..", "testdata", "faces"))
+	require.NoError(t, err)
+	labels := "path\tlabel\tattack_type\tgroup\n" +
+		"obama.jpg\tbonafide\tnone\tportraits\n" +
+		"biden.jpg\tbonafide\tnone\tportraits\n" +
+		"obama-240p.jpg\tbonafide\tnone\tlowres\n" +
+		"coffee.png\tbonafide\tnone\tnoface\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "labels.tsv"), []byte(labels), 0o600))
+	out, err := evalLiveness(t, faces, filepath.Join(dir, "labels.tsv"), liveness.Low, nil)
+	require.NoError(t, err)
+	var r map[string]any
+	require.NoError(t, json.Unmarshal(out, &r))
+	for _, k := range reportKeys {
+		assert.Contains(t, r, k)
+	}
+	assert.Equal(t, "LOW", r["level"])
+	// coffee.png has no face: a bona fide without a face is a rejection.
+	assert.Equal(t, 0.25, r["bpcer"])
+	assert.Equal(t, []any{"coffee.png"}, r["failed_images"])
+	groups := r["groups"].(map[string]any)
+	assert.Equal(t, 0.0, groups["portraits"].(map[string]any)["bpcer"])
+	assert.Equal(t, 1.0, groups["noface"].(map[string]any)["bpcer"])
+
+	// Unknown labels are refused (unknown levels: internal/cli's tests).
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bad.tsv"), []byte("path\tlabel\nobama.jpg\tmaybe\n"), 0o600))
+	_, err = evalLiveness(t, faces, filepath.Join(dir, "bad.tsv"), liveness.DefaultLevel, nil)
+	assert.ErrorContains(t, err, "neither bonafide nor attack")
+}
+
+// With the shared data: calibrate on the MSU-MFSD part and evaluate with
+// the file written.
+func TestLivenessCLICalibrateAndEval(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", "..", "..", "..", "shared", "data", "pad"))
+	require.NoError(t, err)
+	all, err := os.ReadFile(filepath.Join(root, "labels.tsv"))
+	if err != nil {
+		t.Skipf("liveness PAD data not found (%s): skipping", root)
+	}
+	dir := t.TempDir()
+	lines := strings.Split(strings.TrimSpace(string(all)), "\n")
+	sub := []string{lines[0]}
+	for _, l := range lines[1:] {
+		if strings.HasPrefix(l, "msu_mfsd/") {
+			sub = append(sub, l)
+		}
+	}
+	labels := filepath.Join(dir, "labels.tsv")
+	require.NoError(t, os.WriteFile(labels, []byte(strings.Join(sub, "\n")+"\n"), 0o600))
+	levels := filepath.Join(dir, "levels.json")
+	rows, err := dataset.ReadTSV(labels)
+	require.NoError(t, err)
+	m, err := evaluation.OpenLiveness()
+	require.NoError(t, err)
+	file, err := evaluation.CalibrateLiveness(context.Background(), m, root, labels, rows, 0, io.Discard)
+	require.NoError(t, err)
+	require.NoError(t, file.Save(levels))
+	b, err := os.ReadFile(levels)
+	require.NoError(t, err)
+	f, err := liveness.ParseCalibrations(b)
+	require.NoError(t, err)
+	require.NotEmpty(t, f.Calibrations)
+	c := f.Calibrations[0]
+	assert.Equal(t, 18, c.BonaFide)
+	assert.Equal(t, 54, c.Attacks)
+
+	out, err := evalLiveness(t, root, labels, liveness.DefaultLevel, f)
+	require.NoError(t, err)
+	var r struct {
+		liveness.Report
+		Groups map[string]liveness.Report `json:"groups"`
+		Levels []struct {
+			Level     string  `json:"level"`
+			Threshold float64 `json:"threshold"`
+			APCER     float64 `json:"apcer"`
+		} `json:"levels"`
+	}
+	require.NoError(t, json.Unmarshal(out, &r))
+	thr, _ := c.Threshold(liveness.DefaultLevel)
+	assert.Equal(t, thr, r.Threshold)
+	assert.Equal(t, 72, r.BonaFide+r.Attacks)
+	// In-sample, the default level meets its target APCER (2%: no attack
+	// of 54 accepted).
+	assert.LessOrEqual(t, r.APCER, liveness.TargetAPCER[liveness.DefaultLevel])
+	require.Contains(t, r.Groups, "msu_mfsd")
+	assert.Equal(t, r.AUC, r.Groups["msu_mfsd"].AUC)
+	require.Len(t, r.Levels, len(liveness.Levels))
+	for i := 1; i < len(r.Levels); i++ {
+		assert.GreaterOrEqual(t, r.Levels[i].Threshold, r.Levels[i-1].Threshold)
+	}
+}

@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/facelambda/facelambda/internal/adapters/store/dynamo"
+	"github.com/facelambda/facelambda/internal/adapters/store/embedded"
+	"github.com/facelambda/facelambda/internal/core/auth"
+)
+
+// keysCreate creates an API key: `keys create --tenant T [--scopes a,b]
+// [--name N] [--store local|aws] [--data .data]`. The new key is printed
+// alone on the last line of output.
+func keysCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("keys create", stdout, stderr)
+	tenant := fs.String("tenant", "", "tenant (service provider) id: 1-64 of A-Z a-z 0-9 _ -")
+	scopes := fs.String("scopes", "*", "comma-separated scopes (* for all): "+fmt.Sprint(auth.AllScopes()))
+	name := fs.String("name", "", "a name for the key")
+	where := fs.String("store", "local", "local (the embedded store under --data) or aws (DynamoDB table $FACELAMBDA_TABLE)")
+	data := fs.String("data", ".data", "local data folder")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := required(fs, "tenant"); err != nil {
+		return err
+	}
+	sc, err := auth.ParseScopes(*scopes)
+	if err != nil {
+		return err
+	}
+	var ks auth.KeyStore
+	switch *where {
+	case "local":
+		st, err := embedded.Open(filepath.Join(*data, "store"))
+		if err != nil {
+			return fmt.Errorf("%w (stop the local server first: the embedded store allows one process)", err)
+		}
+		defer st.Close()
+		ks = st
+	case "aws":
+		table := os.Getenv("FACELAMBDA_TABLE")
+		if table == "" {
+			return fmt.Errorf("keys: set FACELAMBDA_TABLE to the stack's DataTableName output")
+		}
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return err
+		}
+		var opts []func(*dynamodb.Options)
+		if ep := os.Getenv("FACELAMBDA_DYNAMODB_ENDPOINT"); ep != "" {
+			opts = append(opts, dynamo.WithEndpoint(ep))
+		}
+		ks = dynamo.New(dynamodb.NewFromConfig(cfg, opts...), table)
+	default:
+		return fmt.Errorf("keys: --store must be local or aws")
+	}
+	plain, k, err := auth.Create(ctx, ks, *tenant, *name, sc, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created key %q for tenant %s with scopes %v (stored as SHA-256 %s...)\n", k.Name, k.Tenant, k.Scopes, k.Hash[:12])
+	fmt.Fprintln(stdout, plain)
+	return nil
+}

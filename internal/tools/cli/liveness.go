@@ -1,0 +1,214 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/facelambda/facelambda/internal/ml/engine"
+	"github.com/facelambda/facelambda/internal/ml/liveness"
+	"github.com/facelambda/facelambda/internal/tools/dataset"
+	"github.com/facelambda/facelambda/internal/tools/evaluation"
+)
+
+func evalLiveness(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("eval liveness", stdout, stderr)
+	root := fs.String("root", "", "folder the labels' paths are relative to (e.g. ../shared/data/pad)")
+	labels := fs.String("labels", "", "labels.tsv: path, label (bonafide|attack), attack_type, group")
+	levelName := fs.String("level", liveness.DefaultLevel.String(), "security level whose calibrated threshold is evaluated")
+	calPath := fs.String("calibration", "", "levels file to use instead of the embedded one")
+	compare := fs.Bool("compare", false, "also compare the preprocessing and fusion variants tried (slow)")
+	folds := fs.Int("folds", 3, "subject-disjoint folds for the cross-validated rates at the level (0: none; needs a subject column)")
+	workers := fs.Int("workers", 0, "parallel workers (default: one per CPU)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := required(fs, "root", "labels"); err != nil {
+		return err
+	}
+	level, err := liveness.ParseLevel(*levelName)
+	if err != nil {
+		return err
+	}
+	rows, err := dataset.ReadTSV(*labels)
+	if err != nil {
+		return err
+	}
+	m, err := evaluation.OpenLiveness()
+	if err != nil {
+		return err
+	}
+	if len(m.Missing) > 0 {
+		fmt.Fprintf(stderr, "liveness: optional models absent (%s): running %s\n", strings.Join(m.Missing, ", "), m.Detector.Fusion())
+	}
+	cfg := evaluation.LivenessConfig{Root: *root, Rows: rows, Level: level, Compare: *compare, Folds: *folds, Workers: *workers}
+	if *calPath != "" {
+		b, err := os.ReadFile(*calPath)
+		if err != nil {
+			return err
+		}
+		if cfg.Calibration, err = liveness.ParseCalibrations(b); err != nil {
+			return err
+		}
+	}
+	res, err := evaluation.Liveness(ctx, m, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(stdout, res)
+	}
+	printLiveness(stdout, res)
+	return nil
+}
+
+func printLiveness(w io.Writer, res *evaluation.LivenessResult) {
+	groups := make([]string, 0, len(res.Groups))
+	for g := range res.Groups {
+		groups = append(groups, g)
+	}
+	sort.Strings(groups)
+	fmt.Fprintf(w, "fusion %s, level %s (threshold %.3f)\n", res.Fusion, res.Level, res.Threshold)
+	line := func(name string, r liveness.Report) {
+		fmt.Fprintf(w, "%-10s bona fide %3d (no face %d), attacks %3d (no face %d): AUC %.4f  APCER %.4f (max over types %.4f)  BPCER %.4f  ACER %.4f  BPCER@APCER1%% %.4f  BPCER@APCER5%% %.4f\n",
+			name, r.BonaFide, r.FailedBonaFide, r.Attacks, r.FailedAttacks, r.AUC, r.APCER, r.APCERMax, r.BPCER, r.ACER, r.BPCERAtAPCER1, r.BPCERAtAPCER5)
+		var types []string
+		for t := range r.APCERByType {
+			types = append(types, t)
+		}
+		sort.Strings(types)
+		for _, t := range types {
+			fmt.Fprintf(w, "%-10s   APCER %-14s %.4f\n", "", t, r.APCERByType[t])
+		}
+	}
+	line("pooled", res.Report)
+	for _, g := range groups {
+		line(g, res.Groups[g])
+	}
+	var models []string
+	for m := range res.Models {
+		models = append(models, m)
+	}
+	sort.Strings(models)
+	for _, m := range models {
+		f := res.Models[m]
+		fmt.Fprintf(w, "model %-16s AUC %.4f  BPCER@APCER1%% %.4f  BPCER@APCER5%% %.4f\n", m, f.AUC, f.BPCERAtAPCER1, f.BPCERAtAPCER5)
+	}
+	fmt.Fprintf(w, "%-19s %7s %9s %7s %7s %7s", "level", "target", "threshold", "APCER", "max", "BPCER")
+	for _, g := range groups {
+		fmt.Fprintf(w, "  %s APCER/BPCER", g)
+	}
+	fmt.Fprintln(w)
+	for _, l := range res.Levels {
+		fmt.Fprintf(w, "%-19s %7.3f %9.3f %7.4f %7.4f %7.4f", l.Level, l.TargetAPCER, l.Threshold, l.APCER, l.APCERMax, l.BPCER)
+		for _, g := range groups {
+			fmt.Fprintf(w, "  %.4f/%.4f", l.ByGroup[g].APCER, l.ByGroup[g].BPCER)
+		}
+		fmt.Fprintln(w)
+	}
+	if cv := res.CrossValidated; cv != nil {
+		fmt.Fprintf(w, "cross-validated at %s (%d subject-disjoint folds, thresholds %s): APCER %.4f (max over types %.4f)  BPCER %.4f  ACER %.4f",
+			res.Level, cv.Folds, fmtFloats(cv.Thresholds), cv.APCER, cv.APCERMax, cv.BPCER, cv.ACER)
+		for _, g := range groups {
+			fmt.Fprintf(w, "  %s %.4f/%.4f", g, cv.Groups[g].APCER, cv.Groups[g].BPCER)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, p := range res.FailedImages {
+		fmt.Fprintln(w, "no face:", p)
+	}
+	if len(res.Compare) > 0 {
+		printCompare(w, res.Compare)
+	}
+}
+
+func calibrateLiveness(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("calibrate liveness", stdout, stderr)
+	root := fs.String("root", "", "folder the labels' paths are relative to (e.g. ../shared/data/pad)")
+	labels := fs.String("labels", "", "labels.tsv: path, label (bonafide|attack), attack_type, group")
+	out := fs.String("out", "", "levels file to write (default: the committed "+liveness.LevelsFile+")")
+	workers := fs.Int("workers", 0, "parallel workers (default: one per CPU)")
+	asJSON := fs.Bool("json", false, "print the calibration as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := required(fs, "root", "labels"); err != nil {
+		return err
+	}
+	rows, err := dataset.ReadTSV(*labels)
+	if err != nil {
+		return err
+	}
+	m, err := evaluation.OpenLiveness()
+	if err != nil {
+		return err
+	}
+	if len(m.Missing) > 0 {
+		fmt.Fprintf(stderr, "liveness: optional models absent (%s): calibrating %s only\n", strings.Join(m.Missing, ", "), m.Detector.Fusion())
+	}
+	file, err := evaluation.CalibrateLiveness(ctx, m, *root, *labels, rows, *workers, stderr)
+	if err != nil {
+		return err
+	}
+	path := *out
+	if path == "" {
+		repo, err := engine.RepoRoot()
+		if err != nil {
+			return fmt.Errorf("calibrate liveness: %w; give --out", err)
+		}
+		path = liveness.DefaultLevelsPath(repo)
+	}
+	if err := file.Save(path); err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(stdout, file)
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", path)
+	for _, c := range file.Calibrations {
+		fmt.Fprintf(stdout, "fusion %s: %d bona fide, %d attacks, %d without a face\n", c.Fusion, c.BonaFide, c.Attacks, c.Failed)
+		fmt.Fprintf(stdout, "%-19s %7s %9s %7s %7s %7s\n", "level", "target", "threshold", "APCER", "max", "BPCER")
+		for _, lt := range c.Levels {
+			fmt.Fprintf(stdout, "%-19s %7.3f %9.3f %7.4f %7.4f %7.4f\n", lt.Level, lt.TargetAPCER, lt.Threshold, lt.APCER, lt.APCERMax, lt.BPCER)
+		}
+	}
+	return nil
+}
+
+func printCompare(w io.Writer, rows []evaluation.CompareRow) {
+	var groups []string
+	for g := range rows[0].GroupAUC {
+		groups = append(groups, g)
+	}
+	sort.Strings(groups)
+	fmt.Fprintf(w, "\n%-24s %7s %9s %9s %9s", "variant", "AUC", "best ACER", "B@A5%", "B@A1%")
+	for _, g := range groups {
+		fmt.Fprintf(w, " %9s", g+" AUC")
+	}
+	for _, g := range groups {
+		fmt.Fprintf(w, " %15s", "->"+g+" A/B")
+	}
+	fmt.Fprintln(w)
+	for _, r := range rows {
+		fmt.Fprintf(w, "%-24s %7.4f %9.4f %9.4f %9.4f", r.Name, r.AUC, r.BestACER, r.BPCERAtAPCER5, r.BPCERAtAPCER1)
+		for _, g := range groups {
+			fmt.Fprintf(w, " %9.4f", r.GroupAUC[g])
+		}
+		for _, g := range groups {
+			fmt.Fprintf(w, "   %.3f/%.3f", r.Transfer[g].APCER, r.Transfer[g].BPCER)
+		}
+		fmt.Fprintf(w, "  %s\n", r.Note)
+	}
+}
+
+func fmtFloats(v []float64) string {
+	var p []string
+	for _, x := range v {
+		p = append(p, fmt.Sprintf("%.3f", x))
+	}
+	return strings.Join(p, ", ")
+}

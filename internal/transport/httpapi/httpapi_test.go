@@ -1,0 +1,344 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"image"
+	"image/png"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/facelambda/facelambda/internal/adapters/store/embedded"
+	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/core/auth"
+	"github.com/facelambda/facelambda/internal/core/biometric"
+	"github.com/facelambda/facelambda/internal/core/calibration"
+	"github.com/facelambda/facelambda/internal/core/challenge"
+	"github.com/facelambda/facelambda/internal/core/envelope"
+	"github.com/facelambda/facelambda/internal/core/signing"
+	"github.com/facelambda/facelambda/internal/core/template"
+	"github.com/facelambda/facelambda/internal/core/webhook"
+	"github.com/facelambda/facelambda/internal/ml/engine"
+	"github.com/facelambda/facelambda/internal/transport/httpapi"
+)
+
+var (
+	once   sync.Once
+	svc    *biometric.Service
+	svcErr error
+	// testKey is the API key do() sends (all scopes, tenant "acme").
+	testKey string
+)
+
+// deps returns handler dependencies on the real engine, an embedded store in
+// a temporary folder, a fresh signing key, and an API key in testKey.
+func deps(t testing.TB) *httpapi.Deps {
+	t.Helper()
+	s := service(t)
+	st, err := embedded.Open(t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	signer, err := signing.LoadOrCreateLocal(filepath.Join(t.TempDir(), "key.pem"))
+	require.NoError(t, err)
+	testKey, _, err = auth.Create(context.Background(), st, "acme", "test", []string{auth.ScopeAll}, time.Now())
+	require.NoError(t, err)
+	eng, err := engine.Open(engine.ConfigFromEnv())
+	require.NoError(t, err)
+	ready := func(context.Context) error { _, err := eng.Raw["eyes"].Run(make([]float32, 24*24)); return err }
+	d := &httpapi.Deps{Bio: s, Records: st, Blobs: st, Keys: st, Classes: st, Signer: signer, ModelsReady: ready}
+	keys, err := envelope.OpenLocalKey(filepath.Join(t.TempDir(), "template.key"))
+	require.NoError(t, err)
+	app.WithEnroll(d, keys)
+	d.Active = &httpapi.ActiveLiveness{Keys: envelope.NewSealer(keys, envelope.Options{}), Challenge: challenge.DefaultConfig(), ExposeChecks: true}
+	d.Usage = st
+	d.Liveness, err = app.LoadLiveness()
+	require.NoError(t, err)
+	loopback, err := webhook.ParsePrefixes("127.0.0.0/8")
+	require.NoError(t, err)
+	require.NoError(t, app.WithLocalWebhooks(d, st, st, filepath.Join(t.TempDir(), "webhook.key"),
+		webhook.Policy{AllowHTTP: true, Allow: loopback}))
+	return d
+}
+
+func service(t testing.TB) *biometric.Service {
+	t.Helper()
+	once.Do(func() {
+		var eng *engine.Engine
+		if eng, svcErr = engine.Open(engine.ConfigFromEnv()); svcErr != nil {
+			return
+		}
+		var cal *calibration.Table
+		if cal, svcErr = calibration.Default(eng.Encoder); svcErr != nil {
+			return
+		}
+		svc, svcErr = biometric.New(eng, biometric.Config{Encoder: eng.Encoder, Calibration: cal})
+	})
+	require.NoError(t, svcErr, "the engine needs the layers: run `make layers`")
+	return svc
+}
+
+func fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "faces", name))
+	require.NoError(t, err)
+	return b
+}
+
+type part struct {
+	name, contentType string
+	body              []byte
+}
+
+func multipartBody(t testing.TB, kind string, parts ...part) (string, []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for _, p := range parts {
+		h := textproto.MIMEHeader{}
+		if p.name != "" {
+			h.Set("Content-Disposition", `form-data; name="`+p.name+`"; filename="`+p.name+`"`)
+		}
+		if p.contentType != "" {
+			h.Set("Content-Type", p.contentType)
+		}
+		pw, err := w.CreatePart(h)
+		require.NoError(t, err)
+		_, err = pw.Write(p.body)
+		require.NoError(t, err)
+	}
+	require.NoError(t, w.Close())
+	return "multipart/" + kind + "; boundary=" + w.Boundary(), buf.Bytes()
+}
+
+func do(t testing.TB, h http.Handler, method, path, ct string, body []byte) (*http.Response, map[string]any) {
+	t.Helper()
+	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	if testKey != "" {
+		req.Header.Set("apikey", testKey)
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	res := rec.Result()
+	raw, _ := io.ReadAll(res.Body)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(raw, &m), "body: %s", raw)
+	assert.Equal(t, "application/json", res.Header.Get("Content-Type"))
+	return res, m
+}
+
+func jsonBody(t testing.TB, v any) []byte {
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
+}
+
+func TestCreateFace(t *testing.T) {
+	h := httpapi.FaceHandler(deps(t))
+	img := fixture(t, "obama.jpg")
+	faceJSON := []byte(`{"imageType":"SELFIE","friendlyName":"Presidential portrait","imageRotationEnabled":false,"correlationId":"c-1"}`)
+
+	formCT, formBody := multipartBody(t, "form-data", part{"face", "application/json", faceJSON}, part{"image", "image/jpeg", img})
+	mixedCT, mixedBody := multipartBody(t, "mixed", part{"", "application/json", faceJSON}, part{"", "image/jpeg", img})
+	jsonReq := jsonBody(t, map[string]any{"image": base64.StdEncoding.EncodeToString(img), "imageType": "SELFIE",
+		"friendlyName": "Presidential portrait", "correlationId": "c-1", "imageRotationEnabled": false})
+
+	for _, tc := range []struct {
+		name, ct string
+		body     []byte
+	}{
+		{"form-data", formCT, formBody}, {"mixed", mixedCT, mixedBody}, {"json", "application/json", jsonReq},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, m := do(t, h, "POST", "/v2/faces", tc.ct, tc.body)
+			require.Equal(t, 200, res.StatusCode, m)
+			assert.Equal(t, "Presidential portrait", m["friendlyName"])
+			assert.Equal(t, "SELFIE", m["imageType"])
+			assert.Equal(t, "c-1", m["correlationId"])
+			assert.Len(t, m["digest"], 64)
+			assert.Greater(t, m["quality"], 100.0)
+			assert.EqualValues(t, 1, m["templateVersion"])
+			assert.EqualValues(t, 1, m["facesFound"])
+			eyes := m["landmarks"].(map[string]any)["eyes"].(map[string]any)
+			assert.Less(t, eyes["x1"], eyes["x2"])
+			for _, k := range []string{"id", "created", "mode", "box", "qualityMeasures"} {
+				assert.Contains(t, m, k)
+			}
+			tpl, err := template.ParseBase64(m["template"].(string), service(t).Encoder())
+			require.NoError(t, err)
+			assert.Len(t, tpl.Vector, 512)
+		})
+	}
+}
+
+func TestCreateFaceRejects(t *testing.T) {
+	h := httpapi.FaceHandler(deps(t))
+	img := fixture(t, "obama.jpg")
+	form := func(parts ...part) (string, []byte) { return multipartBody(t, "form-data", parts...) }
+	twoCT, twoBody := form(part{"image", "image/jpeg", fixture(t, "two_people.jpg")})
+	noneCT, noneBody := form(part{"image", "image/png", fixture(t, "coffee.png")})
+	missCT, missBody := form(part{"face", "application/json", []byte(`{"imageType":"SELFIE"}`)})
+	badFaceCT, badFaceBody := form(part{"face", "application/json", []byte(`{"imageType":`)}, part{"image", "image/jpeg", img})
+	badTypeCT, badTypeBody := form(part{"face", "application/json", []byte(`{"imageType":"PASSPORT"}`)}, part{"image", "image/jpeg", img})
+	enrolCT, enrolBody := form(part{"face", "application/json", []byte(`{"qualityMode":"ENROL"}`)}, part{"image", "image/jpeg", fixture(t, "obama-240p.jpg")})
+	truncCT, truncBody := form(part{"image", "image/jpeg", img[:len(img)/2]})
+	hugeCT, hugeBody := form(part{"image", "image/png", hugePNG(t)})
+	bigCT, bigBody := form(part{"image", "image/jpeg", bytes.Repeat([]byte{0xff}, 16<<20)})
+
+	tests := []struct {
+		name, ct string
+		body     []byte
+		status   int
+		code     string
+	}{
+		{"two faces", twoCT, twoBody, 400, biometric.CodeMultipleFaces},
+		{"no face", noneCT, noneBody, 400, biometric.CodeFaceNotFound},
+		{"missing image", missCT, missBody, 400, biometric.CodeInvalidRequest},
+		{"bad face json", badFaceCT, badFaceBody, 400, biometric.CodeInvalidRequest},
+		{"bad image type", badTypeCT, badTypeBody, 400, biometric.CodeInvalidRequest},
+		{"quality gate", enrolCT, enrolBody, 400, biometric.CodeQualityCheck},
+		{"truncated image", truncCT, truncBody, 400, biometric.CodeInvalidImage},
+		{"too many pixels", hugeCT, hugeBody, 413, biometric.CodeImageTooLarge},
+		{"too many bytes", bigCT, bigBody, 413, biometric.CodeImageTooLarge},
+		{"bad json", "application/json", []byte(`{"image": `), 400, biometric.CodeInvalidRequest},
+		{"bad base64", "application/json", []byte(`{"image": "%%%not base64%%%"}`), 400, biometric.CodeInvalidRequest},
+		{"image not a string", "application/json", []byte(`{"image": 12}`), 400, biometric.CodeInvalidRequest},
+		{"not an image", "application/json", jsonBody(t, map[string]string{"image": base64.StdEncoding.EncodeToString([]byte("plain text, no pixels"))}), 415, biometric.CodeUnsupportedImage},
+		{"wrong content type", "text/plain", []byte("hello"), 415, httpapi.CodeUnsupportedMedia},
+		{"no content type", "", []byte("hello"), 415, httpapi.CodeUnsupportedMedia},
+		{"multipart without boundary", "multipart/form-data", []byte("x"), 400, biometric.CodeInvalidRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, m := do(t, h, "POST", "/v2/faces", tt.ct, tt.body)
+			assert.Equal(t, tt.status, res.StatusCode, m)
+			assert.Equal(t, tt.code, m["code"], m)
+			assert.NotEmpty(t, m["id"])
+			assert.NotEmpty(t, m["message"])
+		})
+	}
+	t.Run("unknown path", func(t *testing.T) {
+		res, m := do(t, h, "GET", "/v2/nothing", "", nil)
+		assert.Equal(t, 404, res.StatusCode)
+		assert.Equal(t, httpapi.CodeNotFound, m["code"])
+	})
+	t.Run("wrong method", func(t *testing.T) {
+		res, m := do(t, h, "GET", "/v2/faces", "", nil)
+		assert.Equal(t, 405, res.StatusCode)
+		assert.Equal(t, httpapi.CodeMethodNotAllowed, m["code"])
+	})
+}
+
+// hugePNG is a tiny file whose header claims 20000 x 20000 pixels.
+func hugePNG(t testing.TB) []byte {
+	var buf bytes.Buffer
+	require.NoError(t, png.Encode(&buf, image.NewGray(image.Rect(0, 0, 1, 1))))
+	b := buf.Bytes()
+	// IHDR width and height live at offsets 16 and 20; fix the CRC after.
+	copy(b[16:24], []byte{0, 0, 0x4e, 0x20, 0, 0, 0x4e, 0x20})
+	return fixCRC(b, 12, 13)
+}
+
+func TestMatchImages(t *testing.T) {
+	h := httpapi.MatchHandler(deps(t))
+	match := func(ref, cand string, extra ...part) (*http.Response, map[string]any) {
+		parts := append([]part{{"referenceImage", "image/jpeg", fixture(t, ref)}, {"candidateImage", "image/jpeg", fixture(t, cand)},
+			{"referenceImageType", "", []byte("SELFIE")}, {"candidateImageType", "", []byte("SELFIE")}}, extra...)
+		ct, body := multipartBody(t, "form-data", parts...)
+		return do(t, h, "POST", "/v2/match/images", ct, body)
+	}
+	res, m := match("obama.jpg", "obama2.jpg", part{"level", "", []byte("HIGH")}, part{"correlationId", "", []byte("m-1")})
+	require.Equal(t, 200, res.StatusCode, m)
+	assert.Equal(t, true, m["possibleMatch"])
+	assert.Greater(t, m["score"], 3500.0)
+	assert.Less(t, m["falseAcceptanceRate"], 1e-4)
+	assert.GreaterOrEqual(t, m["similarityScore"], 90.0)
+	assert.Contains(t, []any{"HIGH", "VERY_HIGH", "HIGHEST"}, m["matchHighestSecurityLevelReached"])
+	assert.Equal(t, "m-1", m["correlationId"])
+	assert.Equal(t, "SELFIE_VS_SELFIE", m["comparisonType"])
+	for _, k := range []string{"reference", "candidate", "created", "similarity"} {
+		assert.Contains(t, m, k)
+	}
+
+	res, m = match("obama.jpg", "biden.jpg", part{"level", "", []byte("MEDIUM")})
+	require.Equal(t, 200, res.StatusCode, m)
+	assert.Equal(t, false, m["possibleMatch"])
+	assert.NotContains(t, m, "matchHighestSecurityLevelReached")
+	assert.Less(t, m["score"], 2500.0)
+
+	res, m = match("biden.jpg", "two_people.jpg")
+	require.Equal(t, 200, res.StatusCode, m)
+	assert.Equal(t, true, m["multipleFacesImage"])
+	assert.Equal(t, false, m["multipleFacesImageToVerifyAgainst"])
+	assert.NotContains(t, m, "possibleMatch", "no level, no decision")
+
+	res, m = match("obama.jpg", "coffee.png")
+	assert.Equal(t, 400, res.StatusCode)
+	assert.Equal(t, biometric.CodeFaceNotFound, m["code"])
+	assert.Contains(t, m["message"], "candidateImage")
+
+	res, m = match("obama.jpg", "obama2.jpg", part{"level", "", []byte("EXTREME")})
+	assert.Equal(t, 400, res.StatusCode)
+	assert.Equal(t, biometric.CodeInvalidRequest, m["code"])
+}
+
+func TestMatchTemplate(t *testing.T) {
+	s := service(t)
+	d := deps(t)
+	// A face created from an image is the reference of a later match.
+	ct, body := multipartBody(t, "form-data", part{"image", "image/jpeg", fixture(t, "obama.jpg")})
+	res, faceJSON := do(t, httpapi.FaceHandler(d), "POST", "/v2/faces", ct, body)
+	require.Equal(t, 200, res.StatusCode, faceJSON)
+
+	h := httpapi.MatchHandler(d)
+	req := map[string]any{"reference": []any{faceJSON}, "candidateImage": base64.StdEncoding.EncodeToString(fixture(t, "obama2.jpg")),
+		"candidateImageType": "SELFIE", "level": "HIGH"}
+	res, m := do(t, h, "POST", "/v2/match", "application/json", jsonBody(t, req))
+	require.Equal(t, 200, res.StatusCode, m)
+	assert.Equal(t, true, m["possibleMatch"])
+	assert.NotEqual(t, faceJSON["id"], m["reference"].(map[string]any)["id"], "a client-supplied reference gets a fresh id")
+
+	// Multipart: the reference face JSON as a part.
+	ct, body = multipartBody(t, "form-data", part{"reference", "application/json", jsonBody(t, faceJSON)},
+		part{"candidateImage", "image/jpeg", fixture(t, "biden.jpg")}, part{"level", "", []byte("MEDIUM")})
+	res, m = do(t, h, "POST", "/v2/match", ct, body)
+	require.Equal(t, 200, res.StatusCode, m)
+	assert.Equal(t, false, m["possibleMatch"])
+
+	// A template of another encoder is refused, naming both versions.
+	other := template.Template{Encoder: "fr_feature-512-v0", Vector: make([]float32, 512)}
+	other.Vector[0] = 1
+	old := map[string]any{"template": other.Base64(), "imageType": "SELFIE"}
+	req["reference"] = old
+	res, m = do(t, h, "POST", "/v2/match", "application/json", jsonBody(t, req))
+	assert.Equal(t, 400, res.StatusCode)
+	assert.Equal(t, biometric.CodeTemplateVersion, m["code"])
+	assert.Contains(t, m["message"], "fr_feature-512-v0")
+	assert.Contains(t, m["message"], s.Encoder())
+
+	req["reference"] = map[string]any{"template": "bm90IGEgdGVtcGxhdGU=", "imageType": "SELFIE"}
+	res, m = do(t, h, "POST", "/v2/match", "application/json", jsonBody(t, req))
+	assert.Equal(t, 400, res.StatusCode)
+	assert.Equal(t, biometric.CodeInvalidTemplate, m["code"])
+
+	delete(req, "reference")
+	res, m = do(t, h, "POST", "/v2/match", "application/json", jsonBody(t, req))
+	assert.Equal(t, 400, res.StatusCode)
+	assert.True(t, strings.Contains(m["message"].(string), "reference"))
+}

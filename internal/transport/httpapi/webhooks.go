@@ -1,0 +1,282 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"time"
+
+	"github.com/facelambda/facelambda/internal/core/auth"
+	"github.com/facelambda/facelambda/internal/core/biometric"
+	"github.com/facelambda/facelambda/internal/core/events"
+	"github.com/facelambda/facelambda/internal/core/store"
+	"github.com/facelambda/facelambda/internal/core/webhook"
+)
+
+func (d *Deps) webhookRoutes(rt *router) {
+	rt.handle("POST", "/v2/webhooks", auth.ScopeWebhook, d.needWebhooks(d.createWebhook))
+	rt.handle("GET", "/v2/webhooks", auth.ScopeWebhook, d.needWebhooks(d.listWebhooks))
+	rt.handle("GET", "/v2/webhooks/{id}", auth.ScopeWebhook, d.needWebhooks(d.getWebhook))
+	rt.handle("PUT", "/v2/webhooks/{id}", auth.ScopeWebhook, d.needWebhooks(d.updateWebhook))
+	rt.handle("DELETE", "/v2/webhooks/{id}", auth.ScopeWebhook, d.needWebhooks(d.deleteWebhook))
+	rt.handle("POST", "/v2/webhooks/{id}/test", auth.ScopeWebhook, d.needWebhooks(d.testWebhook))
+	rt.handle("GET", "/v2/webhooks/{id}/deliveries", auth.ScopeWebhook, d.needWebhooks(d.webhookDeliveries))
+	rt.handle("GET", "/v2/usage", auth.ScopeUsage, d.usage)
+}
+
+// needWebhooks answers 503 where the function was built without a webhook
+// registry (a deployment error, reported rather than crashing).
+func (d *Deps) needWebhooks(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if d.Webhooks == nil || d.Dispatcher == nil {
+			writeError(w, r, errorf(http.StatusServiceUnavailable, "NOT_CONFIGURED", "webhooks are not configured in this deployment"))
+			return
+		}
+		h(w, r)
+	}
+}
+
+func webhookError(err error) error {
+	switch {
+	case errors.Is(err, webhook.ErrInvalid):
+		return biometric.Invalid("%v", err)
+	case errors.Is(err, store.ErrNotFound):
+		return errorf(http.StatusNotFound, CodeNotFound, "webhook not found")
+	}
+	return internalErr(err)
+}
+
+// WebhookWithSecret is a registration as created or rotated: the only
+// time its signing secret is shown.
+type WebhookWithSecret struct {
+	webhook.Webhook
+	Secret string `json:"secret,omitempty"`
+}
+
+func (d *Deps) createWebhook(w http.ResponseWriter, r *http.Request) {
+	var in webhook.CreateInput
+	if err := readJSON(w, r, 16<<10, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	wh, secret, err := d.Webhooks.Create(r.Context(), tenant(r), in)
+	if err != nil {
+		writeError(w, r, webhookError(err))
+		return
+	}
+	w.Header().Set("Location", "/v2/webhooks/"+wh.ID)
+	writeJSON(w, http.StatusCreated, WebhookWithSecret{Webhook: wh, Secret: secret})
+}
+
+func (d *Deps) listWebhooks(w http.ResponseWriter, r *http.Request) {
+	list, err := d.Webhooks.List(r.Context(), tenant(r))
+	if err != nil {
+		writeError(w, r, webhookError(err))
+		return
+	}
+	if list == nil {
+		list = []webhook.Webhook{}
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (d *Deps) getWebhook(w http.ResponseWriter, r *http.Request) {
+	wh, err := d.Webhooks.Get(r.Context(), tenant(r), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, webhookError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, wh)
+}
+
+func (d *Deps) updateWebhook(w http.ResponseWriter, r *http.Request) {
+	var in webhook.UpdateInput
+	if err := readJSON(w, r, 16<<10, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	wh, secret, err := d.Webhooks.Update(r.Context(), tenant(r), r.PathValue("id"), in)
+	if err != nil {
+		writeError(w, r, webhookError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, WebhookWithSecret{Webhook: wh, Secret: secret})
+}
+
+func (d *Deps) deleteWebhook(w http.ResponseWriter, r *http.Request) {
+	if err := d.Webhooks.Delete(r.Context(), tenant(r), r.PathValue("id")); err != nil {
+		writeError(w, r, webhookError(err))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (d *Deps) testWebhook(w http.ResponseWriter, r *http.Request) {
+	del, err := d.Dispatcher.Test(r.Context(), tenant(r), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, webhookError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, del)
+}
+
+func (d *Deps) webhookDeliveries(w http.ResponseWriter, r *http.Request) {
+	limit := 50
+	if v := r.URL.Query().Get("limit"); v != "" {
+		var err error
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 500 {
+			writeError(w, r, biometric.Invalid("limit must be 1 to 500"))
+			return
+		}
+	}
+	t, id := tenant(r), r.PathValue("id")
+	if _, err := d.Webhooks.Get(r.Context(), t, id); err != nil {
+		writeError(w, r, webhookError(err))
+		return
+	}
+	list, err := d.Webhooks.Deliveries(r.Context(), t, id, limit)
+	if err != nil {
+		writeError(w, r, webhookError(err))
+		return
+	}
+	if list == nil {
+		list = []webhook.Delivery{}
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+// emit returns a function that publishes a domain event (as made by an
+// events constructor); a failure is logged, never fails the call that
+// already happened.
+func (d *Deps) emit(ctx context.Context) func(events.Event, error) {
+	return func(ev events.Event, err error) {
+		if d.Events == nil {
+			return
+		}
+		if err == nil {
+			err = d.Events.Publish(context.WithoutCancel(ctx), ev)
+		}
+		if err != nil {
+			slog.WarnContext(ctx, "event not published", "type", ev.Type, "err", err)
+		}
+	}
+}
+
+// Transaction ids and usage records (seed 002): every billable call gets a
+// transaction id W-face-<action>-<uuid>-<epoch ms>, returned as the
+// response's X-Request-Id (and refid), and a usage record of kind "usage".
+
+// UsageRecord is one billable call.
+type UsageRecord struct {
+	Action        string    `json:"action"`
+	TransactionID string    `json:"transactionId"`
+	Time          time.Time `json:"time"`
+	Outcome       string    `json:"outcome"` // "success" or "error"
+	Status        int       `json:"status"`
+}
+
+// usageRetention is how long usage records are kept.
+const usageRetention = 400 * 24 * time.Hour
+
+// billable marks a route's calls as billable under action.
+func (d *Deps) billable(action string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		now := d.now()
+		id := biometric.NewID()
+		// The request's id becomes the transaction id, unless the caller
+		// gave one: then that stays the id of everything.
+		tx := fmt.Sprintf("W-face-%s-%s-%d", action, id, now.UnixMilli())
+		if st := stateOf(r); st.given {
+			tx = st.id
+		}
+		setRequestID(w, r, tx)
+		sw, _ := w.(*statusWriter)
+		h(w, r)
+		t := tenant(r)
+		status := http.StatusOK
+		if sw != nil && sw.status != 0 {
+			status = sw.status
+		}
+		d.recordUsage(r.Context(), t, action, tx, id, now, status)
+	}
+}
+
+// recordUsage stores the usage record of one billable call.
+func (d *Deps) recordUsage(ctx context.Context, t, action, tx, id string, now time.Time, status int) {
+	if d.Usage == nil || t == "" {
+		return
+	}
+	outcome := "success"
+	if status >= 400 {
+		outcome = "error"
+	}
+	rec := UsageRecord{Action: action, TransactionID: tx, Time: now, Outcome: outcome, Status: status}
+	item := store.Item{Tenant: t, Kind: "usage", ID: fmt.Sprintf("%013d-%s", now.UnixMilli(), id),
+		Data: mustJSON(rec), Created: now, Expires: now.Add(usageRetention)}
+	if err := d.Usage.PutItem(context.WithoutCancel(ctx), item); err != nil {
+		slog.WarnContext(ctx, "usage not recorded", "tx", tx, "err", err)
+	}
+}
+
+// Usage is the answer of GET /v2/usage.
+type Usage struct {
+	From    time.Time                 `json:"from"`
+	To      time.Time                 `json:"to"`
+	Total   int                       `json:"total"`
+	Actions map[string]map[string]int `json:"actions"` // action -> outcome -> count
+}
+
+func (d *Deps) usage(w http.ResponseWriter, r *http.Request) {
+	if d.Usage == nil {
+		writeError(w, r, errorf(http.StatusServiceUnavailable, "NOT_CONFIGURED", "usage records are not kept in this deployment"))
+		return
+	}
+	q := r.URL.Query()
+	to, from := d.now(), d.now().Add(-30*24*time.Hour)
+	var err error
+	if v := q.Get("from"); v != "" {
+		if from, err = time.Parse(time.RFC3339, v); err != nil {
+			writeError(w, r, biometric.Invalid("from must be an RFC 3339 time"))
+			return
+		}
+	}
+	if v := q.Get("to"); v != "" {
+		if to, err = time.Parse(time.RFC3339, v); err != nil {
+			writeError(w, r, biometric.Invalid("to must be an RFC 3339 time"))
+			return
+		}
+	}
+	if !from.Before(to) {
+		writeError(w, r, biometric.Invalid("from must be before to"))
+		return
+	}
+	u := Usage{From: from.UTC(), To: to.UTC(), Actions: map[string]map[string]int{}}
+	lo, hi := fmt.Sprintf("%013d", from.UnixMilli()), fmt.Sprintf("%013d", to.UnixMilli())
+	for {
+		items, err := d.Usage.ListItems(r.Context(), tenant(r), "usage", lo, hi, 1000)
+		if err != nil {
+			writeError(w, r, internalErr(err))
+			return
+		}
+		for _, it := range items {
+			var rec UsageRecord
+			if jsonUnmarshal(it.Data, &rec) != nil {
+				continue
+			}
+			if u.Actions[rec.Action] == nil {
+				u.Actions[rec.Action] = map[string]int{}
+			}
+			u.Actions[rec.Action][rec.Outcome]++
+			u.Total++
+		}
+		if len(items) < 1000 {
+			break
+		}
+		lo = items[len(items)-1].ID + "\x00"
+	}
+	writeJSON(w, http.StatusOK, u)
+}
