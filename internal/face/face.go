@@ -225,6 +225,9 @@ func (e *Engine) analyze(img *raster.RGB, d Detection) (*Face, error) {
 	if err := e.measure(img, f); err != nil {
 		return nil, err
 	}
+	if err := e.upright(img, f, l2(out[0])); err != nil {
+		return nil, err
+	}
 	return f, nil
 }
 
@@ -271,14 +274,11 @@ func (e *Engine) landmarks(img *raster.RGB, f *Face) error {
 
 // Normalize returns v scaled to unit L2 norm (v itself when it is zero).
 func Normalize(v []float32) []float32 {
-	var s float64
-	for _, x := range v {
-		s += float64(x) * float64(x)
-	}
-	if s == 0 {
+	n := l2(v)
+	if n == 0 {
 		return v
 	}
-	inv := float32(1 / math.Sqrt(s))
+	inv := float32(1 / n)
 	out := make([]float32, len(v))
 	for i, x := range v {
 		out[i] = x * inv
