@@ -26,8 +26,8 @@ type found struct {
 // is upright. A face measuring face.UprightSure or more is taken as it is,
 // at no extra cost. Otherwise (and, with rotate, when no face is found) the
 // image is also searched turned 90, 180 and 270 degrees: the same face
-// measuring face.UprightMargin higher in another orientation is upright
-// there. With rotate that orientation is used; without it the face is
+// measuring face.UprightMargin higher in another orientation, and at least
+// face.UprightFloor, is upright there. With rotate that orientation is used; without it the face is
 // refused with QUALITY_CHECK_FAILED (FACE_UPRIGHT). It returns nil when no
 // face is found.
 func (s *Service) findFace(img *raster.RGB, rotate bool, label string) (*found, error) {
@@ -53,7 +53,7 @@ func (s *Service) findFace(img *raster.RGB, rotate bool, label string) (*found, 
 	switch {
 	case first == nil:
 		return best, nil
-	case best == nil || best.face.Quality.Upright < first.face.Quality.Upright+face.UprightMargin:
+	case best == nil || best.face.Quality.Upright < max(first.face.Quality.Upright+face.UprightMargin, face.UprightFloor):
 		return first, nil
 	case rotate:
 		return best, nil

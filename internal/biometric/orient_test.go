@@ -2,6 +2,8 @@ package biometric_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -119,4 +121,17 @@ func TestUprightCostsNothing(t *testing.T) {
 	_, err = s.Analyze(rotatedJPEG(t, fixture(t, "obama2.jpg"), 2), biometric.Options{RotationEnabled: true})
 	require.NoError(t, err)
 	assert.EqualValues(t, 4, ce.detects.Load())
+}
+
+// TestPosedFaceNotTurned: a strongly posed upright face (yaw 50, pitch 25
+// degrees) measures a little higher upside down, but too low for that
+// orientation to be taken as the upright one.
+func TestPosedFaceNotTurned(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "data", "lfw", "lfw-deepfunneled", "Yasser_Arafat", "Yasser_Arafat_0004.jpg"))
+	if err != nil {
+		t.Skip("LFW is not in ../shared/data/lfw:", err)
+	}
+	a, err := service(t).Analyze(b, biometric.Options{})
+	require.NoError(t, err)
+	assert.Zero(t, a.Rotation)
 }
