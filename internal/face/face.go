@@ -274,11 +274,14 @@ func (e *Engine) landmarks(img *raster.RGB, f *Face) error {
 
 // Normalize returns v scaled to unit L2 norm (v itself when it is zero).
 func Normalize(v []float32) []float32 {
-	n := l2(v)
-	if n == 0 {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	if s == 0 {
 		return v
 	}
-	inv := float32(1 / n)
+	inv := float32(1 / math.Sqrt(s))
 	out := make([]float32, len(v))
 	for i, x := range v {
 		out[i] = x * inv
