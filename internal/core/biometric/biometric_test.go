@@ -120,7 +120,7 @@ func TestFixtures(t *testing.T) {
 
 func TestRotationEnabledFindsTurnedFace(t *testing.T) {
 	s := service(t)
-	img := rotatedJPEG(t, fixture(t, "obama.jpg"))
+	img := rotatedJPEG(t, fixture(t, "obama.jpg"), 1)
 	_, err := s.Analyze(img, biometric.Options{})
 	assertCode(t, err, 400, biometric.CodeFaceNotFound)
 	a, err := s.Analyze(img, biometric.Options{RotationEnabled: true})

@@ -15,7 +15,9 @@ type Error struct {
 	Status  int
 	Code    string
 	Message string
-	Err     error
+	// Check names the failed quality check of a QUALITY_CHECK_FAILED error.
+	Check string
+	Err   error
 }
 
 func (e *Error) Error() string { return e.Message }

@@ -193,33 +193,18 @@ func (s *Service) Analyze(img []byte, opt Options) (*Analysis, error) {
 	sum := sha256.Sum256(img)
 	a := &Analysis{Digest: hex.EncodeToString(sum[:]), Format: res.Format, Width: res.Width, Height: res.Height}
 
-	pic, scale := res.Image, res.Scale
-	dets, err := s.eng.Detect(pic)
+	fnd, err := s.findFace(res.Image, opt.RotationEnabled, opt.Label)
 	if err != nil {
-		return nil, internal(err)
+		return nil, err
 	}
-	if len(dets) == 0 && opt.RotationEnabled {
-		// Try the other three orientations and keep the one whose best face
-		// scores highest: the detector also fires, more weakly, on faces
-		// upside down, so the first orientation with a face is not enough.
-		best := 0.0
-		for q := 1; q < 4; q++ {
-			rot := res.Image.Rotate90(q)
-			d, err := s.eng.Detect(rot)
-			if err != nil {
-				return nil, internal(err)
-			}
-			if len(d) > 0 && d[0].Score > best {
-				best, dets, pic, a.Rotation = d[0].Score, d, rot, 90*q
-			}
-		}
-		if a.Rotation%180 == 90 {
-			a.Width, a.Height = a.Height, a.Width
-		}
-	}
-	if len(dets) == 0 {
+	if fnd == nil {
 		return nil, &Error{Status: http.StatusBadRequest, Code: CodeFaceNotFound,
 			Message: fmt.Sprintf("%s: no face was found in the image", opt.Label)}
+	}
+	pic, scale, dets, subj, f := fnd.img, res.Scale, fnd.dets, fnd.subj, fnd.face
+	a.Rotation = 90 * fnd.quarters
+	if a.Rotation%180 == 90 {
+		a.Width, a.Height = a.Height, a.Width
 	}
 	a.FaceCount = len(dets)
 	a.MultipleFace = len(dets) > 1
@@ -229,11 +214,6 @@ func (s *Service) Analyze(img []byte, opt Options) (*Analysis, error) {
 	if opt.Single && len(dets) > 1 {
 		return nil, &Error{Status: http.StatusBadRequest, Code: CodeMultipleFaces,
 			Message: fmt.Sprintf("%s: %d faces were found; exactly one is expected", opt.Label, len(dets))}
-	}
-	subj := dets[s.eng.Subject(dets)]
-	f, err := s.eng.Analyze(pic, subj)
-	if err != nil {
-		return nil, internal(err)
 	}
 	// A face that came out small in a downscaled decode is measured again at
 	// full resolution, so downscaling never costs a small face its detail.

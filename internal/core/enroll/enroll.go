@@ -199,6 +199,10 @@ func (s *Service) analyse(img []byte, n int) (ImageProperties, *extracted, *JobE
 			return props, nil, nil
 		}
 		if errors.As(err, &be) && be.Status < 500 {
+			if be.Check != "" { // a face refused by a quality check (FACE_UPRIGHT)
+				props.QualityAssessments = append(props.QualityAssessments, Assessment{Check: "FaceFound", Score: 1},
+					Assessment{Check: be.Check, Score: 0, Message: be.Message})
+			}
 			return props, nil, &JobError{ErrorCode: "InvalidImage", Message: be.Message}
 		}
 		return props, nil, &JobError{ErrorCode: "InternalError", Message: "internal error"}

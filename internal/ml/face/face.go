@@ -225,6 +225,9 @@ func (e *Engine) analyze(img *raster.RGB, d Detection) (*Face, error) {
 	if err := e.measure(img, f); err != nil {
 		return nil, err
 	}
+	if err := e.upright(img, f, l2(out[0])); err != nil {
+		return nil, err
+	}
 	return f, nil
 }
 

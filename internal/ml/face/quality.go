@@ -29,6 +29,10 @@ type Quality struct {
 	Uniformity float64
 	// InterEye is the distance between the eye centres in pixels.
 	InterEye float64
+	// Upright is the evidence that the face is upright in the image
+	// (upright.go): at least UprightSure for nearly every upright face,
+	// below it for every turned face measured.
+	Upright float64
 	// Truncated is the fraction of the face box's expected extent that lies
 	// outside the image (0 for a face fully inside).
 	Truncated float64
