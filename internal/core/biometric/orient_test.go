@@ -106,7 +106,7 @@ func TestUprightCostsNothing(t *testing.T) {
 	eng, err := engine.Open(engine.ConfigFromEnv())
 	require.NoError(t, err)
 	ce := &countingEngine{Engine: eng}
-	s, err := biometric.New(ce, biometric.Config{Encoder: eng.Encoder})
+	s, err := biometric.New(ce, biometric.Config{Encoder: eng.Encoder, Dimensions: eng.EmbeddingDims()})
 	require.NoError(t, err)
 	for _, name := range []string{"obama.jpg", "obama2.jpg", "biden.jpg", "biden2.jpg", "obama-240p.jpg", "obama_partial_face.jpg", "two_people.jpg"} {
 		t.Run(name, func(t *testing.T) {
