@@ -66,7 +66,7 @@ func TestFindFaceDecision(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			eng := &turnEngine{upright: tt.upright}
-			s, err := New(eng, Config{Encoder: "x"})
+			s, err := New(eng, Config{Encoder: "x", Dimensions: 512})
 			require.NoError(t, err)
 			img := raster.New(4, 2)
 			img.Pix[0] = 255
