@@ -252,7 +252,9 @@ func analysisSubject(role string, a *biometric.Analysis) signing.Subject {
 }
 
 // AnalysisSubject is an analysed image as the subject of a signed decision.
-func AnalysisSubject(role string, a *biometric.Analysis) signing.Subject { return analysisSubject(role, a) }
+func AnalysisSubject(role string, a *biometric.Analysis) signing.Subject {
+	return analysisSubject(role, a)
+}
 
 func matchFaceOf(f *Face) MatchFace {
 	return MatchFace{ID: f.ID, Mode: f.Mode, ImageType: f.ImageType, Quality: f.Quality, Landmarks: f.Landmarks, FacesFound: f.FacesFound}

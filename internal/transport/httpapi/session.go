@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/capture"
 	"github.com/facelambda/facelambda/internal/core/challenge"
+	"github.com/facelambda/facelambda/internal/core/health"
 	"github.com/facelambda/facelambda/internal/core/session"
 	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/core/store"
@@ -175,44 +175,15 @@ func livenessCapabilities() LivenessCapabilities {
 }
 
 // Monitor is the health report: ok only when the models and stores answer.
-type Monitor struct {
-	Status     string            `json:"status"`
-	Version    string            `json:"version"`
-	Components map[string]string `json:"components"`
-}
+type Monitor = health.Report
 
 func (d *Deps) monitor(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
-	m := Monitor{Status: "ok", Version: d.Config.Version, Components: map[string]string{}}
-	check := func(name string, f func(context.Context) error) {
-		if f == nil {
-			m.Components[name] = "not configured"
-			m.Status = "error"
-			return
-		}
-		if err := f(ctx); err != nil {
-			m.Components[name] = "error"
-			m.Status = "error"
-			return
-		}
-		m.Components[name] = "ok"
-	}
-	check("models", d.ModelsReady)
-	check("records", pingOf(d.Records))
-	check("blobs", pingOf(d.Blobs))
+	m := health.Run(r.Context(), d.Config.Version, d.components()...)
 	status := http.StatusOK
-	if m.Status != "ok" {
+	if !m.OK() {
 		status = http.StatusServiceUnavailable
 	}
 	writeJSON(w, status, m)
-}
-
-func pingOf(p interface{ Ping(context.Context) error }) func(context.Context) error {
-	if p == nil {
-		return nil
-	}
-	return p.Ping
 }
 
 func (d *Deps) jwks(w http.ResponseWriter, r *http.Request) {
@@ -222,7 +193,6 @@ func (d *Deps) jwks(w http.ResponseWriter, r *http.Request) {
 
 // signable is a resource with a signature field.
 type signable interface{ setSignature(string) }
-
 
 // sign fills the resource's signature: a compact JWS over its JSON without
 // the signature member.
