@@ -5,14 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/facelambda/facelambda/internal/core/auth"
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/calibration"
 	"github.com/facelambda/facelambda/internal/core/enroll"
-	"github.com/facelambda/facelambda/internal/core/events"
-	"github.com/facelambda/facelambda/internal/core/signing"
 )
 
 // maxEnrolBody is the largest enrolment request (seed 004: 50 MB; Lambda
@@ -59,22 +56,12 @@ func (d *Deps) enrol(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	res, err := d.Enroll.Enroll(r.Context(), t, id, images)
+	res, err := d.enrolment().Enroll(r.Context(), t, w.Header().Get("X-Request-Id"), id, images)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
-	ref := w.Header().Get("X-Request-Id")
-	if res.PerformedAction == enroll.ActionFailed {
-		code := ""
-		if n := len(res.Errors); n > 0 {
-			code = res.Errors[n-1].ErrorCode
-		}
-		d.emit(r.Context())(events.NewEnrollmentFailed(t, events.EnrollmentData{ClassID: id, ErrorCode: code, RefID: ref}))
-	} else if res.PerformedAction != enroll.ActionNone {
-		d.emit(r.Context())(events.NewEnrollmentCompleted(t, events.EnrollmentData{ClassID: id, Templates: res.TemplateStatus.FeatureVectors, RefID: ref}))
-	}
 }
 
 // readJSONArray decodes a JSON array body (an object is taken as a
@@ -99,17 +86,6 @@ func readJSONArray[T any](w http.ResponseWriter, r *http.Request, limit int64, v
 	}
 	return nil
 }
-
-// signedVerification is the verify answer with its signature, bound to
-// the probe image and the class (signing.Claims).
-type signedVerification struct {
-	*enroll.Verification
-	*signing.Claims
-	Signature string `json:"signature,omitempty"`
-}
-
-func (v *signedVerification) setSignature(sig string) { v.Signature = sig }
-func (v *signedVerification) bind(c *signing.Claims)  { v.Claims = c }
 
 type verifyRequest struct {
 	Image string `json:"image"`
@@ -140,20 +116,12 @@ func (d *Deps) verify(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, biometric.Invalid("image is missing or not valid base64"))
 		return
 	}
-	v, err := d.Enroll.Verify(r.Context(), t, id, img, level)
+	v, err := d.enrolment().Verify(r.Context(), t, w.Header().Get("X-Request-Id"), id, img, level)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	d.writeDecision(w, r, http.StatusOK, &signedVerification{Verification: v},
-		signing.Subject{Role: "probe", ImageSHA256: signing.Digest(img)},
-		signing.Subject{Role: "reference", ID: strconv.FormatUint(id, 10)})
-	if v.MatchScore == nil {
-		return // no comparison was made: nothing to report
-	}
-	verified := v.Verified
-	d.emit(r.Context())(events.NewVerificationCompleted(t, events.VerificationData{ClassID: id, Score: *v.MatchScore,
-		FalseAcceptanceRate: *v.FalseAcceptanceRate, Level: string(level), PossibleMatch: &verified, RefID: w.Header().Get("X-Request-Id")}))
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (d *Deps) templateStatus(w http.ResponseWriter, r *http.Request) {
@@ -181,10 +149,9 @@ func (d *Deps) deleteTemplate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if err := d.Enroll.Delete(r.Context(), tenant(r), id); err != nil {
+	if err := d.enrolment().Delete(r.Context(), tenant(r), w.Header().Get("X-Request-Id"), id); err != nil {
 		writeError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-	d.emit(r.Context())(events.NewTemplateDeleted(tenant(r), events.TemplateData{ClassID: id, RefID: w.Header().Get("X-Request-Id")}))
 }

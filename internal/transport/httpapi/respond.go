@@ -352,13 +352,3 @@ func tenant(r *http.Request) string {
 	stateOf(r).tenant = p.Tenant
 	return p.Tenant
 }
-
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

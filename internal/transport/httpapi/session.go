@@ -1,21 +1,20 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/facelambda/facelambda/internal/core/auth"
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/capture"
 	"github.com/facelambda/facelambda/internal/core/challenge"
-	"github.com/facelambda/facelambda/internal/core/events"
+	"github.com/facelambda/facelambda/internal/core/health"
+	"github.com/facelambda/facelambda/internal/core/session"
 	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/core/store"
 	"github.com/facelambda/facelambda/internal/core/webhook"
@@ -23,16 +22,7 @@ import (
 )
 
 // Session is the bio-session resource of seed 000.
-type Session struct {
-	ID                  string    `json:"id"`
-	CorrelationID       *string   `json:"correlationId"`
-	ImageStorageEnabled bool      `json:"imageStorageEnabled"`
-	CallbackURL         *string   `json:"callbackURL,omitempty"`
-	TTLSeconds          int64     `json:"ttlSeconds"`
-	Created             time.Time `json:"created"`
-	Expires             time.Time `json:"expires"`
-	Signature           string    `json:"signature,omitempty"`
-}
+type Session = session.Session
 
 type sessionRequest struct {
 	CorrelationID       string `json:"correlationId"`
@@ -82,34 +72,14 @@ func (d *Deps) createSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	ttl := d.Config.DefaultTTL
-	if req.TTLSeconds != nil {
-		if *req.TTLSeconds <= 0 {
-			writeError(w, r, biometric.Invalid("ttlSeconds must be positive"))
-			return
-		}
-		if *req.TTLSeconds > int64(d.Config.MaxTTL/time.Second) {
-			writeError(w, r, biometric.Invalid("ttlSeconds %d exceeds the maximum of %d", *req.TTLSeconds, int64(d.Config.MaxTTL/time.Second)))
-			return
-		}
-		ttl = time.Duration(*req.TTLSeconds) * time.Second
-	}
-	if req.CallbackURL != "" {
-		if err := d.checkCallback(req.CallbackURL); err != nil {
-			writeError(w, r, err)
-			return
-		}
-	}
-	now := d.now()
-	s := store.Session{Tenant: tenant(r), ID: biometric.NewID(), CorrelationID: req.CorrelationID,
-		ImageStorage: req.ImageStorageEnabled, CallbackURL: req.CallbackURL, Created: now, Expires: now.Add(ttl)}
-	if err := d.Records.CreateSession(r.Context(), s); err != nil {
-		writeError(w, r, storeError(err, "bio-session"))
+	s, err := d.sessions().Create(r.Context(), tenant(r), session.CreateInput{CorrelationID: req.CorrelationID,
+		ImageStorageEnabled: req.ImageStorageEnabled, TTLSeconds: req.TTLSeconds, CallbackURL: req.CallbackURL})
+	if err != nil {
+		writeError(w, r, fromCore(err))
 		return
 	}
 	w.Header().Set("Location", "/v2/bio-sessions/"+s.ID)
-	d.writeSigned(w, r, http.StatusCreated, sessionOf(s))
-	d.emit(r.Context())(events.NewSessionCreated(s.Tenant, events.SessionData{SessionID: s.ID, CorrelationID: s.CorrelationID}))
+	writeJSON(w, http.StatusCreated, s)
 }
 
 func requireJSON(r *http.Request) error {
@@ -132,52 +102,25 @@ func (d *Deps) callbackPolicy() webhook.Policy {
 	return p
 }
 
-// checkCallback applies the webhook SSRF rules to a session's callbackURL
-// when it is registered (they apply again when a delivery connects).
-func (d *Deps) checkCallback(raw string) error {
-	if _, err := d.callbackPolicy().CheckURL(raw); err != nil {
-		msg := strings.TrimPrefix(err.Error(), webhook.ErrInvalid.Error()+": ")
-		msg = strings.TrimPrefix(strings.TrimPrefix(msg, "url: "), "url ")
-		return fieldErr(biometric.CodeInvalidRequest, "callbackURL", "callbackURL: %s", msg)
-	}
-	return nil
-}
-
-func sessionOf(s store.Session) *Session {
-	return &Session{ID: s.ID, CorrelationID: nilIfEmpty(s.CorrelationID), ImageStorageEnabled: s.ImageStorage,
-		CallbackURL: nilIfEmpty(s.CallbackURL), TTLSeconds: int64(s.Expires.Sub(s.Created) / time.Second),
-		Created: s.Created.UTC(), Expires: s.Expires.UTC()}
-}
-
 func (d *Deps) getSession(w http.ResponseWriter, r *http.Request) {
-	s, err := d.Records.GetSession(r.Context(), tenant(r), r.PathValue("id"))
+	s, err := d.sessions().Get(r.Context(), tenant(r), r.PathValue("id"))
 	if err != nil {
-		writeError(w, r, storeError(err, "bio-session"))
+		writeError(w, r, err)
 		return
 	}
-	d.writeSigned(w, r, http.StatusOK, sessionOf(s))
+	writeJSON(w, http.StatusOK, s)
 }
 
 func (d *Deps) deleteSession(w http.ResponseWriter, r *http.Request) {
-	t, id := tenant(r), r.PathValue("id")
-	if _, err := d.Records.GetSession(r.Context(), t, id); err != nil {
-		writeError(w, r, storeError(err, "bio-session"))
-		return
-	}
-	if err := d.Records.DeleteSession(r.Context(), t, id); err != nil {
-		writeError(w, r, storeError(err, "bio-session"))
-		return
-	}
-	if err := d.Blobs.DeletePrefix(r.Context(), SessionPrefix(t, id)); err != nil {
-		writeError(w, r, internalErr(fmt.Errorf("delete session images: %w", err)))
+	if err := d.sessions().Delete(r.Context(), tenant(r), r.PathValue("id")); err != nil {
+		writeError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-	d.emit(r.Context())(events.NewSessionDeleted(t, events.SessionData{SessionID: id}))
 }
 
 // SessionPrefix is the blob-key prefix of a session's images.
-func SessionPrefix(tenant, session string) string { return "sessions/" + tenant + "/" + session + "/" }
+func SessionPrefix(tenant, sid string) string { return store.SessionBlobPrefix(tenant, sid) }
 
 // Capabilities reports what the service runs.
 type Capabilities struct {
@@ -232,44 +175,15 @@ func livenessCapabilities() LivenessCapabilities {
 }
 
 // Monitor is the health report: ok only when the models and stores answer.
-type Monitor struct {
-	Status     string            `json:"status"`
-	Version    string            `json:"version"`
-	Components map[string]string `json:"components"`
-}
+type Monitor = health.Report
 
 func (d *Deps) monitor(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
-	m := Monitor{Status: "ok", Version: d.Config.Version, Components: map[string]string{}}
-	check := func(name string, f func(context.Context) error) {
-		if f == nil {
-			m.Components[name] = "not configured"
-			m.Status = "error"
-			return
-		}
-		if err := f(ctx); err != nil {
-			m.Components[name] = "error"
-			m.Status = "error"
-			return
-		}
-		m.Components[name] = "ok"
-	}
-	check("models", d.ModelsReady)
-	check("records", pingOf(d.Records))
-	check("blobs", pingOf(d.Blobs))
+	m := health.Run(r.Context(), d.Config.Version, d.components()...)
 	status := http.StatusOK
-	if m.Status != "ok" {
+	if !m.OK() {
 		status = http.StatusServiceUnavailable
 	}
 	writeJSON(w, status, m)
-}
-
-func pingOf(p interface{ Ping(context.Context) error }) func(context.Context) error {
-	if p == nil {
-		return nil
-	}
-	return p.Ping
 }
 
 func (d *Deps) jwks(w http.ResponseWriter, r *http.Request) {
@@ -279,11 +193,6 @@ func (d *Deps) jwks(w http.ResponseWriter, r *http.Request) {
 
 // signable is a resource with a signature field.
 type signable interface{ setSignature(string) }
-
-func (s *Session) setSignature(sig string) { s.Signature = sig }
-func (f *Face) setSignature(sig string)    { f.Signature = sig }
-func (m *Match) setSignature(sig string)   { m.Signature = sig }
-func (m *Match) bind(c *signing.Claims)    { m.Claims = c }
 
 // sign fills the resource's signature: a compact JWS over its JSON without
 // the signature member.

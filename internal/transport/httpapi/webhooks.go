@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/events"
 	"github.com/facelambda/facelambda/internal/core/store"
+	"github.com/facelambda/facelambda/internal/core/usage"
 	"github.com/facelambda/facelambda/internal/core/webhook"
 )
 
@@ -153,17 +153,7 @@ func (d *Deps) webhookDeliveries(w http.ResponseWriter, r *http.Request) {
 // events constructor); a failure is logged, never fails the call that
 // already happened.
 func (d *Deps) emit(ctx context.Context) func(events.Event, error) {
-	return func(ev events.Event, err error) {
-		if d.Events == nil {
-			return
-		}
-		if err == nil {
-			err = d.Events.Publish(context.WithoutCancel(ctx), ev)
-		}
-		if err != nil {
-			slog.WarnContext(ctx, "event not published", "type", ev.Type, "err", err)
-		}
-	}
+	return func(ev events.Event, err error) { events.Emit(ctx, d.Events, ev, err) }
 }
 
 // Transaction ids and usage records (seed 002): every billable call gets a
@@ -171,16 +161,7 @@ func (d *Deps) emit(ctx context.Context) func(events.Event, error) {
 // response's X-Request-Id (and refid), and a usage record of kind "usage".
 
 // UsageRecord is one billable call.
-type UsageRecord struct {
-	Action        string    `json:"action"`
-	TransactionID string    `json:"transactionId"`
-	Time          time.Time `json:"time"`
-	Outcome       string    `json:"outcome"` // "success" or "error"
-	Status        int       `json:"status"`
-}
-
-// usageRetention is how long usage records are kept.
-const usageRetention = 400 * 24 * time.Hour
+type UsageRecord = usage.Record
 
 // billable marks a route's calls as billable under action.
 func (d *Deps) billable(action string, h http.HandlerFunc) http.HandlerFunc {
@@ -207,32 +188,16 @@ func (d *Deps) billable(action string, h http.HandlerFunc) http.HandlerFunc {
 
 // recordUsage stores the usage record of one billable call.
 func (d *Deps) recordUsage(ctx context.Context, t, action, tx, id string, now time.Time, status int) {
-	if d.Usage == nil || t == "" {
-		return
-	}
-	outcome := "success"
-	if status >= 400 {
-		outcome = "error"
-	}
-	rec := UsageRecord{Action: action, TransactionID: tx, Time: now, Outcome: outcome, Status: status}
-	item := store.Item{Tenant: t, Kind: "usage", ID: fmt.Sprintf("%013d-%s", now.UnixMilli(), id),
-		Data: mustJSON(rec), Created: now, Expires: now.Add(usageRetention)}
-	if err := d.Usage.PutItem(context.WithoutCancel(ctx), item); err != nil {
-		slog.WarnContext(ctx, "usage not recorded", "tx", tx, "err", err)
-	}
+	d.ledger().Record(ctx, t, action, tx, id, now, status)
 }
 
 // Usage is the answer of GET /v2/usage.
-type Usage struct {
-	From    time.Time                 `json:"from"`
-	To      time.Time                 `json:"to"`
-	Total   int                       `json:"total"`
-	Actions map[string]map[string]int `json:"actions"` // action -> outcome -> count
-}
+type Usage = usage.Summary
 
 func (d *Deps) usage(w http.ResponseWriter, r *http.Request) {
-	if d.Usage == nil {
-		writeError(w, r, errorf(http.StatusServiceUnavailable, "NOT_CONFIGURED", "usage records are not kept in this deployment"))
+	ledger := d.ledger()
+	if err := ledger.Available(); err != nil {
+		writeError(w, r, err)
 		return
 	}
 	q := r.URL.Query()
@@ -250,33 +215,10 @@ func (d *Deps) usage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !from.Before(to) {
-		writeError(w, r, biometric.Invalid("from must be before to"))
+	u, err := ledger.Summarize(r.Context(), tenant(r), from, to)
+	if err != nil {
+		writeError(w, r, err)
 		return
-	}
-	u := Usage{From: from.UTC(), To: to.UTC(), Actions: map[string]map[string]int{}}
-	lo, hi := fmt.Sprintf("%013d", from.UnixMilli()), fmt.Sprintf("%013d", to.UnixMilli())
-	for {
-		items, err := d.Usage.ListItems(r.Context(), tenant(r), "usage", lo, hi, 1000)
-		if err != nil {
-			writeError(w, r, internalErr(err))
-			return
-		}
-		for _, it := range items {
-			var rec UsageRecord
-			if jsonUnmarshal(it.Data, &rec) != nil {
-				continue
-			}
-			if u.Actions[rec.Action] == nil {
-				u.Actions[rec.Action] = map[string]int{}
-			}
-			u.Actions[rec.Action][rec.Outcome]++
-			u.Total++
-		}
-		if len(items) < 1000 {
-			break
-		}
-		lo = items[len(items)-1].ID + "\x00"
 	}
 	writeJSON(w, http.StatusOK, u)
 }
