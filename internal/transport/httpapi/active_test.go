@@ -25,7 +25,6 @@ import (
 	"github.com/facelambda/facelambda/internal/core/capture"
 	"github.com/facelambda/facelambda/internal/core/challenge"
 	"github.com/facelambda/facelambda/internal/core/liveness"
-	"github.com/facelambda/facelambda/internal/transport/httpapi"
 )
 
 // attackPoses turn a flat photo left and right, then up and down, at 10
@@ -209,15 +208,15 @@ func TestActiveLivenessUploadEvent(t *testing.T) {
 	assert.Equal(t, "INITIALIZED", pending["livenessStatus"])
 
 	// What the bucket's object-created event does:
-	require.NoError(t, a.d.ProcessLivenessUpload(t.Context(), key, time.Now()))
+	require.NoError(t, a.d.LivenessService().ProcessUpload(t.Context(), key, time.Now()))
 	got := a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, a.key, 200)
 	assert.Contains(t, []any{"SPOOF", "FAILED"}, got["livenessStatus"])
 	assert.Equal(t, "upload", got["source"])
 	_, _, err = a.st.Get(t.Context(), key)
 	require.Error(t, err, "the upload is consumed")
 	// A second delivery of the event (S3 delivers at least once) is a no-op.
-	require.NoError(t, a.d.ProcessLivenessUpload(t.Context(), key, time.Now()))
-	require.NoError(t, a.d.ProcessLivenessUpload(t.Context(), "uploads/other/x.zip", time.Now()), "not a capture upload key: logged")
+	require.NoError(t, a.d.LivenessService().ProcessUpload(t.Context(), key, time.Now()))
+	require.NoError(t, a.d.LivenessService().ProcessUpload(t.Context(), "uploads/other/x.zip", time.Now()), "not a capture upload key: logged")
 	e := a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-uploads", "application/json", []byte(`{}`), a.key, 409)
 	assert.Equal(t, "REPLAYED", e["code"])
 
@@ -226,7 +225,7 @@ func TestActiveLivenessUploadEvent(t *testing.T) {
 	p = a.initLiveness(a.key, sid, `{"nbChallenge":1}`, 200)
 	key = liveness.UploadKey("acme", sid, p["serverRandom"].(string))
 	require.NoError(t, a.st.Put(t.Context(), key, []byte("not a zip"), "application/zip"))
-	require.NoError(t, a.d.ProcessLivenessUpload(t.Context(), key, time.Now()))
+	require.NoError(t, a.d.LivenessService().ProcessUpload(t.Context(), key, time.Now()))
 	got = a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, a.key, 200)
 	assert.Equal(t, "ERROR", got["livenessStatus"])
 	assert.Contains(t, got["diagnostic"], "not a valid capture")
@@ -239,7 +238,7 @@ func TestActiveLivenessUploadEvent(t *testing.T) {
 	_, zip = captureOf(t, sid, p, planarFrames(t, fixture(t, "obama.jpg"), attackPoses[:6]))
 	key = liveness.UploadKey("acme", sid, p["serverRandom"].(string))
 	require.NoError(t, a.st.Put(t.Context(), key, zip, "application/zip"))
-	require.NoError(t, a.d.ProcessLivenessUpload(t.Context(), key, time.Now().Add(time.Hour)))
+	require.NoError(t, a.d.LivenessService().ProcessUpload(t.Context(), key, time.Now().Add(time.Hour)))
 	got = a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, a.key, 200)
 	assert.Equal(t, "TIMEOUT", got["livenessStatus"])
 }
