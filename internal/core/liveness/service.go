@@ -89,8 +89,6 @@ type Deps struct {
 	Active  *Active
 	// Signer signs the capture certificate (nil: none is issued).
 	Signer *signing.Signer
-	// UploadTTL bounds presigned upload and recording URLs.
-	UploadTTL time.Duration
 	Now       func() time.Time
 	// SessionPrefix is the blob prefix of a session's objects (deleted
 	// with it).

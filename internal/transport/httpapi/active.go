@@ -29,7 +29,7 @@ type Liveness = liveness.Passive
 // models; the bucket's upload events call its ProcessUpload.
 func (d *Deps) LivenessService() *liveness.Service {
 	return liveness.New(liveness.Deps{Records: d.Records, Blobs: d.Blobs, Bio: d.Bio, Passive: d.Liveness, Active: d.Active,
-		Signer: d.Signer, UploadTTL: d.Config.UploadTTL, Now: d.Now, SessionPrefix: SessionPrefix,
+		Signer: d.Signer, Now: d.Now, SessionPrefix: SessionPrefix,
 		Emit:      func(ctx context.Context, ev events.Event, err error) { d.emit(ctx)(ev, err) },
 		BestFrame: d.storeBestFrame,
 		Usage: func(ctx context.Context, t, action, tx, id string, at time.Time, err error) {
