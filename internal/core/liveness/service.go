@@ -89,7 +89,7 @@ type Deps struct {
 	Active  *Active
 	// Signer signs the capture certificate (nil: none is issued).
 	Signer *signing.Signer
-	Now       func() time.Time
+	Now    func() time.Time
 	// SessionPrefix is the blob prefix of a session's objects (deleted
 	// with it).
 	SessionPrefix func(tenant, session string) string
