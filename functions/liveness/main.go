@@ -17,7 +17,8 @@ func main() {
 	ctx := context.Background()
 	deps := app.Must(app.LambdaDeps(ctx, app.Need{Liveness: true}))
 	h := app.Must(app.LivenessFunction(ctx, deps))
+	uploads := deps.LivenessService()
 	lambdahttp.StartWithS3(h, func(ctx context.Context, _, key string, created time.Time) error {
-		return deps.ProcessLivenessUpload(ctx, key, created)
+		return uploads.ProcessUpload(ctx, key, created)
 	})
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/capture"
 	"github.com/facelambda/facelambda/internal/core/envelope"
+	"github.com/facelambda/facelambda/internal/core/liveness"
 	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/core/webhook"
 	"github.com/facelambda/facelambda/internal/ml/decode"
@@ -327,7 +328,7 @@ func TestObjectCreatedEvent(t *testing.T) {
 	}
 	zip, err := capture.Build(m, frames)
 	require.NoError(t, err)
-	key := httpapi.LivenessUploadKey(app.FixtureTenant, app.FixtureSession, sr)
+	key := liveness.UploadKey(app.FixtureTenant, app.FixtureSession, sr)
 	require.NoError(t, st.Put(t.Context(), key, zip, "application/zip"))
 
 	raw, err := os.ReadFile(filepath.Join(eventsDir, "liveness-upload", "object-created.json"))
@@ -335,7 +336,7 @@ func TestObjectCreatedEvent(t *testing.T) {
 	require.Contains(t, string(raw), "SERVERRANDOM.zip")
 	ev := strings.Replace(string(raw), "SERVERRANDOM", sr, 1)
 	fn := lambdahttp.WithS3(h, func(ctx context.Context, _, key string, created time.Time) error {
-		return d.ProcessLivenessUpload(ctx, key, created)
+		return d.LivenessService().ProcessUpload(ctx, key, created)
 	})
 	out, err := fn(t.Context(), json.RawMessage(ev))
 	require.NoError(t, err)

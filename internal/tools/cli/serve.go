@@ -16,6 +16,7 @@ import (
 	"github.com/facelambda/facelambda/internal/app"
 	"github.com/facelambda/facelambda/internal/core/auth"
 	"github.com/facelambda/facelambda/internal/core/envelope"
+	"github.com/facelambda/facelambda/internal/core/liveness"
 	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/core/webhook"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
@@ -100,9 +101,9 @@ func LocalDeps(ctx context.Context, dir, baseURL string) (*httpapi.Deps, *embedd
 	// What the bucket's object-created notification does in AWS: a capture
 	// uploaded through a presigned URL is analysed once stored.
 	st.OnUpload = func(key string) {
-		if strings.HasPrefix(key, httpapi.LivenessUploadPrefix) {
+		if strings.HasPrefix(key, liveness.UploadPrefix) {
 			go func() {
-				if err := d.ProcessLivenessUpload(context.Background(), key, time.Now()); err != nil {
+				if err := d.LivenessService().ProcessUpload(context.Background(), key, time.Now()); err != nil {
 					slog.Error("liveness upload", "key", key, "err", err)
 				}
 			}()

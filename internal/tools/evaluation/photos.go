@@ -7,10 +7,10 @@ import (
 
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/challenge"
+	"github.com/facelambda/facelambda/internal/core/liveness"
 	"github.com/facelambda/facelambda/internal/ml/raster"
 	"github.com/facelambda/facelambda/internal/tools/dataset"
 	"github.com/facelambda/facelambda/internal/tools/planar"
-	"github.com/facelambda/facelambda/internal/transport/httpapi"
 )
 
 // identityPhotos lists the photos under root by identity (the folder a
@@ -67,7 +67,7 @@ func observe(svc *biometric.Service, img []byte) (challenge.Observation, bool) {
 	if err != nil || a.FaceCount != 1 || len(a.Points) != challenge.NumLandmarks {
 		return challenge.Observation{}, false
 	}
-	return httpapi.Observe(a, 0), true
+	return liveness.Observe(a, 0), true
 }
 
 // observeTurned renders the decoded photo turned as a flat picture by yaw

@@ -24,7 +24,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/capture"
 	"github.com/facelambda/facelambda/internal/core/challenge"
-	"github.com/facelambda/facelambda/internal/transport/httpapi"
+	"github.com/facelambda/facelambda/internal/core/liveness"
 )
 
 // attackPoses turn a flat photo left and right, then up and down, at 10
@@ -196,7 +196,7 @@ func TestActiveLivenessUploadEvent(t *testing.T) {
 	_, zip := captureOf(t, sid, p, planarFrames(t, fixture(t, "obama.jpg"), attackPoses[:10]))
 	up := a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-uploads", "application/json", []byte(`{}`), a.key, 201)
 	key := up["key"].(string)
-	assert.Equal(t, httpapi.LivenessUploadKey("acme", sid, p["serverRandom"].(string)), key)
+	assert.Equal(t, liveness.UploadKey("acme", sid, p["serverRandom"].(string)), key)
 	req, err := http.NewRequest("PUT", up["url"].(string), bytes.NewReader(zip))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/zip")
@@ -208,24 +208,24 @@ func TestActiveLivenessUploadEvent(t *testing.T) {
 	assert.Equal(t, "INITIALIZED", pending["livenessStatus"])
 
 	// What the bucket's object-created event does:
-	require.NoError(t, a.d.ProcessLivenessUpload(t.Context(), key, time.Now()))
+	require.NoError(t, a.d.LivenessService().ProcessUpload(t.Context(), key, time.Now()))
 	got := a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, a.key, 200)
 	assert.Contains(t, []any{"SPOOF", "FAILED"}, got["livenessStatus"])
 	assert.Equal(t, "upload", got["source"])
 	_, _, err = a.st.Get(t.Context(), key)
 	require.Error(t, err, "the upload is consumed")
 	// A second delivery of the event (S3 delivers at least once) is a no-op.
-	require.NoError(t, a.d.ProcessLivenessUpload(t.Context(), key, time.Now()))
-	require.NoError(t, a.d.ProcessLivenessUpload(t.Context(), "uploads/other/x.zip", time.Now()), "not a capture upload key: logged")
+	require.NoError(t, a.d.LivenessService().ProcessUpload(t.Context(), key, time.Now()))
+	require.NoError(t, a.d.LivenessService().ProcessUpload(t.Context(), "uploads/other/x.zip", time.Now()), "not a capture upload key: logged")
 	e := a.object("POST", "/v2/bio-sessions/"+sid+"/liveness-uploads", "application/json", []byte(`{}`), a.key, 409)
 	assert.Equal(t, "REPLAYED", e["code"])
 
 	// An upload that is no capture ends its attempt as ERROR (the client
 	// polling the result learns it) and is deleted.
 	p = a.initLiveness(a.key, sid, `{"nbChallenge":1}`, 200)
-	key = httpapi.LivenessUploadKey("acme", sid, p["serverRandom"].(string))
+	key = liveness.UploadKey("acme", sid, p["serverRandom"].(string))
 	require.NoError(t, a.st.Put(t.Context(), key, []byte("not a zip"), "application/zip"))
-	require.NoError(t, a.d.ProcessLivenessUpload(t.Context(), key, time.Now()))
+	require.NoError(t, a.d.LivenessService().ProcessUpload(t.Context(), key, time.Now()))
 	got = a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, a.key, 200)
 	assert.Equal(t, "ERROR", got["livenessStatus"])
 	assert.Contains(t, got["diagnostic"], "not a valid capture")
@@ -236,9 +236,9 @@ func TestActiveLivenessUploadEvent(t *testing.T) {
 	// by the object's creation time, not by when the event arrives.
 	p = a.initLiveness(a.key, sid, `{"nbChallenge":1,"timeout":3000}`, 200)
 	_, zip = captureOf(t, sid, p, planarFrames(t, fixture(t, "obama.jpg"), attackPoses[:6]))
-	key = httpapi.LivenessUploadKey("acme", sid, p["serverRandom"].(string))
+	key = liveness.UploadKey("acme", sid, p["serverRandom"].(string))
 	require.NoError(t, a.st.Put(t.Context(), key, zip, "application/zip"))
-	require.NoError(t, a.d.ProcessLivenessUpload(t.Context(), key, time.Now().Add(time.Hour)))
+	require.NoError(t, a.d.LivenessService().ProcessUpload(t.Context(), key, time.Now().Add(time.Hour)))
 	got = a.object("GET", "/v2/bio-sessions/"+sid+"/liveness-challenge-result/LIVENESS_HIGH", "", nil, a.key, 200)
 	assert.Equal(t, "TIMEOUT", got["livenessStatus"])
 }
@@ -412,7 +412,7 @@ func TestActiveLivenessRealHeadPoses(t *testing.T) {
 		if err != nil || an.FaceCount != 1 {
 			continue
 		}
-		p := &photo{b, httpapi.Observe(an, 0)}
+		p := &photo{b, liveness.Observe(an, 0)}
 		if neutral == nil && challenge.Performs(p.obs, cfg, "") && math.Abs(p.obs.Yaw)+math.Abs(p.obs.Pitch) < 6 {
 			neutral = p
 		}

@@ -82,9 +82,6 @@ func (d *Deps) defaults() {
 	if d.Config.UploadTTL == 0 {
 		d.Config.UploadTTL = 15 * time.Minute
 	}
-	if d.Active != nil {
-		d.Active.defaults()
-	}
 	if d.Config.Version == "" {
 		d.Config.Version = "0.2.0"
 	}

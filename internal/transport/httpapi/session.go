@@ -11,14 +11,12 @@ import (
 
 	"github.com/facelambda/facelambda/internal/core/auth"
 	"github.com/facelambda/facelambda/internal/core/biometric"
-	"github.com/facelambda/facelambda/internal/core/capture"
 	"github.com/facelambda/facelambda/internal/core/challenge"
 	"github.com/facelambda/facelambda/internal/core/health"
 	"github.com/facelambda/facelambda/internal/core/session"
 	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/core/store"
 	"github.com/facelambda/facelambda/internal/core/webhook"
-	"github.com/facelambda/facelambda/internal/ml/liveness"
 )
 
 // Session is the bio-session resource of seed 000.
@@ -161,17 +159,6 @@ func (d *Deps) capabilities(w http.ResponseWriter, r *http.Request) {
 		QualityModes:  []string{"ENROL", "VERIFY", "DISABLED"},
 		MaxImageBytes: maxImageBytes, MaxImagePixels: maxImagePixels, MaxTTLSeconds: int64(d.Config.MaxTTL / time.Second),
 		Liveness: livenessCapabilities()})
-}
-
-func livenessCapabilities() LivenessCapabilities {
-	c := LivenessCapabilities{SecurityLevels: securityLevels, Modes: []string{ModeMedium, ModeHigh},
-		Challenges: challenge.Actions, MaxChallenges: challenge.MaxChallenges, MaxFrames: capture.DefaultLimits().MaxFrames,
-		SecureCapture:   "RSA-OAEP-256 + A256GCM (facelambda-capture-v1)",
-		TimeoutMsBounds: [2]int64{minChallengeTimeout.Milliseconds(), maxChallengeTimeout.Milliseconds()}}
-	for _, l := range liveness.Levels {
-		c.PassiveLevels = append(c.PassiveLevels, l.String())
-	}
-	return c
 }
 
 // Monitor is the health report: ok only when the models and stores answer.

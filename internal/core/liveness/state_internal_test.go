@@ -1,4 +1,4 @@
-package httpapi
+package liveness
 
 import (
 	"bytes"
@@ -13,9 +13,9 @@ import (
 // holding the session after analysisDeadline: its result reads ERROR.
 func TestInterruptedAnalysis(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	d := &Deps{Now: func() time.Time { return now }}
-	st := &livenessState{Status: StatusInProgress, Started: now.Add(-time.Minute), Mode: ModeHigh,
-		Params: LivenessParameters{ServerRandom: "r", Expires: now.Add(time.Hour)}}
+	d := New(Deps{Now: func() time.Time { return now }})
+	st := &state{Status: StatusInProgress, Started: now.Add(-time.Minute), Mode: ModeHigh,
+		Params: Parameters{ServerRandom: "r", Expires: now.Add(time.Hour)}}
 	assert.False(t, d.interrupted(st))
 	assert.Equal(t, StatusInProgress, d.currentResult("s", st).LivenessStatus)
 
@@ -34,11 +34,10 @@ func TestInterruptedAnalysis(t *testing.T) {
 // Every drawn sequence has a head movement, so the planar motion test
 // always has something to test.
 func TestParametersHaveAPoseAction(t *testing.T) {
-	d := &Deps{Active: &ActiveLiveness{}}
-	d.defaults()
+	d := New(Deps{Active: &Active{}})
 	one := 1
 	for range 200 {
-		p, err := d.newParameters(livenessParamsRequest{NbChallenge: &one})
+		p, err := d.newParameters(ParametersRequest{NbChallenge: &one})
 		assert.NoError(t, err)
 		assert.Len(t, p.Challenges, 1)
 		assert.NotEqual(t, "BLINK", string(p.Challenges[0]))
