@@ -134,6 +134,17 @@ const (
 // Load reads the process's environment.
 func Load() (Config, error) { return Parse(os.LookupEnv) }
 
+// LoadWith is Load with overrides in the place of the environment's values
+// (the CLI's flags, such as `facelambda serve --data`).
+func LoadWith(overrides map[string]string) (Config, error) {
+	return Parse(func(name string) (string, bool) {
+		if v, ok := overrides[name]; ok {
+			return v, true
+		}
+		return os.LookupEnv(name)
+	})
+}
+
 // Parse reads the configuration from lookup (os.LookupEnv in Load; a map
 // in tests). Every bad value is reported, joined in one error.
 func Parse(lookup func(string) (string, bool)) (Config, error) {

@@ -125,3 +125,18 @@ func TestVariablesAreWhatParseReads(t *testing.T) {
 	slices.Sort(listed)
 	assert.Equal(t, read, listed)
 }
+
+func TestLoadWith(t *testing.T) {
+	t.Setenv("FACELAMBDA_STORE", "aws")
+	t.Setenv("FACELAMBDA_DATA_DIR", "/from/env")
+	t.Setenv("FACELAMBDA_LIVENESS_MEASURES", "1")
+	c, err := config.LoadWith(map[string]string{"FACELAMBDA_STORE": "embedded"})
+	require.NoError(t, err)
+	assert.True(t, c.Store.Embedded(), "the override wins")
+	assert.Equal(t, "/from/env/template-master.key", c.Keys.TemplateKeyFile, "defaults follow the override")
+	assert.True(t, c.Liveness.ExposeMeasures, "the rest comes from the environment")
+
+	t.Setenv("FACELAMBDA_WEBHOOK_ALLOW", "not-an-address")
+	_, err = config.Load()
+	assert.ErrorContains(t, err, "FACELAMBDA_WEBHOOK_ALLOW")
+}
