@@ -9,11 +9,13 @@ import (
 	"context"
 
 	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/config"
 	"github.com/facelambda/facelambda/internal/transport/lambdahttp"
 )
 
 func main() {
 	app.JSONLogs()
-	deps := app.Must(app.LambdaDeps(context.Background(), app.Need{Liveness: true}))
-	lambdahttp.StartOrListen(app.GPUService(deps))
+	cfg := app.Must(config.Load())
+	g := app.Must(app.Build(context.Background(), cfg, app.Need{Liveness: true}))
+	lambdahttp.StartOrListen(app.GPUService(g.Deps), cfg.Server.InLambda, cfg.Server.Listen)
 }

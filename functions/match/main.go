@@ -1,17 +1,19 @@
-// Command match is the match Lambda function: it only wires the service (see
-// internal/app) and serves its handler through the API Gateway proxy.
+// Command match is the match Lambda function: it reads the configuration
+// (internal/config), builds the service (internal/app) and serves its
+// handler through the API Gateway proxy.
 package main
 
 import (
 	"context"
 
 	"github.com/facelambda/facelambda/internal/app"
-	"github.com/facelambda/facelambda/internal/transport/httpapi"
+	"github.com/facelambda/facelambda/internal/config"
 	"github.com/facelambda/facelambda/internal/transport/lambdahttp"
 )
 
 func main() {
 	app.JSONLogs()
-	deps := app.Must(app.LambdaDeps(context.Background(), app.Need{Models: true}))
-	lambdahttp.Start(httpapi.MatchHandler(deps))
+	cfg := app.Must(config.Load())
+	g := app.Must(app.Build(context.Background(), cfg, app.Need{Models: true}))
+	lambdahttp.Start(g.Handler("match"))
 }

@@ -9,10 +9,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/config"
 )
 
 func main() {
 	app.JSONLogs()
-	d := app.Must(app.WebhookDispatcher(context.Background()))
-	lambda.Start(d.HandleSQS)
+	cfg := app.Must(config.Load())
+	g := app.Must(app.Build(context.Background(), cfg, app.Need{Dispatch: true}))
+	lambda.Start(g.Deps.Dispatcher.HandleSQS)
 }

@@ -2,14 +2,16 @@ package app_test
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/facelambda/facelambda/internal/adapters/store/s3blob"
 	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/config"
 )
 
 // yamlGet returns the value of key in a mapping node (nil when absent).
@@ -68,8 +70,20 @@ func TestTemplateKeepsDataUnderItsKey(t *testing.T) {
 	assert.Equal(t, "TemplateKey.Arn", yamlGet(env, "FACELAMBDA_BLOB_KMS_KEY").Value)
 }
 
-func TestBlobStoreUsesKMSKey(t *testing.T) {
-	t.Setenv("FACELAMBDA_BLOB_KMS_KEY", "arn:aws:kms:eu-west-1:123456789012:key/k")
-	b := app.BlobStore(s3.New(s3.Options{Region: "eu-west-1"}), "bucket")
-	assert.Equal(t, "arn:aws:kms:eu-west-1:123456789012:key/k", b.KMSKeyID)
+// TestBuildPutsObjectsUnderTheBlobKey: FACELAMBDA_BLOB_KMS_KEY reaches the
+// bucket's store of a function built for AWS.
+func TestBuildPutsObjectsUnderTheBlobKey(t *testing.T) {
+	none := filepath.Join(t.TempDir(), "none")
+	t.Setenv("AWS_CONFIG_FILE", none)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", none)
+	t.Setenv("AWS_REGION", "eu-west-1")
+	const key = "arn:aws:kms:eu-west-1:123456789012:key/k"
+	cfg, err := config.LoadWith(map[string]string{"FACELAMBDA_STORE": config.StoreAWS, "FACELAMBDA_TABLE": "t", "FACELAMBDA_BUCKET": "b",
+		"FACELAMBDA_BLOB_KMS_KEY": key, "FACELAMBDA_DATA_DIR": t.TempDir()})
+	require.NoError(t, err)
+	g, err := app.Build(t.Context(), cfg, app.Need{})
+	require.NoError(t, err)
+	b, ok := g.Deps.Blobs.(*s3blob.Store)
+	require.True(t, ok, "%T", g.Deps.Blobs)
+	assert.Equal(t, key, b.KMSKeyID)
 }

@@ -21,14 +21,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/facelambda/facelambda/internal/adapters/store/embedded"
 	"github.com/facelambda/facelambda/internal/app"
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/capture"
-	"github.com/facelambda/facelambda/internal/core/envelope"
 	"github.com/facelambda/facelambda/internal/core/liveness"
-	"github.com/facelambda/facelambda/internal/core/signing"
-	"github.com/facelambda/facelambda/internal/core/webhook"
 	"github.com/facelambda/facelambda/internal/ml/decode"
 	"github.com/facelambda/facelambda/internal/ml/geometry"
 	"github.com/facelambda/facelambda/internal/ml/raster"
@@ -75,31 +71,11 @@ func TestEventsRoundTrip(t *testing.T) {
 // with each of its event files, with the real models, on an embedded store
 // seeded afresh with the fixture the events refer to.
 func TestEventsThroughLambdaHandlers(t *testing.T) {
-	bio, err := app.Service()
-	require.NoError(t, err, "run `make layers`")
-	img, err := app.FixtureImages(filepath.Join("..", "..", "testdata", "faces"))
-	require.NoError(t, err)
-	signer, err := signing.LoadOrCreateLocal(filepath.Join(t.TempDir(), "key.pem"))
-	require.NoError(t, err)
-	live, err := app.LoadLiveness()
-	require.NoError(t, err)
 	for fn, files := range eventFiles(t) {
 		for _, f := range files {
 			t.Run(fn+"/"+filepath.Base(f), func(t *testing.T) {
-				st, err := embedded.Open(t.TempDir())
-				require.NoError(t, err)
-				defer st.Close()
-				st.BaseURL = "https://uploads.example"
-				keys, err := envelope.OpenLocalKey(filepath.Join(t.TempDir(), "template.key"))
-				require.NoError(t, err)
-				d := &httpapi.Deps{Bio: bio, Encoder: bio.Encoder(), Records: st, Blobs: st, Keys: st, Classes: st, Usage: st, Signer: signer,
-					ModelsReady: func(context.Context) error { return nil }}
-				app.WithEnroll(d, keys)
-				app.WithActive(d, keys)
-				d.Liveness = live
-				require.NoError(t, app.WithLocalWebhooks(d, st, st, filepath.Join(t.TempDir(), "webhook.key"), webhook.Policy{}))
-				require.NoError(t, app.SeedAll(context.Background(), d, img, time.Now()))
-				handler := lambdahttp.Handler(app.Functions(d)[fn])
+				g := build(t, nil)
+				handler := lambdahttp.Handler(g.Handler(fn))
 
 				b, err := os.ReadFile(f)
 				require.NoError(t, err)
@@ -281,21 +257,8 @@ func TestGenerateEvents(t *testing.T) {
 // liveness function's Lambda handler: the capture uploaded under the key
 // it names is analysed and its result lands in the session.
 func TestObjectCreatedEvent(t *testing.T) {
-	bio, err := app.Service()
-	require.NoError(t, err, "run `make layers`")
-	img, err := app.FixtureImages(filepath.Join("..", "..", "testdata", "faces"))
-	require.NoError(t, err)
-	st, err := embedded.Open(t.TempDir())
-	require.NoError(t, err)
-	defer st.Close()
-	keys, err := envelope.OpenLocalKey(filepath.Join(t.TempDir(), "template.key"))
-	require.NoError(t, err)
-	d := &httpapi.Deps{Bio: bio, Encoder: bio.Encoder(), Records: st, Blobs: st, Keys: st, Classes: st}
-	app.WithEnroll(d, keys)
-	app.WithActive(d, keys)
-	d.Liveness, err = app.LoadLiveness()
-	require.NoError(t, err)
-	require.NoError(t, app.SeedAll(t.Context(), d, img, time.Now()))
+	g := build(t, nil)
+	d, st := g.Deps, g.Embedded
 	h := httpapi.LivenessHandler(d)
 	call := func(method, path, body string) map[string]any {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))

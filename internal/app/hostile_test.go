@@ -24,12 +24,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/facelambda/facelambda/internal/adapters/store/embedded"
 	"github.com/facelambda/facelambda/internal/app"
 	"github.com/facelambda/facelambda/internal/core/auth"
-	"github.com/facelambda/facelambda/internal/core/envelope"
-	"github.com/facelambda/facelambda/internal/core/signing"
-	"github.com/facelambda/facelambda/internal/core/webhook"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
 )
 
@@ -38,29 +34,12 @@ import (
 // with the events fixture; intruder is the key of another tenant.
 func localService(t *testing.T) (h http.Handler, intruder string) {
 	t.Helper()
-	bio, err := app.Service()
-	require.NoError(t, err, "run `make layers`")
-	img, err := app.FixtureImages(filepath.Join("..", "..", "testdata", "faces"))
-	require.NoError(t, err)
-	signer, err := signing.LoadOrCreateLocal(filepath.Join(t.TempDir(), "key.pem"))
-	require.NoError(t, err)
-	st, err := embedded.Open(t.TempDir())
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-	st.BaseURL = "https://uploads.example"
-	keys, err := envelope.OpenLocalKey(filepath.Join(t.TempDir(), "template.key"))
-	require.NoError(t, err)
-	d := &httpapi.Deps{Bio: bio, Encoder: bio.Encoder(), Records: st, Blobs: st, Keys: st, Classes: st, Usage: st, Signer: signer,
-		ModelsReady: func(context.Context) error { return nil }}
-	app.WithEnroll(d, keys)
-	app.WithActive(d, keys)
-	d.Liveness, err = app.LoadLiveness()
-	require.NoError(t, err)
-	require.NoError(t, app.WithLocalWebhooks(d, st, st, filepath.Join(t.TempDir(), "webhook.key"), webhook.Policy{}))
-	require.NoError(t, app.SeedAll(context.Background(), d, img, time.Now()))
+	g := build(t, nil)
+	st := g.Embedded
+	var err error
 	intruder, _, err = auth.Create(context.Background(), st, "intruder", "test", []string{auth.ScopeAll}, time.Now())
 	require.NoError(t, err)
-	return app.Local(d, map[string]http.Handler{"PUT /v2/uploads/{key...}": st.UploadHandler()}), intruder
+	return g.Local(), intruder
 }
 
 // hugePNG is a valid PNG signature and header that claims width x height.

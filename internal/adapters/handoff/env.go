@@ -4,37 +4,33 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 )
 
-// DefaultTimeout bounds one hand-off when <prefix>_TIMEOUT is not set. It
-// leaves room, under API Gateway's 30 s, to serve the request locally after
-// a GPU service that did not answer.
+// DefaultTimeout bounds one hand-off when none is given. It leaves room,
+// under API Gateway's 30 s, to serve the request locally after a GPU
+// service that did not answer.
 const DefaultTimeout = 12 * time.Second
 
-// RemoteFromEnv returns the GPU service configured by the environment
-// variables <prefix>_FUNCTION (a Lambda function name or ARN, invoked with
-// the default AWS configuration), or <prefix>_URL (an https base URL, see
-// NewHTTP), and <prefix>_TIMEOUT (a Go duration, default DefaultTimeout).
-// With neither set it returns nil, nil: Wrap then serves everything locally.
-// Setting both is an error.
-func RemoteFromEnv(ctx context.Context, prefix string) (http.Handler, error) {
-	function, base := os.Getenv(prefix+"_FUNCTION"), os.Getenv(prefix+"_URL")
-	timeout := DefaultTimeout
-	if s := os.Getenv(prefix + "_TIMEOUT"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("handoff: %s_TIMEOUT=%q is not a positive duration (such as 12s)", prefix, s)
-		}
-		timeout = d
+// Remote returns the GPU service named by function (a Lambda function name
+// or ARN, invoked with the default AWS configuration) or base (an https
+// base URL, see NewHTTP), each call bounded by timeout (DefaultTimeout when
+// 0). With neither it returns nil, nil: Wrap then serves everything
+// locally. Giving both is an error. internal/config reads them from
+// FACELAMBDA_HEAVY_LIVENESS_FUNCTION, _URL and _TIMEOUT.
+func Remote(ctx context.Context, function, base string, timeout time.Duration) (http.Handler, error) {
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	if timeout < 0 {
+		return nil, fmt.Errorf("handoff: timeout %s is not positive", timeout)
 	}
 	switch {
 	case function != "" && base != "":
-		return nil, fmt.Errorf("handoff: set %s_FUNCTION or %s_URL, not both", prefix, prefix)
+		return nil, fmt.Errorf("handoff: give a function or a URL, not both")
 	case base != "":
 		return NewHTTP(base, timeout)
 	case function != "":

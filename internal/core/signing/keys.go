@@ -19,16 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
-// Environment variables of FromEnv.
-const (
-	// EnvSecret names a Secrets Manager secret holding the PEM key.
-	EnvSecret = "FACELAMBDA_SIGNING_KEY_SECRET"
-	// EnvParam names an SSM parameter (SecureString) holding the PEM key.
-	EnvParam = "FACELAMBDA_SIGNING_KEY_PARAM"
-	// EnvFile is the path of the local key file (default DefaultKeyFile).
-	EnvFile = "FACELAMBDA_SIGNING_KEY_FILE"
-)
-
 // DefaultKeyFile is where the local server keeps its signing key.
 const DefaultKeyFile = ".data/signing-key.pem"
 
@@ -211,27 +201,29 @@ func LoadSSM(ctx context.Context, client SSMAPI, name string) (*Signer, error) {
 	return s, nil
 }
 
-// FromEnv returns the signer the environment configures: the Secrets
-// Manager secret named by FACELAMBDA_SIGNING_KEY_SECRET, else the SSM
-// parameter named by FACELAMBDA_SIGNING_KEY_PARAM (both with the default
-// AWS configuration), else the local file FACELAMBDA_SIGNING_KEY_FILE
-// (default DefaultKeyFile), created when missing.
-func FromEnv(ctx context.Context) (*Signer, error) {
-	if id := os.Getenv(EnvSecret); id != "" {
+// Source names where the signing key is: the Secrets Manager secret
+// Secret, else the SSM parameter Param (both read with the default AWS
+// configuration), else the local PEM file File (default DefaultKeyFile),
+// created when missing. internal/config fills it from the environment.
+type Source struct{ Secret, Param, File string }
+
+// Load returns the signer of the key src names.
+func Load(ctx context.Context, src Source) (*Signer, error) {
+	if src.Secret != "" {
 		cfg, err := config.LoadDefaultConfig(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("signing: load AWS config: %w", err)
 		}
-		return LoadSecretsManager(ctx, secretsmanager.NewFromConfig(cfg), id)
+		return LoadSecretsManager(ctx, secretsmanager.NewFromConfig(cfg), src.Secret)
 	}
-	if name := os.Getenv(EnvParam); name != "" {
+	if src.Param != "" {
 		cfg, err := config.LoadDefaultConfig(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("signing: load AWS config: %w", err)
 		}
-		return LoadSSM(ctx, ssm.NewFromConfig(cfg), name)
+		return LoadSSM(ctx, ssm.NewFromConfig(cfg), src.Param)
 	}
-	path := os.Getenv(EnvFile)
+	path := src.File
 	if path == "" {
 		path = DefaultKeyFile
 	}

@@ -46,7 +46,7 @@
 // /v2/.well-known/jwks.json; JWKSOf publishes several keys during a
 // rotation. Verify checks a JWS against such a set. The private key comes
 // from Secrets Manager or SSM Parameter Store on AWS and from a PEM file
-// under .data/ for the local server (FromEnv).
+// under .data/ for the local server (Load).
 package signing
 
 import (

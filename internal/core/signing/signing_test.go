@@ -483,27 +483,22 @@ func TestLoadOrCreateLocalExisting(t *testing.T) {
 	assert.Equal(t, "garbage", string(data))
 }
 
-func TestFromEnvLocal(t *testing.T) {
-	t.Setenv(EnvSecret, "")
-	t.Setenv(EnvParam, "")
-
+func TestLoadLocal(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "k.pem")
 	require.NoError(t, os.WriteFile(path, pkcs8PEM(t, testKey()), 0o600))
-	t.Setenv(EnvFile, path)
-	s, err := FromEnv(context.Background())
+	s, err := Load(context.Background(), Source{File: path})
 	require.NoError(t, err)
 	assert.Equal(t, Thumbprint(&testKey().PublicKey), s.KID())
 
 	// Default: .data/signing-key.pem under the working directory.
-	t.Setenv(EnvFile, "")
 	wd := t.TempDir()
 	t.Chdir(wd)
-	s, err = FromEnv(context.Background())
+	s, err = Load(context.Background(), Source{})
 	require.NoError(t, err)
 	fi, err := os.Stat(filepath.Join(wd, DefaultKeyFile))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
-	again, err := FromEnv(context.Background())
+	again, err := Load(context.Background(), Source{})
 	require.NoError(t, err)
 	assert.Equal(t, s.KID(), again.KID())
 }

@@ -8,10 +8,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 
+	"github.com/facelambda/facelambda/internal/config"
 	"github.com/facelambda/facelambda/internal/ml/face"
 	"github.com/facelambda/facelambda/internal/ml/inference"
 	"github.com/facelambda/facelambda/internal/ml/modelset"
@@ -32,18 +31,13 @@ type Config struct {
 	CUDADevice string
 }
 
-// ConfigFromEnv reads FACELAMBDA_MODEL_DIR, FACELAMBDA_ORT_LIBRARY,
-// FACELAMBDA_ORT_THREADS, FACELAMBDA_ORT_SPINNING, FACELAMBDA_ORT_OPT_ALL
-// (1 enables ORT_ENABLE_ALL graph optimisation), FACELAMBDA_ORT_PROVIDER
-// (cpu, cuda or auto) and FACELAMBDA_CUDA_DEVICE, falling back to the
-// Lambda layer mounts when present and otherwise to the repository's layers/.
-func ConfigFromEnv() Config {
-	c := Config{ModelDir: os.Getenv("FACELAMBDA_MODEL_DIR"), LibraryPath: os.Getenv("FACELAMBDA_ORT_LIBRARY")}
-	c.IntraOpThreads, _ = strconv.Atoi(os.Getenv("FACELAMBDA_ORT_THREADS"))
-	c.Spinning = os.Getenv("FACELAMBDA_ORT_SPINNING") == "1"
-	c.FullOptimization = os.Getenv("FACELAMBDA_ORT_OPT_ALL") == "1"
-	c.Provider = strings.ToLower(strings.TrimSpace(os.Getenv("FACELAMBDA_ORT_PROVIDER")))
-	c.CUDADevice = strings.TrimSpace(os.Getenv("FACELAMBDA_CUDA_DEVICE"))
+// FromSettings is the engine configuration of the models settings m
+// (config.Models, read from FACELAMBDA_MODEL_DIR, FACELAMBDA_ORT_*,
+// FACELAMBDA_CUDA_DEVICE), falling back to the Lambda layer mounts when
+// present and otherwise to the repository's layers/.
+func FromSettings(m config.Models) Config {
+	c := Config{ModelDir: m.Dir, LibraryPath: m.ORTLibrary, IntraOpThreads: m.Threads, Spinning: m.Spinning,
+		FullOptimization: m.OptimizeAll, Provider: m.Provider, CUDADevice: m.CUDADevice}
 	if c.ModelDir == "" || c.LibraryPath == "" {
 		md, lib := DefaultPaths()
 		if c.ModelDir == "" {
@@ -54,6 +48,17 @@ func ConfigFromEnv() Config {
 		}
 	}
 	return c
+}
+
+// ConfigFromEnv is FromSettings of the environment's models settings
+// (config.Load), for tests that open the models; an invalid setting panics
+// with its message. Services build theirs through internal/app.
+func ConfigFromEnv() Config {
+	c, err := config.Load()
+	if err != nil {
+		panic(err)
+	}
+	return FromSettings(c.Models)
 }
 
 // InferenceOptions are the ONNX Runtime options of c, for every package that

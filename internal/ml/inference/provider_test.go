@@ -115,7 +115,7 @@ func TestConfigFromEnvCarriesProvider(t *testing.T) {
 		provider, device         string
 		wantProvider, wantDevice string
 	}{
-		{"", "", "", ""},
+		{"", "", "cpu", ""},
 		{" Auto ", "1", "auto", "1"},
 		{"cuda", "", "cuda", ""},
 	} {

@@ -18,7 +18,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/facelambda/facelambda/internal/app"
 	"github.com/facelambda/facelambda/internal/core/auth"
 )
 
@@ -35,13 +34,13 @@ func TestLocalDataSealedAtRest(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	base := "http://" + ln.Addr().String()
-	deps, st, err := LocalDeps(ctx, dir, base)
+	g, err := localGraph(ctx, dir, base)
 	require.NoError(t, err)
-	defer st.Close()
+	defer g.Close()
+	st := g.Embedded
 	key, _, err := auth.Create(ctx, st, "acme", "test", []string{auth.ScopeAll}, time.Now())
 	require.NoError(t, err)
-	srv := &http.Server{Handler: app.Local(deps, map[string]http.Handler{
-		"PUT /v2/uploads/{key...}": st.UploadHandler(), "GET /v2/downloads/{key...}": st.DownloadHandler()})}
+	srv := &http.Server{Handler: g.Local()}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/facelambda/facelambda/internal/config"
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/ml/decode"
 	"github.com/facelambda/facelambda/internal/ml/engine"
@@ -91,7 +92,11 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	eng, err := engine.Open(engine.ConfigFromEnv())
+	env, err := config.Load()
+	if err != nil {
+		return err
+	}
+	eng, err := engine.Open(engine.FromSettings(env.Models))
 	if err != nil {
 		return err
 	}

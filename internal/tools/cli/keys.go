@@ -4,15 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/facelambda/facelambda/internal/adapters/store/dynamo"
 	"github.com/facelambda/facelambda/internal/adapters/store/embedded"
+	"github.com/facelambda/facelambda/internal/config"
 	"github.com/facelambda/facelambda/internal/core/auth"
 )
 
@@ -20,12 +20,16 @@ import (
 // [--name N] [--store local|aws] [--data .data]`. The new key is printed
 // alone on the last line of output.
 func keysCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	env, err := config.Load()
+	if err != nil {
+		return err
+	}
 	fs := newFlags("keys create", stdout, stderr)
 	tenant := fs.String("tenant", "", "tenant (service provider) id: 1-64 of A-Z a-z 0-9 _ -")
 	scopes := fs.String("scopes", "*", "comma-separated scopes (* for all): "+fmt.Sprint(auth.AllScopes()))
 	name := fs.String("name", "", "a name for the key")
 	where := fs.String("store", "local", "local (the embedded store under --data) or aws (DynamoDB table $FACELAMBDA_TABLE)")
-	data := fs.String("data", ".data", "local data folder")
+	data := fs.String("data", env.Store.DataDir, "local data folder (default $FACELAMBDA_DATA_DIR, else .data)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,16 +50,16 @@ func keysCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		defer st.Close()
 		ks = st
 	case "aws":
-		table := os.Getenv("FACELAMBDA_TABLE")
+		table := env.Store.Table
 		if table == "" {
 			return fmt.Errorf("keys: set FACELAMBDA_TABLE to the stack's DataTableName output")
 		}
-		cfg, err := config.LoadDefaultConfig(ctx)
+		cfg, err := awsconfig.LoadDefaultConfig(ctx)
 		if err != nil {
 			return err
 		}
 		var opts []func(*dynamodb.Options)
-		if ep := os.Getenv("FACELAMBDA_DYNAMODB_ENDPOINT"); ep != "" {
+		if ep := env.Store.DynamoDBEndpoint; ep != "" {
 			opts = append(opts, dynamo.WithEndpoint(ep))
 		}
 		ks = dynamo.New(dynamodb.NewFromConfig(cfg, opts...), table)

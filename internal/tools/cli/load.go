@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/facelambda/facelambda/internal/config"
 	"github.com/facelambda/facelambda/internal/tools/evaluation"
 	"io"
 	"mime/multipart"
@@ -33,9 +34,13 @@ type LoadReport struct {
 // load drives a running server with concurrent bio-session flows: create a
 // session, add two faces, list the matches, delete the session.
 func load(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	env, err := config.Load()
+	if err != nil {
+		return err
+	}
 	fs := newFlags("load", stdout, stderr)
 	base := fs.String("url", "http://127.0.0.1:3000", "server base URL")
-	key := fs.String("key", os.Getenv("FACELAMBDA_API_KEY"), "API key (default $FACELAMBDA_API_KEY)")
+	key := fs.String("key", env.Client.APIKey, "API key (default $FACELAMBDA_API_KEY)")
 	conc := fs.Int("concurrency", 4, "concurrent flows")
 	dur := fs.Duration("duration", 20*time.Second, "how long to run")
 	imgA := fs.String("reference", "testdata/faces/obama.jpg", "reference image")

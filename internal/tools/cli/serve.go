@@ -6,19 +6,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/facelambda/facelambda/internal/adapters/store/embedded"
 	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/config"
 	"github.com/facelambda/facelambda/internal/core/auth"
-	"github.com/facelambda/facelambda/internal/core/envelope"
-	"github.com/facelambda/facelambda/internal/core/liveness"
-	"github.com/facelambda/facelambda/internal/core/signing"
-	"github.com/facelambda/facelambda/internal/core/webhook"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
 	"github.com/facelambda/facelambda/internal/transport/lambdahttp"
 )
@@ -31,7 +26,7 @@ const LocalTenant = "local"
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", stdout, stderr)
 	addr := fs.String("addr", "127.0.0.1:3000", "listen address")
-	data := fs.String("data", ".data", "folder of the embedded store and the signing key")
+	data := fs.String("data", "", "folder of the embedded store and its keys (default $FACELAMBDA_DATA_DIR, else .data)")
 	work := fs.Int("max-image-work", 2, "requests decoding images at once (each 40 MP image takes hundreds of MB); more wait, then get 503")
 	wait := fs.Duration("image-work-wait", 2*time.Second, "how long a request waits for image work before 503")
 	readTimeout := fs.Duration("read-timeout", 60*time.Second, "time to read a whole request")
@@ -43,88 +38,50 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	deps, st, err := LocalDeps(ctx, *data, "http://"+ln.Addr().String())
+	g, err := localGraph(ctx, *data, "http://"+ln.Addr().String())
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	defer st.Close()
-	key, err := firstKey(ctx, st, *data)
+	defer g.Close()
+	dir := g.Config.Store.DataDir
+	key, err := firstKey(ctx, g.Embedded, dir)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	deps.Gate = httpapi.NewGate(*work, *wait)
-	h := app.Local(deps, map[string]http.Handler{"PUT /v2/uploads/{key...}": st.UploadHandler(), "GET /v2/downloads/{key...}": st.DownloadHandler()})
+	g.Deps.Gate = httpapi.NewGate(*work, *wait)
+	h := g.Local()
 	srv := lambdahttp.NewServer(h)
 	srv.ReadTimeout, srv.IdleTimeout = *readTimeout, *idleTimeout
 	srv.ReadHeaderTimeout = min(srv.ReadHeaderTimeout, *readTimeout)
-	slog.Info("serving", "addr", ln.Addr().String(), "data", *data, "max_image_work", *work)
-	fmt.Fprintf(stdout, "facelambda listening on http://%s (store %s)\n", ln.Addr(), *data)
+	slog.Info("serving", "addr", ln.Addr().String(), "data", dir, "max_image_work", *work)
+	fmt.Fprintf(stdout, "facelambda listening on http://%s (store %s)\n", ln.Addr(), dir)
 	if key != "" {
 		fmt.Fprintf(stdout, "first API key of tenant %q (all scopes; shown once, keep it):\n%s\n", LocalTenant, key)
 	}
 	return lambdahttp.ServeServer(ctx, srv, ln)
 }
 
-// LocalDeps builds the local server's dependencies: the real engine, the
-// embedded store in dir and a signing key kept in dir.
-func LocalDeps(ctx context.Context, dir, baseURL string) (*httpapi.Deps, *embedded.Store, error) {
-	svc, err := app.Service()
+// localGraph builds the local server: the environment's configuration
+// (docs/configuration.md) with the embedded store (FACELAMBDA_STORE=embedded)
+// in dir when given, every function's parts, uploads on baseURL. Its keys
+// are in the data folder unless the environment names others.
+func localGraph(ctx context.Context, dir, baseURL string) (*app.Graph, error) {
+	over := map[string]string{"FACELAMBDA_STORE": config.StoreEmbedded}
+	if dir != "" {
+		over["FACELAMBDA_DATA_DIR"] = dir
+	}
+	cfg, err := config.LoadWith(over)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	// One master key seals templates, capture keys, face templates and
-	// every stored image and recording.
-	keys, err := envelope.OpenLocalKey(filepath.Join(dir, "template-master.key"))
+	g, err := app.Build(ctx, cfg, app.Everything)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	st, err := embedded.Open(filepath.Join(dir, "store"), embedded.WithSealer(envelope.NewSealer(keys, envelope.Options{})))
-	if err != nil {
-		return nil, nil, err
-	}
-	st.BaseURL = baseURL
-	signer, err := signing.LoadOrCreateLocal(filepath.Join(dir, "signing-key.pem"))
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	cfg := app.ConfigFromEnv()
-	cfg.AllowHTTPCallbacks = true
-	enc := svc.Encoder()
-	d := &httpapi.Deps{Bio: svc, Encoder: enc, Records: app.SealedRecords(st, keys), Blobs: st, Keys: st, Classes: st, Usage: st, Signer: signer, Config: cfg,
-		ModelsReady: func(context.Context) error { return nil }}
-	app.WithEnroll(d, keys)
-	app.WithActive(d, keys)
-	d.Active.ExposeChecks = os.Getenv("FACELAMBDA_LIVENESS_MEASURES") != "0" // development: show the measures
-	// What the bucket's object-created notification does in AWS: a capture
-	// uploaded through a presigned URL is analysed once stored.
-	st.OnUpload = func(key string) {
-		if strings.HasPrefix(key, liveness.UploadPrefix) {
-			go func() {
-				if err := d.LivenessService().ProcessUpload(context.Background(), key, time.Now()); err != nil {
-					slog.Error("liveness upload", "key", key, "err", err)
-				}
-			}()
-		}
-	}
-	if d.Liveness, err = app.LoadLiveness(); err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	policy := webhook.Policy{AllowHTTP: true}
-	if v := os.Getenv("FACELAMBDA_WEBHOOK_ALLOW"); v != "" {
-		if policy.Allow, err = webhook.ParsePrefixes(v); err != nil {
-			st.Close()
-			return nil, nil, err
-		}
-	}
-	if err := app.WithLocalWebhooks(d, st, st, filepath.Join(dir, "webhook.key"), policy); err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	return d, st, nil
+	g.Embedded.BaseURL = baseURL
+	return g, nil
 }
 
 // firstKey creates an API key for the local tenant the first time the data

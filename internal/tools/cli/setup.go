@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/facelambda/facelambda/internal/adapters/store/dynamo"
 	"github.com/facelambda/facelambda/internal/adapters/store/s3blob"
 	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/config"
 	"github.com/facelambda/facelambda/internal/core/envelope"
 	"github.com/facelambda/facelambda/internal/ml/engine"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
@@ -24,9 +24,13 @@ import (
 // setupLocal prepares local AWS servers (DynamoDB Local, an S3 server) for
 // the functions: the table, the bucket, and the fixture events/ refer to.
 func setupLocal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	env, err := config.Load()
+	if err != nil {
+		return err
+	}
 	fs := newFlags("setup-local", stdout, stderr)
-	ddb := fs.String("dynamodb", os.Getenv("FACELAMBDA_DYNAMODB_ENDPOINT"), "DynamoDB endpoint")
-	s3ep := fs.String("s3", os.Getenv("FACELAMBDA_S3_ENDPOINT"), "S3 endpoint")
+	ddb := fs.String("dynamodb", env.Store.DynamoDBEndpoint, "DynamoDB endpoint (default $FACELAMBDA_DYNAMODB_ENDPOINT)")
+	s3ep := fs.String("s3", env.Store.S3Endpoint, "S3 endpoint (default $FACELAMBDA_S3_ENDPOINT)")
 	table := fs.String("table", "facelambda-local", "table name")
 	bucket := fs.String("bucket", "facelambda-local", "bucket name")
 	templateKey := fs.String("template-key", ".tools/localaws/template-master.key", "local key file templates are sealed with (the functions' FACELAMBDA_TEMPLATE_KEY_FILE)")
@@ -45,7 +49,7 @@ func setupLocal(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := s3blob.CreateBucket(ctx, sc, *bucket); err != nil {
 		return err
 	}
-	bio, err := app.Service()
+	bio, err := app.NewService(env.Models, true)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/facelambda/facelambda/internal/config"
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/ml/engine"
 	"github.com/facelambda/facelambda/internal/tools/dataset"
@@ -53,7 +54,7 @@ func EmbeddingCachePath(encoder string) string {
 		return ""
 	}
 	dec := "turbo"
-	if os.Getenv("FACELAMBDA_PURE_GO_DECODE") == "1" {
+	if env, err := config.Load(); err == nil && env.Models.PureGoDecode {
 		dec = "purego"
 	}
 	return filepath.Join(root, ".tools", "cache", "embeddings-"+encoder+"-"+dec+".gob")

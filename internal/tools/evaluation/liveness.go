@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/facelambda/facelambda/internal/config"
 	"github.com/facelambda/facelambda/internal/ml/decode"
 	"github.com/facelambda/facelambda/internal/ml/engine"
 	"github.com/facelambda/facelambda/internal/ml/geometry"
@@ -94,7 +95,11 @@ type LivenessModels struct {
 
 // OpenLiveness opens the face engine and the liveness models.
 func OpenLiveness() (*LivenessModels, error) {
-	cfg := engine.ConfigFromEnv()
+	env, err := config.Load()
+	if err != nil {
+		return nil, err
+	}
+	cfg := engine.FromSettings(env.Models)
 	eng, err := engine.Open(cfg)
 	if err != nil {
 		return nil, err

@@ -13,10 +13,6 @@ import (
 	"time"
 )
 
-// DefaultListen is the address StartOrListen serves on outside Lambda when
-// FACELAMBDA_LISTEN is not set.
-const DefaultListen = ":8080"
-
 // Timeouts of the plain HTTP server. Reads allow a 31 MB body on a slow link;
 // writes allow the heaviest request's computation; the shutdown grace fits
 // in ECS's default 30 s between SIGTERM and SIGKILL.
@@ -28,19 +24,15 @@ const (
 	shutdownGrace     = 25 * time.Second
 )
 
-// StartOrListen serves h as this process's Lambda function when it runs in
-// Lambda (AWS_LAMBDA_RUNTIME_API is set), and otherwise as a plain HTTP
-// server on FACELAMBDA_LISTEN (default ":8080") until SIGTERM or SIGINT,
-// which drain in-flight requests (ECS stops tasks with SIGTERM). It does not
+// StartOrListen serves h as this process's Lambda function when inLambda
+// (config.Server: AWS_LAMBDA_RUNTIME_API is set), and otherwise as a plain
+// HTTP server on addr (FACELAMBDA_LISTEN) until SIGTERM or SIGINT, which
+// drain in-flight requests (ECS stops tasks with SIGTERM). It does not
 // return; a server failure exits with status 1.
-func StartOrListen(h http.Handler) {
-	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+func StartOrListen(h http.Handler, inLambda bool, addr string) {
+	if inLambda {
 		Start(h)
 		return
-	}
-	addr := os.Getenv("FACELAMBDA_LISTEN")
-	if addr == "" {
-		addr = DefaultListen
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
