@@ -11,7 +11,7 @@ import (
 
 // Error is the service's typed error (fault.Error).
 //
-// Deprecated: compatibility alias; use fault.Error.
+// Compatibility shim: use fault.Error.
 type Error = fault.Error
 
 // Stable error codes of this package (aliases of the fault codes, kept for
@@ -31,7 +31,7 @@ const (
 
 // Invalid reports a malformed request.
 //
-// Deprecated: compatibility forwarder; use fault.Invalid.
+// Compatibility shim: use fault.Invalid.
 func Invalid(format string, args ...any) *Error { return fault.Invalid(format, args...) }
 
 // imageError classifies a decoding failure; label names the image ("candidateImage").

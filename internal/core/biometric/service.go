@@ -309,7 +309,7 @@ func (s *Service) Dimensions() int { return s.dims }
 
 // NewID returns a random UUID (version 4).
 //
-// Deprecated: compatibility forwarder; use uid.New.
+// Compatibility shim: use uid.New.
 func NewID() string { return uid.New() }
 
 // DetectAll decodes img and returns every face box, in original pixels.

@@ -20,12 +20,11 @@ type Error struct {
 	Field string
 	Err   error
 
-	// Status is a transitional field kept so that code written before this
+	// Status is a transitional shim, kept so that code written before this
 	// package compiles: the status of a response comes from the code (the
 	// transport's table) and Status is consulted only for a code the table
-	// does not know.
-	//
-	// Deprecated: set Code only; Status goes once every caller is migrated.
+	// does not know. Set Code only; Status goes once every caller is
+	// migrated.
 	Status int
 }
 

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/facelambda/facelambda/internal/core/biometric"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/ml/decode"
 )
 
@@ -115,8 +116,7 @@ func (f *form) readJSON(body io.Reader, isImage map[string]bool) error {
 	}
 	keys, err := objectKeys(raw, "", false)
 	if err != nil {
-		var fe *fieldError
-		if errors.As(err, &fe) {
+		if fe := fault.As(err); fe != nil && fe.Field != "" {
 			return err
 		}
 		return biometric.Invalid("request body is not a JSON object: %v", err)
@@ -232,8 +232,7 @@ func (f *form) readMultipart(body io.Reader, boundary string, isImage map[string
 				return errorf(http.StatusRequestEntityTooLarge, biometric.CodeImageTooLarge,
 					fmt.Sprintf("%s: image exceeds %d bytes", clip(name), decode.DefaultMaxBytes))
 			}
-			return &fieldError{be: errorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge,
-				fmt.Sprintf("part %s exceeds %d bytes", clip(name), maxField)), field: clip(name)}
+			return fault.OnField(fault.CodeRequestTooLarge, clip(name), "part %s exceeds %d bytes", clip(name), maxField)
 		}
 		pct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
 		switch {
