@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/facelambda/facelambda/internal/core/envelope"
 	"github.com/facelambda/facelambda/internal/core/events"
 	"github.com/facelambda/facelambda/internal/core/store"
 )
@@ -303,7 +304,7 @@ func (r *Registry) save(ctx context.Context, rec *record, sec *sealedSecrets) er
 		if err != nil {
 			return err
 		}
-		box, err := sealGCM(dk, plain, aad("secrets", rec.Tenant, rec.ID))
+		box, err := envelope.Seal(dk, plain, aad("secrets", rec.Tenant, rec.ID))
 		if err != nil {
 			return err
 		}
@@ -336,7 +337,7 @@ func (r *Registry) open(ctx context.Context, rec record) (sealedSecrets, error) 
 	if err != nil {
 		return sealedSecrets{}, fmt.Errorf("webhook %s secrets: %w", rec.ID, err)
 	}
-	plain, err := openGCM(dk, rec.Sealed.Box, aad("secrets", rec.Tenant, rec.ID))
+	plain, err := envelope.Open(dk, rec.Sealed.Box, aad("secrets", rec.Tenant, rec.ID))
 	if err != nil {
 		return sealedSecrets{}, fmt.Errorf("webhook %s secrets: %w", rec.ID, err)
 	}
