@@ -20,6 +20,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/store"
 	"github.com/facelambda/facelambda/internal/core/template"
+	"github.com/facelambda/facelambda/internal/core/uid"
 	"github.com/facelambda/facelambda/internal/ml/face"
 )
 
@@ -283,7 +284,7 @@ func (s *Service) Enroll(ctx context.Context, tenant string, classID uint64, ima
 	// Thumbnails are stored before the template that names them.
 	for i := range fresh {
 		if s.Thumbnails && fresh[i].thumb != nil {
-			key := ThumbnailPrefix(tenant, classID) + biometric.NewID() + ".jpg"
+			key := ThumbnailPrefix(tenant, classID) + uid.New() + ".jpg"
 			if err := s.Blobs.Put(ctx, key, fresh[i].thumb, "image/jpeg"); err != nil {
 				return nil, fmt.Errorf("store thumbnail: %w", err)
 			}

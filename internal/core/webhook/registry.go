@@ -2,8 +2,6 @@ package webhook
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +12,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/envelope"
 	"github.com/facelambda/facelambda/internal/core/events"
 	"github.com/facelambda/facelambda/internal/core/store"
+	"github.com/facelambda/facelambda/internal/core/uid"
 )
 
 // Item kinds of the package in store.Items.
@@ -165,13 +164,7 @@ func (r *Registry) now() time.Time {
 	return r.Now().UTC()
 }
 
-func newWebhookID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
-	return hex.EncodeToString(b[:])
-}
+func newWebhookID() string { return uid.Hex(16) }
 
 // checkEvents validates and deduplicates a subscription list.
 func checkEvents(in []string) ([]string, error) {
