@@ -8,7 +8,7 @@ SHARED ?= ../shared
 ADDR ?= 127.0.0.1:3000
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: all run test test-setup deps layers build vet unit lint-template localaws localaws-stop opt setup-local invoke invoke-events calibrate eval eval-detect bench load fuzz clean
+.PHONY: all run test test-setup deps layers build vet staticcheck unit lint-template localaws localaws-stop opt setup-local invoke invoke-events calibrate eval eval-detect bench load fuzz clean
 
 all: build
 
@@ -50,7 +50,7 @@ run: build
 	./bin/facelambda serve --addr $(ADDR)
 
 ## test: everything the tests need, then all tests (the tools that cannot be installed from here are checked first).
-test: localaws lint-template build vet test-setup unit invoke-events
+test: localaws lint-template build vet staticcheck test-setup unit invoke-events
 
 ## test-setup: the install steps above on the paths where the thing is missing (fakes, no network).
 test-setup: layers
@@ -69,6 +69,14 @@ localaws-stop:
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
+
+## staticcheck: the pinned staticcheck (installed into .tools/bin when missing or of another version) over every package.
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(CURDIR)/.tools/bin/staticcheck
+staticcheck:
+	@$(STATICCHECK) -version 2>/dev/null | grep -qF '($(STATICCHECK_VERSION:v%=%))' || \
+		GOBIN=$(CURDIR)/.tools/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(STATICCHECK) ./...
 
 unit: localaws
 	set -a && . $(LOCALAWS_ENV) && set +a && $(GO) test -count=1 -timeout 20m ./...

@@ -8,8 +8,6 @@ package handoff
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +15,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+
+	"github.com/facelambda/facelambda/internal/core/fault"
+	"github.com/facelambda/facelambda/internal/core/uid"
 )
 
 // HeaderServedBy names the response header saying where Wrap served a
@@ -29,12 +30,13 @@ const (
 	ServedByLocal = "local"
 )
 
-// Codes of the error objects this package writes (the {id, code, message}
-// object of docs/api.md).
+// Codes of the error objects this package writes (fault codes; the
+// statuses are those of transport/httpapi's table, but for a GPU service
+// that timed out: 504).
 const (
-	CodeGPUUnavailable  = "GPU_UNAVAILABLE"
-	CodeRequestTooLarge = "REQUEST_TOO_LARGE"
-	CodeInvalidRequest  = "INVALID_REQUEST"
+	CodeGPUUnavailable  = fault.CodeGPUUnavailable
+	CodeRequestTooLarge = fault.CodeRequestTooLarge
+	CodeInvalidRequest  = fault.CodeInvalidRequest
 )
 
 // Predicate reports whether a request is heavy. It gets a clone of the
@@ -190,37 +192,19 @@ func (rec *recorder) writeTo(w http.ResponseWriter, servedBy string) {
 	_, _ = w.Write(rec.body.Bytes())
 }
 
-// errorBody is the service's error object (docs/api.md).
-type errorBody struct {
-	ID      string `json:"id"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// writeError answers with the error object; its id is the request id
-// (X-Request-Id) when one is already set, else a new one.
+// writeError answers with the error object (fault.Body); its id is the
+// request id (X-Request-Id) when one is already set, else a new one.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	id := w.Header().Get("X-Request-Id")
 	if id == "" {
-		id = newID()
+		id = uid.New()
 		w.Header().Set("X-Request-Id", id)
 	}
-	b, _ := json.Marshal(errorBody{ID: id, Code: code, Message: msg})
+	b, _ := json.Marshal(fault.Body{ID: id, Code: code, Message: msg})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Del("Content-Length")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
-}
-
-// newID returns a random UUID (version 4), the form of the service's
-// request ids.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // snippet is the start of b, for logs.

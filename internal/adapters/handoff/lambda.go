@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+
+	"github.com/facelambda/facelambda/internal/core/uid"
 )
 
 // Invoker invokes a Lambda function; *lambda.Client satisfies it.
@@ -146,7 +148,7 @@ func RequestEvent(r *http.Request) (events.APIGatewayV2HTTPRequest, error) {
 	if !ok {
 		now := time.Now().UTC()
 		rc = events.APIGatewayV2HTTPRequestContext{
-			RouteKey: "$default", Stage: "$default", RequestID: newID(),
+			RouteKey: "$default", Stage: "$default", RequestID: uid.New(),
 			Time: now.Format("02/Jan/2006:15:04:05 -0700"), TimeEpoch: now.UnixMilli(),
 		}
 		rc.HTTP.SourceIP = r.RemoteAddr

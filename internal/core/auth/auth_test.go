@@ -17,7 +17,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/store"
+	"github.com/facelambda/facelambda/internal/core/uid"
 )
 
 // memKeys is an in-memory KeyStore that counts lookups.
@@ -82,6 +84,35 @@ func do(h http.Handler, header map[string]string) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	return w
+}
+
+// errorBody is what fail writes.
+type errorBody struct {
+	ID      string `json:"id"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// fail stands for the transport's error writer: it answers the code with
+// its status and the error object, whose id is the request id (a new UUID
+// when none is set).
+func fail(w http.ResponseWriter, _ *http.Request, err error) {
+	e := fault.As(err)
+	if e == nil {
+		e = fault.Internal("", err)
+	}
+	status := map[string]int{CodeUnauthenticated: http.StatusUnauthorized, CodeForbidden: http.StatusForbidden}[e.Code]
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	id := w.Header().Get("X-Request-Id")
+	if id == "" {
+		id = uid.New()
+		w.Header().Set("X-Request-Id", id)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(errorBody{ID: id, Code: e.Code, Message: e.Message})
 }
 
 func decodeError(t *testing.T, w *httptest.ResponseRecorder) errorBody {
@@ -268,7 +299,7 @@ func TestMiddleware(t *testing.T) {
 		{"hash as key", map[string]string{"apikey": Hash(plain)}, http.StatusUnauthorized},
 		{"too long", map[string]string{"apikey": strings.Repeat("x", maxKeyLen+1)}, http.StatusUnauthorized},
 	}
-	h := Middleware(ks)(echo)
+	h := Middleware(ks, fail)(echo)
 	var unauthBody string
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -296,7 +327,7 @@ func TestMiddleware(t *testing.T) {
 func TestMiddlewareStoreError(t *testing.T) {
 	ks := newMemKeys()
 	ks.err = errors.New("dynamodb: ProvisionedThroughputExceededException on table keys")
-	h := Middleware(ks)(echo)
+	h := Middleware(ks, fail)(echo)
 	w := do(h, map[string]string{"apikey": "fl_whatever"})
 	require.Equal(t, http.StatusInternalServerError, w.Code)
 	b := decodeError(t, w)
@@ -312,7 +343,7 @@ func TestMiddlewareStoreError(t *testing.T) {
 func TestMiddlewareKeepsRequestID(t *testing.T) {
 	h := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Request-Id", "req-123")
-		Middleware(newMemKeys())(echo).ServeHTTP(w, r)
+		Middleware(newMemKeys(), fail)(echo).ServeHTTP(w, r)
 	}
 	w := do(http.HandlerFunc(h), nil)
 	require.Equal(t, http.StatusUnauthorized, w.Code)
@@ -323,7 +354,7 @@ func TestMiddlewareCache(t *testing.T) {
 	ks := newMemKeys()
 	plain, _, err := Create(context.Background(), ks, "acme", "prod", []string{ScopeMatch}, time.Now())
 	require.NoError(t, err)
-	h := Middleware(ks)(echo)
+	h := Middleware(ks, fail)(echo)
 
 	for i := range 3 {
 		w := do(h, map[string]string{"apikey": plain})
@@ -350,7 +381,7 @@ func TestMiddlewareCacheTTL(t *testing.T) {
 	plain, _, err := Create(context.Background(), ks, "acme", "prod", []string{ScopeMatch}, time.Now())
 	require.NoError(t, err)
 	now := time.Unix(1_700_000_000, 0)
-	a := &authenticator{ks: ks, cache: newKeyCache(time.Minute, 8, func() time.Time { return now })}
+	a := &authenticator{ks: ks, cache: newKeyCache(time.Minute, 8, func() time.Time { return now }), fail: fail}
 	h := a.middleware(echo)
 	hdr := map[string]string{"apikey": plain}
 
@@ -402,7 +433,7 @@ func TestMiddlewarePrincipalIsolated(t *testing.T) {
 		p, _ := FromContext(r.Context())
 		p.Scopes[0] = ScopeAll
 	})
-	Middleware(ks)(mutate).ServeHTTP(httptest.NewRecorder(), func() *http.Request {
+	Middleware(ks, fail)(mutate).ServeHTTP(httptest.NewRecorder(), func() *http.Request {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		r.Header.Set("apikey", plain)
 		return r
@@ -432,7 +463,7 @@ func TestRequire(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := Middleware(ks)(Require(tt.scope, echo))
+			h := Middleware(ks, fail)(Require(tt.scope, echo, fail))
 			w := do(h, map[string]string{"apikey": tt.key})
 			require.Equal(t, tt.status, w.Code, w.Body.String())
 			if tt.status == http.StatusOK {
@@ -448,12 +479,12 @@ func TestRequire(t *testing.T) {
 }
 
 func TestRequireWithoutPrincipal(t *testing.T) {
-	w := do(Require(ScopeMatch, echo), map[string]string{"apikey": "fl_ignored"})
+	w := do(Require(ScopeMatch, echo, fail), map[string]string{"apikey": "fl_ignored"})
 	require.Equal(t, http.StatusUnauthorized, w.Code)
 	assert.Equal(t, "Bearer", w.Header().Get("WWW-Authenticate"))
 	assert.Equal(t, CodeUnauthenticated, decodeError(t, w).Code)
 }
 
 func TestRequireUnknownScopePanics(t *testing.T) {
-	assert.Panics(t, func() { Require("admin", echo) })
+	assert.Panics(t, func() { Require("admin", echo, fail) })
 }

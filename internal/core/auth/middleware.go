@@ -1,9 +1,6 @@
 package auth
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,15 +10,22 @@ import (
 	"sync"
 	"time"
 
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/store"
 )
 
-// Error codes of the responses of Middleware and Require.
+// Error codes of the errors of Middleware and Require (aliases of the fault
+// codes).
 const (
-	CodeUnauthenticated = "UNAUTHENTICATED"
-	CodeForbidden       = "FORBIDDEN"
-	CodeInternal        = "INTERNAL_ERROR"
+	CodeUnauthenticated = fault.CodeUnauthenticated
+	CodeForbidden       = fault.CodeForbidden
+	CodeInternal        = fault.CodeInternal
 )
+
+// Fail answers a request refused with err (a *fault.Error): the transport's
+// error writer, which maps the code to a status and writes the error
+// object.
+type Fail func(w http.ResponseWriter, r *http.Request, err error)
 
 // Cache bounds of Middleware: a warm Lambda looks a key up in the store at
 // most once a minute, so a revoked key keeps working for up to CacheTTL.
@@ -38,27 +42,28 @@ const msgUnauthenticated = "missing or invalid API key: send it in the apikey he
 
 // Middleware authenticates every request by its API key, read from the
 // apikey header or else from "Authorization: Bearer <key>", and puts the
-// Principal in the request's context. A missing or unknown key gets 401
-// UNAUTHENTICATED (the same answer for both), a store failure 500
-// INTERNAL_ERROR.
+// Principal in the request's context. A missing or unknown key is answered
+// by fail with UNAUTHENTICATED (the same error for both), a store failure
+// with INTERNAL_ERROR.
 //
 // Successful lookups are cached in memory by hash for CacheTTL (at most
 // CacheSize keys); each call of Middleware has its own cache.
-func Middleware(ks KeyStore) func(http.Handler) http.Handler {
-	a := &authenticator{ks: ks, cache: newKeyCache(CacheTTL, CacheSize, time.Now)}
+func Middleware(ks KeyStore, fail Fail) func(http.Handler) http.Handler {
+	a := &authenticator{ks: ks, cache: newKeyCache(CacheTTL, CacheSize, time.Now), fail: fail}
 	return a.middleware
 }
 
 type authenticator struct {
 	ks    KeyStore
 	cache *keyCache
+	fail  Fail
 }
 
 func (a *authenticator) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		plain := requestKey(r)
 		if plain == "" || len(plain) > maxKeyLen {
-			unauthenticated(w, r)
+			unauthenticated(w, r, a.fail)
 			return
 		}
 		hash := Hash(plain)
@@ -68,11 +73,10 @@ func (a *authenticator) middleware(next http.Handler) http.Handler {
 			k, err = a.ks.GetAPIKey(r.Context(), hash)
 			switch {
 			case errors.Is(err, store.ErrNotFound):
-				unauthenticated(w, r)
+				unauthenticated(w, r, a.fail)
 				return
 			case err != nil:
-				id := writeError(w, http.StatusInternalServerError, CodeInternal, "internal error")
-				slog.ErrorContext(r.Context(), "api key lookup failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
+				a.fail(w, r, fault.Internal("", fmt.Errorf("api key lookup: %w", err)))
 				return
 			}
 			a.cache.put(hash, k)
@@ -95,67 +99,34 @@ func requestKey(r *http.Request) string {
 	return strings.TrimSpace(cred)
 }
 
-// Require guards next with scope: a request without a principal gets 401
-// UNAUTHENTICATED, one whose principal lacks the scope 403 FORBIDDEN. It
-// panics on an unknown scope, a programming error.
-func Require(scope string, next http.Handler) http.Handler {
+// Require guards next with scope: a request without a principal is
+// answered by fail with UNAUTHENTICATED, one whose principal lacks the
+// scope with FORBIDDEN. It panics on an unknown scope, a programming error.
+func Require(scope string, next http.Handler, fail Fail) http.Handler {
 	if !validScope(scope) {
 		panic(fmt.Sprintf("auth: Require of unknown scope %q", scope))
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := FromContext(r.Context())
 		if !ok {
-			unauthenticated(w, r)
+			unauthenticated(w, r, fail)
 			return
 		}
 		if !p.Has(scope) {
 			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="insufficient_scope", scope=%q`, scope))
-			id := writeError(w, http.StatusForbidden, CodeForbidden, fmt.Sprintf("the API key lacks the %q scope", scope))
-			slog.InfoContext(r.Context(), "request rejected", "request_id", id, "status", http.StatusForbidden, "code", CodeForbidden, "path", r.URL.Path, "tenant", p.Tenant, "scope", scope)
+			fail(w, r, fault.Newf(CodeForbidden, "the API key lacks the %q scope", scope))
+			slog.InfoContext(r.Context(), "request rejected", "request_id", w.Header().Get("X-Request-Id"), "code", CodeForbidden,
+				"path", r.URL.Path, "tenant", p.Tenant, "scope", scope)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-func unauthenticated(w http.ResponseWriter, r *http.Request) {
+func unauthenticated(w http.ResponseWriter, r *http.Request, fail Fail) {
 	w.Header().Set("WWW-Authenticate", "Bearer")
-	id := writeError(w, http.StatusUnauthorized, CodeUnauthenticated, msgUnauthenticated)
-	slog.InfoContext(r.Context(), "request rejected", "request_id", id, "status", http.StatusUnauthorized, "code", CodeUnauthenticated, "path", r.URL.Path)
-}
-
-// errorBody is the service's error object (httpapi.ErrorBody, which imports
-// this package).
-type errorBody struct {
-	ID      string `json:"id"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// writeError answers with the error object and returns its id: the
-// response's X-Request-Id, set to a fresh UUID when absent.
-func writeError(w http.ResponseWriter, status int, code, msg string) string {
-	id := w.Header().Get("X-Request-Id")
-	if id == "" {
-		id = newUUID()
-		w.Header().Set("X-Request-Id", id)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(errorBody{ID: id, Code: code, Message: msg})
-	return id
-}
-
-// newUUID returns a random (version 4) UUID.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	fail(w, r, fault.New(CodeUnauthenticated, msgUnauthenticated))
+	slog.InfoContext(r.Context(), "request rejected", "request_id", w.Header().Get("X-Request-Id"), "code", CodeUnauthenticated, "path", r.URL.Path)
 }
 
 // keyCache holds keys found in the store, by hash, for ttl.

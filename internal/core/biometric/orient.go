@@ -2,7 +2,6 @@ package biometric
 
 import (
 	"fmt"
-	"net/http"
 
 	"github.com/facelambda/facelambda/internal/ml/face"
 	"github.com/facelambda/facelambda/internal/ml/geometry"
@@ -58,7 +57,7 @@ func (s *Service) findFace(img *raster.RGB, rotate bool, label string) (*found, 
 	case rotate:
 		return best, nil
 	}
-	return nil, &Error{Status: http.StatusBadRequest, Code: CodeQualityCheck, Check: CheckUpright,
+	return nil, &Error{Code: CodeQualityCheck, Check: CheckUpright,
 		Message: fmt.Sprintf("%s: quality check %s failed: the face is not upright (it is upright with the image turned %d degrees clockwise); send the image upright or set imageRotationEnabled",
 			label, CheckUpright, 90*best.quarters)}
 }

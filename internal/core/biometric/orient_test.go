@@ -79,7 +79,7 @@ func TestOrientation(t *testing.T) {
 					assert.Equal(t, a.Template.Base64(), b.Template.Base64())
 					continue
 				}
-				assertCode(t, err, 400, biometric.CodeQualityCheck)
+				assertCode(t, err, biometric.CodeQualityCheck)
 				var be *biometric.Error
 				require.ErrorAs(t, err, &be)
 				assert.Equal(t, biometric.CheckUpright, be.Check)

@@ -3,7 +3,6 @@ package biometric
 import (
 	"fmt"
 	"math"
-	"net/http"
 	"strings"
 
 	"github.com/facelambda/facelambda/internal/ml/face"
@@ -175,7 +174,7 @@ func Assess(mode QualityMode, m Measures, quality int) []Check {
 func checkGates(mode QualityMode, m Measures, quality int) error {
 	for _, c := range Assess(mode, m, quality) {
 		if !c.Passed {
-			return &Error{Status: http.StatusBadRequest, Code: CodeQualityCheck, Check: c.Name,
+			return &Error{Code: CodeQualityCheck, Check: c.Name,
 				Message: fmt.Sprintf("quality check %s failed (%s mode): %s", c.Name, mode, c.Message)}
 		}
 	}

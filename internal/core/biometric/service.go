@@ -5,16 +5,16 @@
 package biometric
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"math"
-	"net/http"
 	"time"
 
 	"github.com/facelambda/facelambda/internal/core/calibration"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/template"
+	"github.com/facelambda/facelambda/internal/core/uid"
 	"github.com/facelambda/facelambda/internal/ml/decode"
 	"github.com/facelambda/facelambda/internal/ml/face"
 	"github.com/facelambda/facelambda/internal/ml/geometry"
@@ -198,7 +198,7 @@ func (s *Service) Analyze(img []byte, opt Options) (*Analysis, error) {
 		return nil, err
 	}
 	if fnd == nil {
-		return nil, &Error{Status: http.StatusBadRequest, Code: CodeFaceNotFound,
+		return nil, &Error{Code: CodeFaceNotFound,
 			Message: fmt.Sprintf("%s: no face was found in the image", opt.Label)}
 	}
 	pic, scale, dets, subj, f := fnd.img, res.Scale, fnd.dets, fnd.subj, fnd.face
@@ -212,7 +212,7 @@ func (s *Service) Analyze(img []byte, opt Options) (*Analysis, error) {
 		a.Faces = append(a.Faces, toBox(d, scale))
 	}
 	if opt.Single && len(dets) > 1 {
-		return nil, &Error{Status: http.StatusBadRequest, Code: CodeMultipleFaces,
+		return nil, &Error{Code: CodeMultipleFaces,
 			Message: fmt.Sprintf("%s: %d faces were found; exactly one is expected", opt.Label, len(dets))}
 	}
 	// A face that came out small in a downscaled decode is measured again at
@@ -265,7 +265,7 @@ func toBox(d face.Detection, scale float64) Box {
 }
 
 func internal(err error) *Error {
-	return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error while processing the image", Err: err}
+	return fault.Internal("internal error while processing the image", err)
 }
 
 // ParseTemplate decodes a base64 template and checks it was made by this
@@ -288,14 +288,9 @@ func (s *Service) ParseTemplate(label, b64 string) (template.Template, error) {
 func (s *Service) Dimensions() int { return s.dims }
 
 // NewID returns a random UUID (version 4).
-func NewID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+//
+// Compatibility shim: use uid.New.
+func NewID() string { return uid.New() }
 
 // DetectAll decodes img and returns every face box, in original pixels.
 func (s *Service) DetectAll(img []byte) ([]Box, error) {

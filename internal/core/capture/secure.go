@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
 	"crypto/rsa"
@@ -12,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+
+	"github.com/facelambda/facelambda/internal/core/envelope"
 )
 
 const (
@@ -208,18 +209,8 @@ func Open(priv *rsa.PrivateKey, sessionID, serverRandom string, encMeta, encSecr
 	return container, nil
 }
 
-// newGCM returns AES-256-GCM under key.
-func newGCM(key []byte) (cipher.AEAD, error) {
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("AES key: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("GCM: %w", err)
-	}
-	return aead, nil
-}
+// newGCM returns AES-256-GCM under key (the service's one AEAD).
+func newGCM(key []byte) (cipher.AEAD, error) { return envelope.NewGCM(key) }
 
 // sealAD returns the GCM additional data binding a sealed capture to its
 // session: label || 0x00 || sessionID || 0x00 || serverRandom.

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,8 +17,10 @@ import (
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/calibration"
 	"github.com/facelambda/facelambda/internal/core/envelope"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/store"
 	"github.com/facelambda/facelambda/internal/core/template"
+	"github.com/facelambda/facelambda/internal/core/uid"
 	"github.com/facelambda/facelambda/internal/ml/face"
 )
 
@@ -198,7 +199,7 @@ func (s *Service) analyse(img []byte, n int) (ImageProperties, *extracted, *JobE
 			props.QualityAssessments = append(props.QualityAssessments, Assessment{Check: "FaceFound", Score: 0, Message: be.Message})
 			return props, nil, nil
 		}
-		if errors.As(err, &be) && be.Status < 500 {
+		if errors.As(err, &be) && be.Code != fault.CodeInternal {
 			if be.Check != "" { // a face refused by a quality check (FACE_UPRIGHT)
 				props.QualityAssessments = append(props.QualityAssessments, Assessment{Check: "FaceFound", Score: 1},
 					Assessment{Check: be.Check, Score: 0, Message: be.Message})
@@ -287,7 +288,7 @@ func (s *Service) Enroll(ctx context.Context, tenant string, classID uint64, ima
 	// Thumbnails are stored before the template that names them.
 	for i := range fresh {
 		if s.Thumbnails && fresh[i].thumb != nil {
-			key := ThumbnailPrefix(tenant, classID) + biometric.NewID() + ".jpg"
+			key := ThumbnailPrefix(tenant, classID) + uid.New() + ".jpg"
 			if err := s.Blobs.Put(ctx, key, fresh[i].thumb, "image/jpeg"); err != nil {
 				return nil, fmt.Errorf("store thumbnail: %w", err)
 			}
@@ -433,7 +434,7 @@ func (s *Service) upgrade(ctx context.Context, old payload) (payload, bool, erro
 		}
 		a, err := s.Bio.Analyze(img, biometric.Options{Label: "thumbnail"})
 		var be *biometric.Error
-		if errors.As(err, &be) && be.Status < 500 {
+		if errors.As(err, &be) && be.Code != fault.CodeInternal {
 			return payload{}, false, nil // the new encoder finds no usable face in it
 		}
 		if err != nil {
@@ -508,15 +509,16 @@ func (s *Service) Status(ctx context.Context, tenant string, classID uint64, thu
 	return &st, nil
 }
 
-// CodeTemplateNotFound and CodeTemplateOutdated are the errors of verify.
+// CodeTemplateNotFound and CodeTemplateOutdated are the errors of verify
+// (aliases of the fault codes).
 const (
-	CodeTemplateNotFound = "TEMPLATE_NOT_FOUND"
-	CodeTemplateOutdated = "TEMPLATE_OUTDATED"
+	CodeTemplateNotFound = fault.CodeTemplateNotFound
+	CodeTemplateOutdated = fault.CodeTemplateOutdated
 )
 
 func notFound(err error) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return &biometric.Error{Status: http.StatusNotFound, Code: CodeTemplateNotFound, Message: "no template for this class id", Err: err}
+		return fault.Wrap(CodeTemplateNotFound, "no template for this class id", err)
 	}
 	return err
 }
@@ -555,7 +557,7 @@ func (s *Service) Delete(ctx context.Context, tenant string, classID uint64) err
 // outdated template gives a TEMPLATE_OUTDATED error.
 func (s *Service) Vectors(ctx context.Context, c store.Class) ([][]float32, error) {
 	if c.Encoder != s.Bio.Encoder() {
-		return nil, &biometric.Error{Status: http.StatusConflict, Code: CodeTemplateOutdated,
+		return nil, &fault.Error{Code: CodeTemplateOutdated,
 			Message: fmt.Sprintf("the template of class %d was made by encoder %s; this service runs %s: enrol again (an empty enrolment upgrades it when thumbnails are stored)", c.ClassID, c.Encoder, s.Bio.Encoder())}
 	}
 	p, err := s.open(ctx, c)

@@ -39,9 +39,7 @@ package envelope
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -215,17 +213,6 @@ func NewSealer(p KeyProvider, opt Options) *Sealer {
 	return &Sealer{p: p, opt: opt, current: map[[2]string]*dataKey{}, cache: map[[32]byte]*cachedKey{}}
 }
 
-func newAEAD(key []byte) (cipher.AEAD, error) {
-	if len(key) != 32 {
-		return nil, fmt.Errorf("envelope: data key of %d bytes, want 32", len(key))
-	}
-	b, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(b)
-}
-
 // Seal encrypts plaintext bound to aad.
 func (s *Sealer) Seal(ctx context.Context, plaintext []byte, aad AAD) ([]byte, error) {
 	if err := aad.check(); err != nil {
@@ -247,13 +234,9 @@ func (s *Sealer) Seal(ctx context.Context, plaintext []byte, aad AAD) ([]byte, e
 	hdr = append(hdr, k.keyID...)
 	hdr = binary.BigEndian.AppendUint16(hdr, uint16(len(k.wrapped)))
 	hdr = append(hdr, k.wrapped...)
-	out := make([]byte, len(hdr)+nonceLen, len(hdr)+nonceLen+len(plaintext)+tagLen)
+	out := make([]byte, len(hdr), len(hdr)+nonceLen+len(plaintext)+tagLen)
 	copy(out, hdr)
-	nonce := out[len(hdr):]
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, err
-	}
-	return k.aead.Seal(out, nonce, plaintext, append(hdr, aad.bytes()...)), nil
+	return AppendSealed(k.aead, out, plaintext, append(hdr, aad.bytes()...))
 }
 
 // dataKey returns the data key to seal with: the current one of the
@@ -278,7 +261,7 @@ func (s *Sealer) dataKey(ctx context.Context, aad AAD, perSeal bool) (*dataKey, 
 	if keyID == "" || len(keyID) > maxField || len(wrapped) == 0 || len(wrapped) > maxWrapped {
 		return nil, fmt.Errorf("envelope: provider returned key id %q and a wrapped key of %d bytes", keyID, len(wrapped))
 	}
-	aead, err := newAEAD(plain)
+	aead, err := NewGCM(plain)
 	clear(plain)
 	if err != nil {
 		return nil, err
@@ -437,7 +420,7 @@ func (s *Sealer) Open(ctx context.Context, blob []byte, aad AAD) ([]byte, error)
 		if err != nil {
 			return nil, fmt.Errorf("envelope: unwrap data key: %w", err)
 		}
-		aead, err = newAEAD(plain)
+		aead, err = NewGCM(plain)
 		clear(plain)
 		if err != nil {
 			return nil, err

@@ -47,7 +47,7 @@ func OpenLocalKey(path string) (*LocalKey, error) {
 
 // NewLocalKey uses a 32-byte master key held in memory.
 func NewLocalKey(master []byte) (*LocalKey, error) {
-	aead, err := newAEAD(master)
+	aead, err := NewGCM(master)
 	if err != nil {
 		return nil, fmt.Errorf("envelope: local master key: %w", err)
 	}
@@ -130,11 +130,11 @@ func (l *LocalKey) GenerateDataKey(_ context.Context, ec KeyContext) ([]byte, []
 	if _, err := rand.Read(key); err != nil {
 		return nil, nil, "", err
 	}
-	nonce := make([]byte, nonceLen, nonceLen+32+tagLen)
-	if _, err := rand.Read(nonce); err != nil {
+	wrapped, err := AppendSealed(l.aead, make([]byte, 0, nonceLen+32+tagLen), key, contextBytes(ec))
+	if err != nil {
 		return nil, nil, "", err
 	}
-	return key, l.aead.Seal(nonce, nonce, key, contextBytes(ec)), l.id, nil
+	return key, wrapped, l.id, nil
 }
 
 // Decrypt unwraps a data key; another master key gives [ErrUnknownKey],
@@ -146,7 +146,7 @@ func (l *LocalKey) Decrypt(_ context.Context, wrapped []byte, keyID string, ec K
 	if len(wrapped) != nonceLen+32+tagLen {
 		return nil, ErrAuthentication
 	}
-	key, err := l.aead.Open(nil, wrapped[:nonceLen], wrapped[nonceLen:], contextBytes(ec))
+	key, err := OpenSealed(l.aead, wrapped, contextBytes(ec))
 	if err != nil {
 		return nil, ErrAuthentication
 	}

@@ -10,13 +10,13 @@ package events
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/facelambda/facelambda/internal/core/uid"
 )
 
 // Event types.
@@ -100,13 +100,7 @@ func idChars(s string) bool {
 }
 
 // NewID returns a new event id: "evt_" and 32 random hex digits.
-func NewID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand.Read does not fail
-	}
-	return "evt_" + hex.EncodeToString(b[:])
-}
+func NewID() string { return "evt_" + uid.Hex(16) }
 
 // Now is the clock of the constructors (time.Now by default; tests may
 // replace it).

@@ -2,8 +2,6 @@ package webhook
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,8 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/facelambda/facelambda/internal/core/envelope"
 	"github.com/facelambda/facelambda/internal/core/events"
 	"github.com/facelambda/facelambda/internal/core/store"
+	"github.com/facelambda/facelambda/internal/core/uid"
 )
 
 // Item kinds of the package in store.Items.
@@ -164,13 +164,7 @@ func (r *Registry) now() time.Time {
 	return r.Now().UTC()
 }
 
-func newWebhookID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
-	return hex.EncodeToString(b[:])
-}
+func newWebhookID() string { return uid.Hex(16) }
 
 // checkEvents validates and deduplicates a subscription list.
 func checkEvents(in []string) ([]string, error) {
@@ -303,7 +297,7 @@ func (r *Registry) save(ctx context.Context, rec *record, sec *sealedSecrets) er
 		if err != nil {
 			return err
 		}
-		box, err := sealGCM(dk, plain, aad("secrets", rec.Tenant, rec.ID))
+		box, err := envelope.Seal(dk, plain, aad("secrets", rec.Tenant, rec.ID))
 		if err != nil {
 			return err
 		}
@@ -336,7 +330,7 @@ func (r *Registry) open(ctx context.Context, rec record) (sealedSecrets, error) 
 	if err != nil {
 		return sealedSecrets{}, fmt.Errorf("webhook %s secrets: %w", rec.ID, err)
 	}
-	plain, err := openGCM(dk, rec.Sealed.Box, aad("secrets", rec.Tenant, rec.ID))
+	plain, err := envelope.Open(dk, rec.Sealed.Box, aad("secrets", rec.Tenant, rec.ID))
 	if err != nil {
 		return sealedSecrets{}, fmt.Errorf("webhook %s secrets: %w", rec.ID, err)
 	}

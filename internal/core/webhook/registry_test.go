@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/facelambda/facelambda/internal/core/envelope"
 	"github.com/facelambda/facelambda/internal/core/events"
 	"github.com/facelambda/facelambda/internal/core/store"
 	"github.com/facelambda/facelambda/internal/core/webhook"
@@ -149,75 +148,30 @@ func TestRegistryLimit(t *testing.T) {
 	assert.ErrorIs(t, err, webhook.ErrInvalid)
 }
 
-// fakeKMS checks the key id and encryption context of each call.
-type fakeKMS struct {
+// countingKeys is a key provider (envelope's local one, which binds the
+// encryption context as KMS does) that checks the key id and counts the
+// unwraps.
+type countingKeys struct {
+	*envelope.LocalKey
 	mu       sync.Mutex
-	master   *webhook.StaticKey
 	decrypts int
 }
 
-func (k *fakeKMS) Encrypt(ctx context.Context, keyID string, pt []byte, ec map[string]string) ([]byte, error) {
-	if keyID != "alias/facelambda-webhooks" {
-		return nil, errors.New("wrong key")
-	}
-	wrapped, err := sealWith(ctx, k.master, ec, pt)
-	return wrapped, err
-}
-
-func (k *fakeKMS) Decrypt(ctx context.Context, keyID string, blob []byte, ec map[string]string) ([]byte, error) {
+func (k *countingKeys) Decrypt(ctx context.Context, wrapped []byte, keyID string, ec envelope.KeyContext) ([]byte, error) {
 	k.mu.Lock()
 	k.decrypts++
 	k.mu.Unlock()
-	return openWith(ctx, k.master, ec, blob)
-}
-
-// sealWith and openWith bind the KMS encryption context as a StaticKey
-// binds its additional data, so a wrong context fails as with KMS.
-func sealWith(ctx context.Context, k *webhook.StaticKey, ec map[string]string, pt []byte) ([]byte, error) {
-	keys := strings.Join(sortedPairs(ec), "&")
-	// Reuse the StaticKey's wrapping: a data key per context.
-	dk, wrapped, err := k.NewDataKey(ctx, keys, "ctx")
-	if err != nil {
-		return nil, err
+	if keyID != "alias/facelambda-webhooks" {
+		return nil, errors.New("wrong key")
 	}
-	out := append([]byte{byte(len(wrapped))}, wrapped...)
-	x := make([]byte, len(pt))
-	for i := range pt {
-		x[i] = pt[i] ^ dk[i%len(dk)]
-	}
-	return append(out, x...), nil
-}
-
-func openWith(ctx context.Context, k *webhook.StaticKey, ec map[string]string, blob []byte) ([]byte, error) {
-	if len(blob) < 1 || len(blob) < 1+int(blob[0]) {
-		return nil, errors.New("bad blob")
-	}
-	keys := strings.Join(sortedPairs(ec), "&")
-	dk, err := k.DataKey(ctx, keys, "ctx", blob[1:1+int(blob[0])])
-	if err != nil {
-		return nil, errors.New("InvalidCiphertextException")
-	}
-	x := blob[1+int(blob[0]):]
-	out := make([]byte, len(x))
-	for i := range x {
-		out[i] = x[i] ^ dk[i%len(dk)]
-	}
-	return out, nil
-}
-
-func sortedPairs(m map[string]string) []string {
-	var out []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		out = append(out, k+"="+m[k])
-	}
-	return out
+	return k.LocalKey.Decrypt(ctx, wrapped, k.ID(), ec)
 }
 
 func TestKMSKey(t *testing.T) {
-	master, err := webhook.NewStaticKey(bytes.Repeat([]byte{1}, 32))
+	local, err := envelope.NewLocalKey(bytes.Repeat([]byte{1}, 32))
 	require.NoError(t, err)
-	api := &fakeKMS{master: master}
-	key := webhook.NewKMSKey(api, "alias/facelambda-webhooks")
+	api := &countingKeys{LocalKey: local}
+	key := webhook.NewProviderKey(api, "alias/facelambda-webhooks")
 	clk := newClock()
 	key.Now = clk.Now
 	ctx := t.Context()

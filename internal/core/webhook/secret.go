@@ -2,8 +2,6 @@ package webhook
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -15,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/facelambda/facelambda/internal/core/envelope"
 )
 
 // Webhook secrets follow the Standard Webhooks convention: "whsec_" and
@@ -70,42 +70,6 @@ type SecretKey interface {
 // registration.
 func aad(label, tenant, webhookID string) []byte {
 	return []byte("facelambda/webhook/" + label + "\x00" + tenant + "\x00" + webhookID)
-}
-
-func gcm(key []byte) (cipher.AEAD, error) {
-	if len(key) != 32 {
-		return nil, fmt.Errorf("AES-256-GCM key of %d bytes", len(key))
-	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
-}
-
-// sealGCM returns nonce || ciphertext || tag.
-func sealGCM(key, plaintext, ad []byte) ([]byte, error) {
-	a, err := gcm(key)
-	if err != nil {
-		return nil, err
-	}
-	nonce := make([]byte, a.NonceSize(), a.NonceSize()+len(plaintext)+a.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, err
-	}
-	return a.Seal(nonce, nonce, plaintext, ad), nil
-}
-
-// openGCM opens what sealGCM returned.
-func openGCM(key, sealed, ad []byte) ([]byte, error) {
-	a, err := gcm(key)
-	if err != nil {
-		return nil, err
-	}
-	if len(sealed) < a.NonceSize()+a.Overhead() {
-		return nil, errors.New("sealed value too short")
-	}
-	return a.Open(nil, sealed[:a.NonceSize()], sealed[a.NonceSize():], ad)
 }
 
 // StaticKey is a SecretKey that wraps data keys under one 32-byte master
@@ -167,7 +131,7 @@ func (k *StaticKey) NewDataKey(_ context.Context, tenant, webhookID string) ([]b
 	if _, err := rand.Read(dk); err != nil {
 		return nil, nil, err
 	}
-	wrapped, err := sealGCM(k.master, dk, aad("datakey", tenant, webhookID))
+	wrapped, err := envelope.Seal(k.master, dk, aad("datakey", tenant, webhookID))
 	if err != nil {
 		return nil, nil, fmt.Errorf("wrap data key: %w", err)
 	}
@@ -176,29 +140,21 @@ func (k *StaticKey) NewDataKey(_ context.Context, tenant, webhookID string) ([]b
 
 // DataKey unwraps a data key.
 func (k *StaticKey) DataKey(_ context.Context, tenant, webhookID string, wrapped []byte) ([]byte, error) {
-	dk, err := openGCM(k.master, wrapped, aad("datakey", tenant, webhookID))
+	dk, err := envelope.Open(k.master, wrapped, aad("datakey", tenant, webhookID))
 	if err != nil {
 		return nil, fmt.Errorf("unwrap data key: %w", err)
 	}
 	return dk, nil
 }
 
-// KMS is the part of AWS KMS a KMSKey uses, one method per API call
-// (Encrypt and Decrypt with an encryption context); SDKKMS adapts the
-// SDK's client to it.
-type KMS interface {
-	Encrypt(ctx context.Context, keyID string, plaintext []byte, encryptionContext map[string]string) ([]byte, error)
-	Decrypt(ctx context.Context, keyID string, ciphertext []byte, encryptionContext map[string]string) ([]byte, error)
-}
-
 // KMSKey is a SecretKey that wraps data keys with AWS KMS (a symmetric
-// key): a KMS Encrypt of a locally drawn data key per registration write,
-// a KMS Decrypt per unwrap, with the encryption context {"tenant",
-// "webhookId"} (KMS's additional data, logged by CloudTrail). Unwrapped
-// keys are cached for CacheTTL, so that a warm dispatcher does not call
-// KMS for every event.
+// key) through the service's one KMS wrapper, envelope.KMS: a KMS
+// GenerateDataKey per registration write, a KMS Decrypt per unwrap, with
+// the encryption context {"tenant", "webhookId"} (KMS's additional data,
+// logged by CloudTrail). Unwrapped keys are cached for CacheTTL, so that a
+// warm dispatcher does not call KMS for every event.
 type KMSKey struct {
-	kms   KMS
+	p     envelope.KeyProvider
 	keyID string
 	// CacheTTL is how long an unwrapped data key is kept (default 5
 	// minutes; negative: never).
@@ -221,22 +177,24 @@ const kmsCacheMax = 4096
 var _ SecretKey = (*KMSKey)(nil)
 
 // NewKMSKey returns a KMSKey using the KMS key keyID (an id, ARN or
-// alias).
-func NewKMSKey(api KMS, keyID string) *KMSKey {
-	return &KMSKey{kms: api, keyID: keyID, CacheTTL: 5 * time.Minute, Now: time.Now}
+// alias) through client (a *kms.Client).
+func NewKMSKey(client KMS, keyID string) *KMSKey {
+	return NewProviderKey(envelope.NewKMS(client, keyID), keyID)
 }
 
-func kmsContext(tenant, webhookID string) map[string]string {
-	return map[string]string{"tenant": tenant, "webhookId": webhookID}
+// NewProviderKey returns a KMSKey whose data keys p makes and unwraps
+// (keyID is passed to p.Decrypt).
+func NewProviderKey(p envelope.KeyProvider, keyID string) *KMSKey {
+	return &KMSKey{p: p, keyID: keyID, CacheTTL: 5 * time.Minute, Now: time.Now}
+}
+
+func kmsContext(tenant, webhookID string) envelope.KeyContext {
+	return envelope.KeyContext{"tenant": tenant, "webhookId": webhookID}
 }
 
 // NewDataKey draws a data key and encrypts it with KMS.
 func (k *KMSKey) NewDataKey(ctx context.Context, tenant, webhookID string) ([]byte, []byte, error) {
-	dk := make([]byte, 32)
-	if _, err := rand.Read(dk); err != nil {
-		return nil, nil, err
-	}
-	wrapped, err := k.kms.Encrypt(ctx, k.keyID, dk, kmsContext(tenant, webhookID))
+	dk, wrapped, _, err := k.p.GenerateDataKey(ctx, kmsContext(tenant, webhookID))
 	if err != nil {
 		return nil, nil, fmt.Errorf("wrap data key with KMS: %w", err)
 	}
@@ -260,7 +218,7 @@ func (k *KMSKey) DataKey(ctx context.Context, tenant, webhookID string, wrapped 
 	}
 	k.mu.Unlock()
 
-	dk, err := k.kms.Decrypt(ctx, k.keyID, wrapped, kmsContext(tenant, webhookID))
+	dk, err := k.p.Decrypt(ctx, wrapped, k.keyID, kmsContext(tenant, webhookID))
 	if err != nil {
 		return nil, fmt.Errorf("unwrap data key with KMS: %w", err)
 	}

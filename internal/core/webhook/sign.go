@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/facelambda/facelambda/internal/core/envelope"
 )
 
 // Standard Webhooks headers.
@@ -168,7 +170,7 @@ func EncryptBody(secrets []string, id string, plaintext []byte) ([]byte, error) 
 		if err != nil {
 			return nil, err
 		}
-		a, err := gcm(key)
+		a, err := envelope.NewGCM(key)
 		if err != nil {
 			return nil, err
 		}
@@ -217,7 +219,7 @@ func Decrypt(secret, id string, body []byte) ([]byte, error) {
 	if err1 != nil || err2 != nil {
 		return nil, ErrNotEncrypted
 	}
-	a, err := gcm(key)
+	a, err := envelope.NewGCM(key)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -299,6 +300,16 @@ func TestKMSKeyOnMoto(t *testing.T) {
 	assert.Equal(t, dk, got)
 	_, err = key.DataKey(ctx, "t2", "w1", wrapped)
 	assert.Error(t, err, "another tenant's context")
+
+	// A data key wrapped as before the shared KMS wrapper (a KMS Encrypt of
+	// a locally drawn key) still opens.
+	old := bytes.Repeat([]byte{9}, 32)
+	enc, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: k.KeyMetadata.KeyId, Plaintext: old,
+		EncryptionContext: map[string]string{"tenant": "t1", "webhookId": "w1"}})
+	require.NoError(t, err)
+	got, err = key.DataKey(ctx, "t1", "w1", enc.CiphertextBlob)
+	require.NoError(t, err)
+	assert.Equal(t, old, got)
 
 	reg := webhook.NewRegistry(newItems(t), key, testPolicy)
 	rc := newReceiver(t, nil)

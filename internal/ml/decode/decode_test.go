@@ -2,7 +2,6 @@ package decode
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -313,22 +312,6 @@ func TestTrailingGarbageAccepted(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, 64, res.Image.W)
 		})
-	}
-}
-
-func TestStatusCode(t *testing.T) {
-	tests := []struct {
-		err  error
-		want int
-	}{
-		{fmt.Errorf("%w: x", ErrTooLarge), 413},
-		{fmt.Errorf("%w: x", ErrUnsupported), 415},
-		{fmt.Errorf("%w: x", ErrCorrupt), 400},
-		{fmt.Errorf("%w: x", ErrEmpty), 400},
-		{errors.New("other"), 500},
-	}
-	for _, tt := range tests {
-		assert.Equal(t, tt.want, StatusCode(tt.err), tt.err.Error())
 	}
 }
 

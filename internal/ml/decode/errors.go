@@ -1,9 +1,6 @@
 package decode
 
-import (
-	"errors"
-	"net/http"
-)
+import "errors"
 
 // Sentinel errors. Every error returned by this package wraps exactly one of
 // them, with a message giving the details, so callers can classify an error
@@ -19,19 +16,3 @@ var (
 	// ErrCorrupt reports a truncated or malformed image of a supported format.
 	ErrCorrupt = errors.New("corrupt image")
 )
-
-// StatusCode maps an error from this package to the HTTP status a handler
-// should answer with: 413 for [ErrTooLarge], 415 for [ErrUnsupported], 400
-// for [ErrCorrupt] and [ErrEmpty], and 500 for anything else.
-func StatusCode(err error) int {
-	switch {
-	case errors.Is(err, ErrTooLarge):
-		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, ErrUnsupported):
-		return http.StatusUnsupportedMediaType
-	case errors.Is(err, ErrCorrupt), errors.Is(err, ErrEmpty):
-		return http.StatusBadRequest
-	default:
-		return http.StatusInternalServerError
-	}
-}

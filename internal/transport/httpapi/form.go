@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -15,7 +14,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/facelambda/facelambda/internal/core/biometric"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/ml/decode"
 )
 
@@ -45,7 +44,7 @@ type form struct {
 func readForm(w http.ResponseWriter, r *http.Request, imageFields ...string) (*form, error) {
 	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
-		return nil, errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia,
+		return nil, fault.New(fault.CodeUnsupportedMedia,
 			"Content-Type must be multipart/form-data, multipart/mixed or application/json")
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
@@ -61,14 +60,14 @@ func readForm(w http.ResponseWriter, r *http.Request, imageFields ...string) (*f
 		}
 	case ct == "multipart/form-data" || ct == "multipart/mixed":
 		if params["boundary"] == "" {
-			return nil, biometric.Invalid("multipart body without a boundary")
+			return nil, fault.Invalid("multipart body without a boundary")
 		}
 		if err := f.readMultipart(r.Body, params["boundary"], isImage); err != nil {
 			return nil, err
 		}
 	default:
-		return nil, errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia,
-			fmt.Sprintf("Content-Type %s is not supported: use multipart/form-data, multipart/mixed or application/json", clip(ct)))
+		return nil, fault.Newf(fault.CodeUnsupportedMedia,
+			"Content-Type %s is not supported: use multipart/form-data, multipart/mixed or application/json", clip(ct))
 	}
 	for name, v := range f.fields {
 		if _, isJSON := f.json[name]; isJSON {
@@ -103,9 +102,9 @@ func (f *form) only(allowed fieldSet) error {
 func bodyError(err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return errorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("request body exceeds %d bytes", mbe.Limit))
+		return fault.Newf(fault.CodeRequestTooLarge, "request body exceeds %d bytes", mbe.Limit)
 	}
-	return biometric.Invalid("cannot read the request body: %v", err)
+	return fault.Invalid("cannot read the request body: %v", err)
 }
 
 func (f *form) readJSON(body io.Reader, isImage map[string]bool) error {
@@ -115,15 +114,14 @@ func (f *form) readJSON(body io.Reader, isImage map[string]bool) error {
 	}
 	keys, err := objectKeys(raw, "", false)
 	if err != nil {
-		var fe *fieldError
-		if errors.As(err, &fe) {
+		if fe := fault.As(err); fe != nil && fe.Field != "" {
 			return err
 		}
-		return biometric.Invalid("request body is not a JSON object: %v", err)
+		return fault.Invalid("request body is not a JSON object: %v", err)
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {
-		return biometric.Invalid("request body is not a JSON object: %v", err)
+		return fault.Invalid("request body is not a JSON object: %v", err)
 	}
 	for _, k := range keys {
 		v := obj[k]
@@ -132,11 +130,11 @@ func (f *form) readJSON(body io.Reader, isImage map[string]bool) error {
 		switch {
 		case isImage[k]:
 			if err := json.Unmarshal(v, &s); err != nil {
-				return fieldErr(biometric.CodeInvalidRequest, k, "%s must be a base64 string", clip(k))
+				return fieldErr(fault.CodeInvalidRequest, k, "%s must be a base64 string", clip(k))
 			}
 			b, err := decodeBase64(s)
 			if err != nil {
-				return fieldErr(biometric.CodeInvalidRequest, k, "%s is not valid base64: %v", clip(k), err)
+				return fieldErr(fault.CodeInvalidRequest, k, "%s is not valid base64: %v", clip(k), err)
 			}
 			f.files[k] = b
 		case json.Unmarshal(v, &s) == nil:
@@ -207,7 +205,7 @@ func (f *form) readMultipart(body io.Reader, boundary string, isImage map[string
 		head, _ := br.Peek(64)
 		name := partName(p, head)
 		if name == "" {
-			return biometric.Invalid("a multipart part has no name and a type (%s) that names none", clip(p.Header.Get("Content-Type")))
+			return fault.Invalid("a multipart part has no name and a type (%s) that names none", clip(p.Header.Get("Content-Type")))
 		}
 		if err := f.add(name); err != nil {
 			return err
@@ -229,11 +227,9 @@ func (f *form) readMultipart(body io.Reader, boundary string, isImage map[string
 		}
 		if int64(len(b)) > limit {
 			if isImage[name] {
-				return errorf(http.StatusRequestEntityTooLarge, biometric.CodeImageTooLarge,
-					fmt.Sprintf("%s: image exceeds %d bytes", clip(name), decode.DefaultMaxBytes))
+				return fault.Newf(fault.CodeImageTooLarge, "%s: image exceeds %d bytes", clip(name), decode.DefaultMaxBytes)
 			}
-			return &fieldError{be: errorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge,
-				fmt.Sprintf("part %s exceeds %d bytes", clip(name), maxField)), field: clip(name)}
+			return fault.OnField(fault.CodeRequestTooLarge, clip(name), "part %s exceeds %d bytes", clip(name), maxField)
 		}
 		pct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
 		switch {
@@ -252,10 +248,10 @@ func (f *form) readMultipart(body io.Reader, boundary string, isImage map[string
 func (f *form) image(name string) ([]byte, error) {
 	b, ok := f.files[name]
 	if !ok {
-		return nil, biometric.Invalid("the %s part is missing", name)
+		return nil, fault.Invalid("the %s part is missing", name)
 	}
 	if len(b) == 0 {
-		return nil, biometric.Invalid("the %s part is empty", name)
+		return nil, fault.Invalid("the %s part is empty", name)
 	}
 	return b, nil
 }
@@ -266,7 +262,7 @@ func (f *form) object(name string, v any) (bool, error) {
 	raw, ok := f.json[name]
 	if !ok {
 		if s, isText := f.fields[name]; isText && s != "" {
-			return true, fieldErr(biometric.CodeInvalidRequest, name, "%s must be a JSON object", clip(name))
+			return true, fieldErr(fault.CodeInvalidRequest, name, "%s must be a JSON object", clip(name))
 		}
 		return false, nil
 	}
@@ -281,7 +277,7 @@ func (f *form) boolField(name string) (bool, error) {
 	}
 	v, err := strconv.ParseBool(s)
 	if err != nil {
-		return false, fieldErr(biometric.CodeInvalidRequest, name, "%s must be true or false, got %q", clip(name), clip(s))
+		return false, fieldErr(fault.CodeInvalidRequest, name, "%s must be true or false, got %q", clip(name), clip(s))
 	}
 	return v, nil
 }
@@ -298,7 +294,7 @@ func queryBool(r *http.Request, name string) (bool, error) {
 	}
 	v, err := strconv.ParseBool(s)
 	if err != nil {
-		return false, fieldErr(biometric.CodeInvalidRequest, name, "%s must be true or false, got %q", name, clip(s))
+		return false, fieldErr(fault.CodeInvalidRequest, name, "%s must be true or false, got %q", name, clip(s))
 	}
 	return v, nil
 }

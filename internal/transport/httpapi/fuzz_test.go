@@ -79,7 +79,7 @@ func FuzzReadForm(f *testing.F) {
 func checkRequestError(t *testing.T, err error) {
 	t.Helper()
 	var be *biometric.Error
-	if !errors.As(err, &be) || be.Status < 400 || be.Status >= 500 || be.Code == "" {
+	if !errors.As(err, &be) || StatusOf(be) < 400 || StatusOf(be) >= 500 || be.Code == "" {
 		t.Fatalf("not a 4xx error object: %#v", err)
 	}
 	if len(be.Message) > 2048 {

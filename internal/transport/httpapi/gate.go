@@ -1,15 +1,16 @@
 package httpapi
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/facelambda/facelambda/internal/core/fault"
 )
 
 // CodeBusy is the code of a request refused because the server is at its
-// bound of concurrent image work.
-const CodeBusy = "SERVER_BUSY"
+// bound of concurrent image work (fault.CodeBusy).
+const CodeBusy = fault.CodeBusy
 
 // Gate bounds the image work a long-running server does at once: a decoded
 // 40-megapixel image takes hundreds of megabytes, so unbounded concurrent
@@ -65,7 +66,7 @@ func (g *Gate) enter(w http.ResponseWriter, r *http.Request, pattern string) (re
 	}
 	retry := max(int(g.wait.Round(time.Second)/time.Second), 1)
 	w.Header().Set("Retry-After", strconv.Itoa(retry))
-	writeError(w, r, errorf(http.StatusServiceUnavailable, CodeBusy,
-		fmt.Sprintf("the server is at its bound of %d concurrent image requests: retry in %d s", cap(g.slots), retry)))
+	writeError(w, r, fault.Newf(fault.CodeBusy,
+		"the server is at its bound of %d concurrent image requests: retry in %d s", cap(g.slots), retry))
 	return nil, false
 }

@@ -7,7 +7,6 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,18 +17,12 @@ import (
 	"time"
 
 	"github.com/facelambda/facelambda/internal/core/auth"
-	"github.com/facelambda/facelambda/internal/core/biometric"
+	"github.com/facelambda/facelambda/internal/core/fault"
+	"github.com/facelambda/facelambda/internal/core/uid"
 )
 
-// ErrorBody is the error object of every 4xx and 5xx response: the seed's
-// {id, message} plus a stable machine-readable code and, for an error about
-// one field of the request, the field.
-type ErrorBody struct {
-	ID      string `json:"id"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
+// ErrorBody is the error object of every 4xx and 5xx response (fault.Body).
+type ErrorBody = fault.Body
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -39,34 +32,40 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// writeError answers with the error object; the cause of an internal error
-// is logged, never sent.
-func writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var be *biometric.Error
-	if !errors.As(err, &be) {
-		be = &biometric.Error{Status: http.StatusInternalServerError, Code: biometric.CodeInternal, Message: "internal error", Err: err}
+// WriteError answers with the error object of err: the status of its code
+// (StatusOf), its code, message and field; an error that is not a
+// *fault.Error is an internal error, whose cause is logged, never sent. The
+// object's id is the response's X-Request-Id, set to a new id when absent.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	be := fault.As(err)
+	if be == nil {
+		be = fault.Internal("", err)
 	}
-	var fe *fieldError
-	field := ""
-	if errors.As(err, &fe) {
-		field = fe.field
+	status := StatusOf(be)
+	if want, ok := statuses[be.Code]; ok && be.Status != 0 && be.Status != want {
+		slog.WarnContext(r.Context(), "error built with a status other than its code's", "code", be.Code, "status", be.Status, "table", want)
 	}
+	field := be.Field
 	id := w.Header().Get("X-Request-Id")
 	if id == "" {
-		id = biometric.NewID()
+		id = uid.New()
+		w.Header().Set("X-Request-Id", id)
 	}
-	if be.Status >= 500 {
+	if status >= 500 {
 		slog.ErrorContext(r.Context(), "request failed", "request_id", id, "method", r.Method, "path", clip(r.URL.Path),
-			"status", be.Status, "code", be.Code, "err", causeOf(err, be))
+			"status", status, "code", be.Code, "err", causeOf(err, be))
 	} else {
-		slog.DebugContext(r.Context(), "request rejected", "request_id", id, "status", be.Status, "code", be.Code, "field", field)
+		slog.DebugContext(r.Context(), "request rejected", "request_id", id, "status", status, "code", be.Code, "field", field)
 	}
-	writeJSON(w, be.Status, ErrorBody{ID: id, Code: be.Code, Message: be.Message, Field: field})
+	writeJSON(w, status, ErrorBody{ID: id, Code: be.Code, Message: be.Message, Field: field})
 }
+
+// writeError is WriteError (the name the handlers use).
+func writeError(w http.ResponseWriter, r *http.Request, err error) { WriteError(w, r, err) }
 
 // causeOf is what the log says of a failure: the wrapped cause of the
 // service's error, not the message the client was given.
-func causeOf(err error, be *biometric.Error) string {
+func causeOf(err error, be *fault.Error) string {
 	switch {
 	case be.Err != nil:
 		return be.Err.Error()
@@ -76,16 +75,19 @@ func causeOf(err error, be *biometric.Error) string {
 	return be.Message
 }
 
-func errorf(status int, code, msg string) *biometric.Error {
-	return &biometric.Error{Status: status, Code: code, Message: msg}
+// errorf returns an error with code and msg. status must be the code's row
+// of the status table (StatusOf); it is kept for the callers written before
+// the table and answers only for a code the table lacks.
+func errorf(status int, code, msg string) *fault.Error {
+	return &fault.Error{Status: status, Code: code, Message: msg}
 }
 
-// Codes of transport-level errors.
+// Codes of transport-level errors (aliases of the fault codes).
 const (
-	CodeNotFound         = "NOT_FOUND"
-	CodeMethodNotAllowed = "METHOD_NOT_ALLOWED"
-	CodeUnsupportedMedia = "UNSUPPORTED_MEDIA_TYPE"
-	CodeBodyTooLarge     = "REQUEST_TOO_LARGE"
+	CodeNotFound         = fault.CodeNotFound
+	CodeMethodNotAllowed = fault.CodeMethodNotAllowed
+	CodeUnsupportedMedia = fault.CodeUnsupportedMedia
+	CodeBodyTooLarge     = fault.CodeRequestTooLarge
 )
 
 // Route is one endpoint of a function: what template.yaml must route to it.
@@ -112,7 +114,7 @@ func newRouter(d *Deps) *router {
 		rt.gate = d.Gate
 	}
 	if d != nil && d.Keys != nil {
-		rt.auth = auth.Middleware(d.Keys)
+		rt.auth = auth.Middleware(d.Keys, WriteError)
 	}
 	return rt
 }
@@ -125,10 +127,10 @@ func (rt *router) handle(method, path, scope string, h http.HandlerFunc) {
 			// Only route listings (Routes, template checks) build handlers
 			// without a key store; serving them refuses every request.
 			handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				writeError(w, r, errorf(http.StatusServiceUnavailable, "NOT_CONFIGURED", "authentication is not configured"))
+				writeError(w, r, fault.New(fault.CodeNotConfigured, "authentication is not configured"))
 			})
 		} else {
-			handler = rt.auth(auth.Require(scope, handler))
+			handler = rt.auth(auth.Require(scope, handler, WriteError))
 		}
 	}
 	rt.mux.Handle(method+" "+path, handler)
@@ -156,7 +158,7 @@ func checkPathValues(pattern string, h http.Handler) http.Handler {
 		for _, n := range names {
 			v := r.PathValue(n)
 			if v == "" || len(v) > maxPathValue || strings.ContainsFunc(v, func(c rune) bool { return c < ' ' || c == 0x7f }) {
-				writeError(w, r, errorf(http.StatusNotFound, CodeNotFound, fmt.Sprintf("no %s %q", n, clip(v))))
+				writeError(w, r, fault.Newf(fault.CodeNotFound, "no %s %q", n, clip(v)))
 				return
 			}
 		}
@@ -269,7 +271,7 @@ func badPath(p string) bool {
 
 func (rt *router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	st := &requestState{id: biometric.NewID()}
+	st := &requestState{id: uid.New()}
 	if in := r.Header.Get("X-Request-Id"); WellFormedRequestID(in) {
 		st.id, st.given = in, true
 	}
@@ -291,7 +293,7 @@ func (rt *router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			}
 			slog.ErrorContext(r.Context(), "panic", "request_id", st.id, "value", fmt.Sprint(v), "stack", string(debug.Stack()))
 			if w.status == 0 { // nothing sent yet: the error object can still be
-				writeError(w, r, &biometric.Error{Status: 500, Code: biometric.CodeInternal, Message: "internal error", Err: fmt.Errorf("panic: %v", v)})
+				writeError(w, r, fault.Internal("", fmt.Errorf("panic: %v", v)))
 			}
 		}
 		attrs := []slog.Attr{slog.String("request_id", st.id), slog.String("method", r.Method), slog.String("route", pattern),
@@ -305,7 +307,7 @@ func (rt *router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}()
 	switch {
 	case badPath(r.URL.Path):
-		writeError(w, r, biometric.Invalid("the path must not have empty, \".\" or \"..\" segments"))
+		writeError(w, r, fault.Invalid("the path must not have empty, \".\" or \"..\" segments"))
 	case pattern != "":
 		release, ok := rt.gate.enter(w, r, pattern)
 		if !ok {
@@ -328,11 +330,11 @@ func (rt *router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 func notRouted(w http.ResponseWriter, r *http.Request, allow []string) {
 	if len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		writeError(w, r, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed,
-			fmt.Sprintf("%s is not allowed on %s (allowed: %s)", clip(r.Method), clip(r.URL.Path), strings.Join(allow, ", "))))
+		writeError(w, r, fault.Newf(fault.CodeMethodNotAllowed, "%s is not allowed on %s (allowed: %s)",
+			clip(r.Method), clip(r.URL.Path), strings.Join(allow, ", ")))
 		return
 	}
-	writeError(w, r, errorf(http.StatusNotFound, CodeNotFound, "no such endpoint: "+clip(r.Method)+" "+clip(r.URL.Path)))
+	writeError(w, r, fault.New(fault.CodeNotFound, "no such endpoint: "+clip(r.Method)+" "+clip(r.URL.Path)))
 }
 
 // NotRouted answers a request no function routes (the local server's

@@ -23,7 +23,9 @@ func (d *Deps) sessions() *session.Service {
 func fromCore(err error) error {
 	var fe *session.FieldError
 	if errors.As(err, &fe) {
-		return &fieldError{be: fe.Err, field: clip(fe.Field)}
+		e := *fe.Err
+		e.Field = clip(fe.Field)
+		return &e
 	}
 	return err
 }

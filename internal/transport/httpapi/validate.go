@@ -3,40 +3,27 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"reflect"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/facelambda/facelambda/internal/core/biometric"
+	"github.com/facelambda/facelambda/internal/core/fault"
 )
 
 // Codes of request errors about one field (the error object's field
-// member names it).
+// member names it); aliases of the fault codes.
 const (
-	CodeFieldTooLong      = "FIELD_TOO_LONG"
-	CodeUnknownField      = "UNKNOWN_FIELD"
-	CodeDuplicateField    = "DUPLICATE_FIELD"
-	CodeConflictingFields = "CONFLICTING_FIELDS"
+	CodeFieldTooLong      = fault.CodeFieldTooLong
+	CodeUnknownField      = fault.CodeUnknownField
+	CodeDuplicateField    = fault.CodeDuplicateField
+	CodeConflictingFields = fault.CodeConflictingFields
 )
 
-// fieldError is a request error about one field of the request; the error
-// object names the field.
-type fieldError struct {
-	be    *biometric.Error
-	field string
-}
-
-func (e *fieldError) Error() string { return e.be.Message }
-func (e *fieldError) Unwrap() error { return e.be }
-
-// fieldErr returns a 400 with code about field.
+// fieldErr returns an error with code about field.
 func fieldErr(code, field, format string, args ...any) error {
-	return &fieldError{be: &biometric.Error{Status: http.StatusBadRequest, Code: code, Message: fmt.Sprintf(format, args...)},
-		field: clip(field)}
+	return fault.OnField(code, clip(field), format, args...)
 }
 
 // clip shortens a caller's string quoted in a message or a log line.
@@ -113,10 +100,9 @@ func walkStrings(prefix string, v reflect.Value) error {
 			if fv.Kind() == reflect.String {
 				if err := checkText(name, fv.String()); err != nil {
 					if prefix != "" {
-						var fe *fieldError
-						if errors.As(err, &fe) {
-							fe.field = prefix + "." + fe.field
-							fe.be.Message = prefix + "." + fe.be.Message
+						if fe := fault.As(err); fe != nil && fe.Field != "" {
+							fe.Field = prefix + "." + fe.Field
+							fe.Message = prefix + "." + fe.Message
 						}
 					}
 					return err
@@ -269,15 +255,14 @@ func objectKeys(raw []byte, prefix string, fold bool) ([]string, error) {
 func checkMembers(raw []byte, prefix string, allowed fieldSet, fold bool) error {
 	keys, err := objectKeys(raw, prefix, fold)
 	if err != nil {
-		var fe *fieldError
-		if errors.As(err, &fe) {
+		if fe := fault.As(err); fe != nil && fe.Field != "" {
 			return err
 		}
 		what := "request body"
 		if prefix != "" {
 			what = prefix
 		}
-		return biometric.Invalid("%s is not a JSON object: %v", what, err)
+		return fault.Invalid("%s is not a JSON object: %v", what, err)
 	}
 	for _, k := range keys {
 		if !allowed.has(k, fold) {
@@ -300,7 +285,7 @@ func decodeStrict(raw []byte, prefix string, v any) error {
 		if prefix != "" {
 			what = prefix
 		}
-		return biometric.Invalid("%s is not valid JSON for this endpoint: %v", what, err)
+		return fault.Invalid("%s is not valid JSON for this endpoint: %v", what, err)
 	}
 	return checkStrings(prefix, v)
 }

@@ -34,6 +34,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/facelambda/facelambda/internal/core/envelope"
 	"github.com/facelambda/facelambda/internal/core/store"
@@ -97,7 +98,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	db, err := bolt.Open(filepath.Join(dir, recordsFile), 0o600, &bolt.Options{Timeout: 2 * time.Second})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, bolterrors.ErrTimeout) {
 			err = fmt.Errorf("%w (is another process using it?)", err)
 		}
 		return nil, fmt.Errorf("open store %s: %s: %w", dir, recordsFile, err)

@@ -105,5 +105,6 @@ func TestCheckPrefix(t *testing.T) {
 func TestCheckAll(t *testing.T) {
 	assert.NoError(t, CheckAll("tenant", "t", "id", "i"))
 	assert.ErrorContains(t, CheckAll("tenant", "t", "id", ""), "empty id")
+	//lint:ignore SA5012 an odd argument list, to see CheckAll panic
 	assert.Panics(t, func() { _ = CheckAll("tenant") })
 }
