@@ -6,6 +6,7 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
+	"text/tabwriter"
 
 	"github.com/facelambda/facelambda/internal/app"
 	"github.com/facelambda/facelambda/internal/tools/dataset"
@@ -51,7 +52,33 @@ func evalVerify(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	for _, k := range keys {
 		fmt.Fprintf(stdout, "TAR %.4f at FAR %s\n", res.TARAtFAR[k], k)
 	}
+	printFARCheck(stdout, res.FARCheck)
 	return nil
+}
+
+// printFARCheck prints the calibration check of eval verify as a table,
+// then one sentence per working point.
+func printFARCheck(w io.Writer, fc *evaluation.FARCheckReport) {
+	if fc == nil {
+		return
+	}
+	fmt.Fprintf(w, "\ncalibration check: table %s (%s, %d impostor pairs) against these pairs; interval %s\n",
+		fc.Encoder, fc.TableSource, fc.TableImpostors, fc.Interval)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FAR\tcosine\tpredicted FAR\timpostors\taccepted\tmeasured FAR\t95% interval\tgenuine accept\tverdict")
+	for _, p := range fc.Points {
+		cos := fmt.Sprintf("%.3f", p.Cosine)
+		if p.Extrapolated {
+			cos += " (extrapolated)"
+		}
+		fmt.Fprintf(tw, "%g\t%s\t%.3g\t%d\t%d\t%.3g\t[%.3g, %.3g]\t%.4f (%d/%d)\t%s\n",
+			p.FAR, cos, p.PredictedFAR, p.Impostor, p.Accepted, p.MeasuredFAR, p.Low, p.High,
+			p.TAR, p.GenuineAccepted, p.Genuine, p.Verdict)
+	}
+	tw.Flush()
+	for _, p := range fc.Points {
+		fmt.Fprintf(w, "FAR %g: %s\n", p.FAR, p.Note)
+	}
 }
 
 func evalDetect(ctx context.Context, args []string, stdout, stderr io.Writer) error {

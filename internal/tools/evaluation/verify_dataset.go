@@ -2,11 +2,13 @@ package evaluation
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"sort"
 	"strconv"
 
 	"github.com/facelambda/facelambda/internal/core/biometric"
+	"github.com/facelambda/facelambda/internal/core/calibration"
 	"github.com/facelambda/facelambda/internal/ml/face"
 	"github.com/facelambda/facelambda/internal/tools/dataset"
 )
@@ -26,6 +28,20 @@ type VerifyResult struct {
 	Images       int                `json:"images"`
 	Failures     int                `json:"failures"`
 	FailedImages []string           `json:"failed_images,omitempty"`
+
+	// FARCheck compares the calibration table's FAR with the impostor rate
+	// measured on the scored pairs at each working point; nil when the
+	// service's encoder has no table.
+	FARCheck *FARCheckReport `json:"far_check,omitempty"`
+}
+
+// FARCheckReport is the calibration check of `eval verify`.
+type FARCheckReport struct {
+	Encoder        string     `json:"encoder"`
+	TableSource    string     `json:"table_source"`         // data the table was built from
+	TableImpostors int64      `json:"table_impostor_pairs"` // impostor pairs it was built from
+	Interval       string     `json:"interval"`             // IntervalMethod
+	Points         []FARCheck `json:"points"`
 }
 
 // FoldSummary is the k-fold accuracy (threshold chosen on the other folds).
@@ -61,7 +77,7 @@ func VerifyDataset(ctx context.Context, svc *biometric.Service, root string, pai
 		}
 		scored = append(scored, Pair{Score: face.Cosine(a.Value, b.Value), Same: p.Same, Fold: p.Fold})
 	}
-	rep := Verify(scored, []float64{1e-2, 1e-3, 1e-4, 1e-5, 1e-6})
+	rep := Verify(scored, WorkingFARs)
 	res.Scored, res.Genuine, res.Impostor = len(scored), rep.Genuine, rep.Impostor
 	res.Accuracy, res.Threshold, res.AUC, res.EER = rep.Accuracy, rep.Threshold, rep.AUC, rep.EER
 	for far, tar := range rep.TARAtFAR {
@@ -72,6 +88,12 @@ func VerifyDataset(ctx context.Context, svc *biometric.Service, root string, pai
 		for _, f := range fa.Folds {
 			res.FoldAccuracy.Folds[strconv.Itoa(f.Fold)] = f.Accuracy
 		}
+	}
+	if table, err := calibration.Default(svc.Encoder()); err != nil {
+		fmt.Fprintf(log, "no calibration check: %v\n", err)
+	} else {
+		res.FARCheck = &FARCheckReport{Encoder: table.Encoder, TableSource: table.Source, TableImpostors: table.Impostors,
+			Interval: IntervalMethod, Points: CheckFAR(scored, table, WorkingFARs)}
 	}
 	return res
 }
