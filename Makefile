@@ -133,9 +133,9 @@ bench: build
 load: build
 	./bin/facelambda load --key "$(KEY)" --concurrency 4 --duration 30s
 
+## fuzz: every fuzz target of the module, FUZZTIME each (default 30s).
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=60s ./internal/ml/decode/
-	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=60s ./internal/core/template/
+	scripts/fuzz.sh
 
 # SAM builds (BuildMethod: makefile): sam build calls these with ARTIFACTS_DIR.
 build-SessionFunction build-FaceFunction build-MatchFunction build-EnrollFunction build-LivenessFunction build-WebhookFunction: deps
