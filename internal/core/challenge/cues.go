@@ -2,6 +2,7 @@ package challenge
 
 import (
 	"math"
+	"time"
 
 	"github.com/facelambda/facelambda/internal/ml/geometry"
 )
@@ -108,4 +109,137 @@ func GeometryPitch(lm []geometry.Point) (float64, bool) {
 		return 0, false
 	}
 	return 1 - p[lmNoseTip].Y/chin/NeutralNoseRatio, true
+}
+
+// cues is what the state machine reads from one frame.
+type cues struct {
+	face       bool          // Faces >= 1
+	at         time.Duration // the frame's time
+	pose       bool          // the pose model's angles are available
+	yaw, pitch float64       // pose model, degrees
+	geom       bool          // the landmark cues are available
+	gYaw       float64       // GeometryYaw
+	gPitch     float64       // GeometryPitch - GeomPitchZero
+	eyesKnown  bool          // both eye probabilities known
+	open       bool          // both eyes open
+	closed     bool          // both eyes closed
+}
+
+func measure(o *Observation, cfg Config) cues {
+	if o.Faces < 1 {
+		return cues{}
+	}
+	c := cues{face: true, at: o.Time, pose: o.PoseAvailable, yaw: o.Yaw, pitch: o.Pitch}
+	gy, okY := GeometryYaw(o.Landmarks)
+	gp, okP := GeometryPitch(o.Landmarks)
+	c.geom = okY && okP
+	c.gYaw, c.gPitch = gy, gp-cfg.GeomPitchZero
+	l, r := o.LeftEyeOpen, o.RightEyeOpen
+	c.eyesKnown = l >= 0 && l <= 1 && r >= 0 && r <= 1
+	c.open = c.eyesKnown && l >= cfg.EyeOpen && r >= cfg.EyeOpen
+	c.closed = c.eyesKnown && l <= cfg.EyeClosed && r <= cfg.EyeClosed
+	return c
+}
+
+// geomYaw and geomPitch convert an angle threshold in degrees to the
+// geometry cues' scale.
+func geomYaw(cfg Config, deg float64) float64 {
+	if cfg.Turn > 0 {
+		return cfg.GeomTurn * deg / cfg.Turn
+	}
+	return cfg.GeomTurn
+}
+
+func geomPitch(cfg Config, deg float64) float64 {
+	if cfg.Tilt > 0 {
+		return cfg.GeomTilt * deg / cfg.Tilt
+	}
+	return cfg.GeomTilt
+}
+
+// within reports whether the head is within deg degrees of frontal, in yaw
+// and in pitch: by the pose model when available, else by the geometry.
+func (c cues) within(cfg Config, deg float64) bool {
+	switch {
+	case c.pose:
+		return math.Abs(c.yaw) < deg && math.Abs(c.pitch) < deg
+	case c.geom:
+		return math.Abs(c.gYaw) < geomYaw(cfg, deg) && math.Abs(c.gPitch) < geomPitch(cfg, deg)
+	}
+	return false
+}
+
+// neutral: facing the camera with the eyes open when known.
+func (c cues) neutral(cfg Config) bool {
+	return c.face && c.within(cfg, cfg.Neutral) && (!c.eyesKnown || c.open)
+}
+
+// performs reports whether the frame shows the pose action a: the pose
+// model (when available) and the geometry agree.
+func (c cues) performs(cfg Config, a Action) bool {
+	if !c.face || !c.geom {
+		return false
+	}
+	switch a {
+	case TurnLeft:
+		return (!c.pose || c.yaw >= cfg.Turn) && c.gYaw >= cfg.GeomTurn
+	case TurnRight:
+		return (!c.pose || c.yaw <= -cfg.Turn) && c.gYaw <= -cfg.GeomTurn
+	case LookUp:
+		return (!c.pose || c.pitch >= cfg.Tilt) && c.gPitch >= cfg.GeomTilt
+	case LookDown:
+		return (!c.pose || c.pitch <= -cfg.Tilt) && c.gPitch <= -cfg.GeomTilt
+	}
+	return false
+}
+
+// deviation is how far the head is turned in the direction of the pose
+// action a, in degrees (geometry converted when the pose is unavailable).
+func (c cues) deviation(cfg Config, a Action) float64 {
+	yaw, pitch := c.yaw, c.pitch
+	if !c.pose {
+		yaw, pitch = c.gYaw*cfg.Turn/cfg.GeomTurn, c.gPitch*cfg.Tilt/cfg.GeomTilt
+	}
+	var d float64
+	switch a {
+	case TurnLeft:
+		d = yaw
+	case TurnRight:
+		d = -yaw
+	case LookUp:
+		d = pitch
+	case LookDown:
+		d = -pitch
+	}
+	if math.IsNaN(d) {
+		return math.Inf(-1)
+	}
+	return d
+}
+
+// offAxis is |yaw| + |pitch| in degrees (+Inf when unknown).
+func (c cues) offAxis(cfg Config) float64 {
+	d := math.Inf(1)
+	switch {
+	case c.pose:
+		d = math.Abs(c.yaw) + math.Abs(c.pitch)
+	case c.geom:
+		d = math.Abs(c.gYaw*cfg.Turn/cfg.GeomTurn) + math.Abs(c.gPitch*cfg.Tilt/cfg.GeomTilt)
+	}
+	if math.IsNaN(d) {
+		return math.Inf(1)
+	}
+	return d
+}
+
+// Performs reports whether one frame shows the pose action a by the test
+// Analyze applies (the pose model and the landmark geometry agree); with a
+// = "" whether it faces the camera with the eyes open (when known). For
+// measurement tools.
+func Performs(o Observation, cfg Config, a Action) bool {
+	c := measure(&o, cfg)
+	if a == "" {
+		return c.neutral(cfg)
+	}
+	return c.performs(cfg, a)
 }

@@ -1,0 +1,94 @@
+package challenge
+
+import (
+	"math"
+	"sort"
+)
+
+// bestFrame picks the frame for a face image among those with exactly one
+// face: neutral first, then highest quality, then closest to frontal, then
+// earliest.
+func bestFrame(obs []Observation, c []cues, cfg Config) int {
+	best := -1
+	var bn bool
+	var bq int
+	var ba float64
+	for i := range obs {
+		if obs[i].Faces != 1 {
+			continue
+		}
+		n, q, a := c[i].neutral(cfg), obs[i].Quality, c[i].offAxis(cfg)
+		better := best < 0 ||
+			(n && !bn) ||
+			(n == bn && (q > bq || (q == bq && a < ba)))
+		if better {
+			best, bn, bq, ba = i, n, q, a
+		}
+	}
+	return best
+}
+
+// minCosine is the lowest cosine of a face frame's embedding to the best
+// frame's, over the embeddings that can be compared (1 when none).
+func minCosine(obs []Observation, c []cues, best int) float64 {
+	lowest := 1.0
+	if best < 0 {
+		return lowest
+	}
+	ref := obs[best].Embedding
+	for i := range obs {
+		if i == best || !c[i].face {
+			continue
+		}
+		if cos, ok := cosine(ref, obs[i].Embedding); ok && cos < lowest {
+			lowest = cos
+		}
+	}
+	return lowest
+}
+
+// cosine is the cosine of a and b; ok is false when they are empty, of
+// different lengths, zero or not finite.
+func cosine(a, b []float32) (float64, bool) {
+	if len(a) == 0 || len(a) != len(b) {
+		return 0, false
+	}
+	var ab, aa, bb float64
+	for i := range a {
+		x, y := float64(a[i]), float64(b[i])
+		ab += x * y
+		aa += x * x
+		bb += y * y
+	}
+	cos := ab / math.Sqrt(aa*bb)
+	if math.IsNaN(cos) || math.IsInf(cos, 0) {
+		return 0, false
+	}
+	return cos, true
+}
+
+// liveMedian is the median of the face frames' passive scores, NaN
+// excluded, with their number.
+func liveMedian(obs []Observation, c []cues) (float64, int) {
+	var v []float64
+	for i := range obs {
+		if c[i].face && !math.IsNaN(obs[i].Live) {
+			v = append(v, obs[i].Live)
+		}
+	}
+	if len(v) == 0 {
+		return math.NaN(), 0
+	}
+	sort.Float64s(v)
+	m := len(v) / 2
+	if len(v)%2 == 1 {
+		return v[m], len(v)
+	}
+	// Halves first: no overflow; -Inf and +Inf in the middle give NaN, and
+	// their median is taken as 0.
+	mid := v[m-1]/2 + v[m]/2
+	if math.IsNaN(mid) {
+		mid = 0
+	}
+	return mid, len(v)
+}

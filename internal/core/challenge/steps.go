@@ -1,0 +1,71 @@
+package challenge
+
+// runChallenges runs the state machine over the face frames, filling steps,
+// and reports whether a pose action was performed out of turn (only with
+// cfg.StrictOrder).
+func runChallenges(actions []Action, c []cues, cfg Config, steps []Step) (wrongOrder bool) {
+	k := 0         // the action awaited
+	armed := false // a neutral frame was seen since the last action
+	blink := 0     // blink progress: 1 open seen, 2 then closed seen
+	peakStep := -1 // the pose step whose peak is being tracked
+	peakDev := 0.0 // its deviation so far
+	for i := range c {
+		f := c[i]
+		if !f.face {
+			continue
+		}
+		if peakStep >= 0 && !armed {
+			if d := f.deviation(cfg, actions[peakStep]); d > peakDev {
+				steps[peakStep].Peak, peakDev = i, d
+			}
+		}
+		if !armed {
+			if !f.neutral(cfg) {
+				continue
+			}
+			armed, blink, peakStep = true, 0, -1
+		}
+		if k >= len(actions) {
+			continue
+		}
+		want := actions[k]
+		if want.pose() && f.performs(cfg, want) {
+			steps[k].Met, steps[k].Frame, steps[k].At = true, i, f.at
+			steps[k].Peak, peakStep, peakDev = i, k, f.deviation(cfg, want)
+			k, armed = k+1, false
+			continue
+		}
+		if cfg.StrictOrder && performsOther(f, cfg, want) {
+			wrongOrder, armed = true, false
+			continue
+		}
+		if want != Blink {
+			continue
+		}
+		if !f.eyesKnown || !f.within(cfg, cfg.Turn) {
+			blink = 0
+			continue
+		}
+		switch {
+		case blink == 0 && f.open:
+			blink = 1
+		case blink == 1 && f.closed:
+			blink = 2
+		case blink == 2 && f.open:
+			steps[k].Met, steps[k].Frame, steps[k].At = true, i, f.at
+			k, armed = k+1, false
+		}
+	}
+	return wrongOrder
+}
+
+// performsOther reports whether the frame shows a pose action other than
+// want.
+func performsOther(f cues, cfg Config, want Action) bool {
+	for _, a := range Actions {
+		if a != want && a.pose() && f.performs(cfg, a) {
+			return true
+		}
+	}
+	return false
+}
