@@ -42,10 +42,9 @@ func errorSources(t *testing.T) []string {
 
 // TestErrorCodesFromFault: one error vocabulary. Outside core/fault no
 // source spells a stable code (a literal, a constant of its own or an
-// alias of fault's), every
-// error built with package fault takes its code from a fault constant (or
-// passes on a variable), and no fault.Error literal sets anything but its
-// fields (there is no status: the transport's table gives it).
+// alias of fault's), and every error built with package fault takes its
+// code from a fault constant (or passes on a variable); its status is the
+// transport's table's (fault.Error has none).
 func TestErrorCodesFromFault(t *testing.T) {
 	codes := map[string]bool{}
 	for _, c := range fault.Codes {
