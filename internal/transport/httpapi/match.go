@@ -9,7 +9,6 @@ import (
 	"github.com/facelambda/facelambda/internal/core/calibration"
 	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/session"
-	"github.com/facelambda/facelambda/internal/core/signing"
 )
 
 // MatchFace is a face as it appears inside a match object.
@@ -189,9 +188,4 @@ func readMatchTemplate(w http.ResponseWriter, r *http.Request, svc *session.Serv
 		return nil, err
 	}
 	return svc.MatchTemplate(r.Context(), tenant(r), ref, candImg, p)
-}
-
-// analysisSubject is an analysed image as the subject of a signed decision.
-func analysisSubject(role string, a *biometric.Analysis) signing.Subject {
-	return session.AnalysisSubject(role, a)
 }

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -229,12 +228,4 @@ func (d *Deps) writeSigned(w http.ResponseWriter, r *http.Request, status int, v
 		return
 	}
 	writeJSON(w, status, v)
-}
-
-// storeError maps store errors: not found (or another tenant's) is a 404.
-func storeError(err error, what string) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return fault.New(fault.CodeNotFound, what+" not found")
-	}
-	return fault.Internal("", err)
 }

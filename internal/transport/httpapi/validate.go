@@ -280,7 +280,3 @@ func decodeStrict(raw []byte, prefix string, v any) error {
 	}
 	return checkStrings(prefix, v)
 }
-
-// ignored is a member of a request that seeds document and facelambda
-// accepts without acting on it (docs/api.md lists them).
-type ignored = json.RawMessage
