@@ -171,7 +171,8 @@ func Assess(mode QualityMode, m Measures, quality int) []Check {
 	return out
 }
 
-// checkGates returns the first failed gate of the mode as a 400 error.
+// checkGates returns the first failed gate of the mode as a
+// QUALITY_CHECK_FAILED error.
 func checkGates(mode QualityMode, m Measures, quality int) error {
 	for _, c := range Assess(mode, m, quality) {
 		if !c.Passed {

@@ -479,7 +479,7 @@ func (s *Service) statusOf(c store.Class, galleries []string) TemplateStatus {
 }
 
 // Status reports a class's template; with thumbnails, their images too.
-// ErrNotFound (as a 404 fault.Error) when there is no template.
+// TEMPLATE_NOT_FOUND when there is no template.
 func (s *Service) Status(ctx context.Context, tenant string, classID uint64, thumbnails bool) (*TemplateStatus, error) {
 	c, err := s.Classes.GetClass(ctx, tenant, classID)
 	if err != nil {
@@ -520,7 +520,7 @@ func notFound(err error) error {
 // The thumbnails removed are exactly those the removed template named, so
 // an enrolment racing the delete keeps the thumbnails of the template it
 // writes afterwards. Memberships of an id never enrolled are erased all the
-// same, and then a missing template is reported as 404.
+// same, and then a missing template is reported as TEMPLATE_NOT_FOUND.
 func (s *Service) Delete(ctx context.Context, tenant string, classID uint64) error {
 	galleries, err := s.Classes.GalleriesOf(ctx, tenant, classID)
 	if err != nil {

@@ -48,7 +48,7 @@ func (s *Service) CreateUpload(ctx context.Context, tenant, contentType string) 
 // fetchUpload reads an uploaded image; another tenant's key is not found.
 // An upload serves one request: the first to claim it (atomically, in the
 // records store) consumes it, whatever the outcome, and every other use
-// of the key gets 410 UPLOAD_ALREADY_USED.
+// of the key gets UPLOAD_ALREADY_USED.
 func (s *Service) fetchUpload(ctx context.Context, tenant, key string) ([]byte, error) {
 	if !strings.HasPrefix(key, uploadPrefix(tenant)) || store.CheckBlobKey(key) != nil {
 		return nil, fault.New(fault.CodeNotFound, "upload not found")
