@@ -311,7 +311,7 @@ func (g *Graph) webhookKeys(ctx context.Context) (webhook.SecretKey, error) {
 		if err != nil {
 			return nil, err
 		}
-		return webhook.NewKMSKey(webhook.SDKKMS(kms.NewFromConfig(cfg)), k.WebhookKMSKey), nil
+		return webhook.NewKMSKey(kms.NewFromConfig(cfg), k.WebhookKMSKey), nil
 	case k.WebhookKeyFile != "":
 		return webhook.LoadKeyFile(k.WebhookKeyFile)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/facelambda/facelambda/internal/adapters/store/embedded"
 	"github.com/facelambda/facelambda/internal/app"
 	"github.com/facelambda/facelambda/internal/core/auth"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
 	"github.com/facelambda/facelambda/internal/transport/lambdahttp"
 )
@@ -73,7 +74,7 @@ func TestLongFieldsOnLambdaWithDynamoDB(t *testing.T) {
 	for _, field := range []string{"friendlyName", "correlationId"} {
 		status, m := call("face", path, map[string]any{"image": b64, field: long})
 		assert.Equal(t, 400, status, m)
-		assert.Equal(t, httpapi.CodeFieldTooLong, m["code"])
+		assert.Equal(t, fault.CodeFieldTooLong, m["code"])
 		assert.Equal(t, field, m["field"])
 	}
 	status, m := call("face", path, map[string]any{"image": b64, "friendlyName": strings.Repeat("n", 256), "correlationId": strings.Repeat("c", 256)})

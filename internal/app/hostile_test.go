@@ -26,6 +26,7 @@ import (
 
 	"github.com/facelambda/facelambda/internal/app"
 	"github.com/facelambda/facelambda/internal/core/auth"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
 )
 
@@ -218,13 +219,13 @@ func TestHostileRequests(t *testing.T) {
 	tooLong := strings.Repeat("y", 10<<10)
 	for _, field := range []string{"friendlyName", "correlationId", "imageKey", "mode", "imageType", "qualityMode"} {
 		ct, body := mpBody(t, "form-data", named("face", appJSON, js(map[string]string{field: tooLong})), named("image", "image/jpeg", obama))
-		add(hostile{name: "long " + field + " in face part", method: "POST", path: sess + "/faces", ct: ct, body: body, want: 400, code: httpapi.CodeFieldTooLong},
+		add(hostile{name: "long " + field + " in face part", method: "POST", path: sess + "/faces", ct: ct, body: body, want: 400, code: fault.CodeFieldTooLong},
 			hostile{name: "long " + field + " at the top", method: "POST", path: "/v2/faces", ct: appJSON,
-				body: js(map[string]string{"image": b64, field: tooLong}), want: 400, code: httpapi.CodeFieldTooLong})
+				body: js(map[string]string{"image": b64, field: tooLong}), want: 400, code: fault.CodeFieldTooLong})
 		ct, body = mpBody(t, "form-data", named("face", appJSON, js(map[string]string{field: long})), named("image", "image/jpeg", obama))
-		add(hostile{name: "450 KB " + field + " in face part", method: "POST", path: sess + "/faces", ct: ct, body: body, want: 400, code: httpapi.CodeFieldTooLong})
+		add(hostile{name: "450 KB " + field + " in face part", method: "POST", path: sess + "/faces", ct: ct, body: body, want: 400, code: fault.CodeFieldTooLong})
 		ct, body = mpBody(t, "form-data", named(field, "text/plain", []byte(long)), named("image", "image/jpeg", obama))
-		add(hostile{name: "450 KB " + field + " part", method: "POST", path: sess + "/faces", ct: ct, body: body, want: 400, code: httpapi.CodeFieldTooLong})
+		add(hostile{name: "450 KB " + field + " part", method: "POST", path: sess + "/faces", ct: ct, body: body, want: 400, code: fault.CodeFieldTooLong})
 	}
 	for _, c := range []struct{ path, field string }{{"/v2/bio-sessions", "correlationId"}, {"/v2/galleries", "description"}, {"/v2/bio-sessions", "callbackURL"}} {
 		body := map[string]string{c.field: "https://example.com/" + tooLong}
@@ -232,7 +233,7 @@ func TestHostileRequests(t *testing.T) {
 			body["name"] = "g2"
 		}
 		add(hostile{name: "long " + c.field + " " + c.path, method: "POST", path: c.path, ct: appJSON,
-			body: js(body), want: 400, code: httpapi.CodeFieldTooLong})
+			body: js(body), want: 400, code: fault.CodeFieldTooLong})
 	}
 	add(hostile{name: "long friendlyName face from JSON", method: "POST", path: sess + "/faces", ct: appJSON,
 		body: js(map[string]any{"template": "AAAA", "imageType": "SELFIE", "friendlyName": long}), want: 400})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/facelambda/facelambda/internal/core/auth"
 	"github.com/facelambda/facelambda/internal/core/biometric"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/store"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
 )
@@ -138,8 +139,8 @@ func SeedAll(ctx context.Context, d *httpapi.Deps, img SeedImages, now time.Time
 }
 
 func isNotFound(err error) bool {
-	var be *biometric.Error
-	return errors.Is(err, store.ErrNotFound) || (errors.As(err, &be) && be.Status == 404)
+	be := fault.As(err)
+	return errors.Is(err, store.ErrNotFound) || be != nil && (be.Code == fault.CodeNotFound || be.Code == fault.CodeTemplateNotFound)
 }
 
 func mustJSON(v any) []byte {

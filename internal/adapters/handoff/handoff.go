@@ -30,15 +30,6 @@ const (
 	ServedByLocal = "local"
 )
 
-// Codes of the error objects this package writes (fault codes; the
-// statuses are those of transport/httpapi's table, but for a GPU service
-// that timed out: 504).
-const (
-	CodeGPUUnavailable  = fault.CodeGPUUnavailable
-	CodeRequestTooLarge = fault.CodeRequestTooLarge
-	CodeInvalidRequest  = fault.CodeInvalidRequest
-)
-
 // Predicate reports whether a request is heavy. It gets a clone of the
 // request whose Body reads body, so it may read or parse it (a predicate
 // that parses a multipart form should call MultipartForm.RemoveAll); the
@@ -84,11 +75,11 @@ func (h *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r, h.maxBody)
 	if err != nil {
 		if errors.As(err, new(*http.MaxBytesError)) {
-			writeError(w, http.StatusRequestEntityTooLarge, CodeRequestTooLarge,
+			writeError(w, http.StatusRequestEntityTooLarge, fault.CodeRequestTooLarge,
 				fmt.Sprintf("the request body is over %d bytes", h.maxBody))
 			return
 		}
-		writeError(w, http.StatusBadRequest, CodeInvalidRequest, "the request body could not be read")
+		writeError(w, http.StatusBadRequest, fault.CodeInvalidRequest, "the request body could not be read")
 		return
 	}
 	if h.remote == nil || h.heavy == nil || !h.heavy(withBody(r, body), body) {

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/adapters/handoff"
+	"github.com/facelambda/facelambda/internal/core/fault"
 )
 
 // heavyJSON reads the body as the lead's predicate might: heavy when it asks
@@ -205,7 +206,7 @@ func TestWrapBodyLimit(t *testing.T) {
 				return
 			}
 			e := decodeError(t, b)
-			assert.Equal(t, handoff.CodeRequestTooLarge, e.Code)
+			assert.Equal(t, fault.CodeRequestTooLarge, e.Code)
 			assert.Contains(t, e.Message, "1000 bytes")
 			assert.Equal(t, e.ID, resp.Header.Get("X-Request-Id"))
 			assert.False(t, called.Load(), "no predicate on a refused body")

@@ -10,6 +10,8 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"time"
+
+	"github.com/facelambda/facelambda/internal/core/fault"
 )
 
 // NewHTTP returns a reverse proxy to the GPU service at baseURL (such as a
@@ -53,7 +55,7 @@ func NewHTTP(baseURL string, timeout time.Duration) (http.Handler, error) {
 			}
 			slog.WarnContext(r.Context(), "handoff: GPU service request failed",
 				"url", u.Redacted(), "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
-			writeError(w, status, CodeGPUUnavailable, "the GPU service did not answer")
+			writeError(w, status, fault.CodeGPUUnavailable, "the GPU service did not answer")
 		},
 	}
 	return withTimeout(p, timeout), nil

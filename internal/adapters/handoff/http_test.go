@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/adapters/handoff"
+	"github.com/facelambda/facelambda/internal/core/fault"
 )
 
 func TestNewHTTPRefusesUnsafeURLs(t *testing.T) {
@@ -138,7 +139,7 @@ func TestHTTPFailures(t *testing.T) {
 			remote.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v2/liveness", bytes.NewReader([]byte("{}"))))
 			assert.Equal(t, tc.wantStatus, rec.Code)
 			e := decodeError(t, rec.Body.Bytes())
-			assert.Equal(t, handoff.CodeGPUUnavailable, e.Code)
+			assert.Equal(t, fault.CodeGPUUnavailable, e.Code)
 			assert.NotEmpty(t, e.ID)
 			assert.Equal(t, e.ID, rec.Header().Get("X-Request-Id"))
 		})

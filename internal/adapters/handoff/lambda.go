@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/uid"
 )
 
@@ -49,7 +50,7 @@ type lambdaHandoff struct {
 func (h *lambdaHandoff) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ev, err := RequestEvent(r)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, CodeInvalidRequest, "the request body could not be read")
+		writeError(w, http.StatusBadRequest, fault.CodeInvalidRequest, "the request body could not be read")
 		return
 	}
 	payload, err := json.Marshal(ev)
@@ -83,7 +84,7 @@ func (h *lambdaHandoff) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *lambdaHandoff) fail(w http.ResponseWriter, r *http.Request, err error) {
 	slog.WarnContext(r.Context(), "handoff: GPU function failed",
 		"function", h.function, "method", r.Method, "path", r.URL.Path, "err", err)
-	writeError(w, http.StatusBadGateway, CodeGPUUnavailable, "the GPU service failed")
+	writeError(w, http.StatusBadGateway, fault.CodeGPUUnavailable, "the GPU service failed")
 }
 
 // hopHeaders are connection-level headers, not part of an API Gateway event.

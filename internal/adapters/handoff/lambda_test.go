@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/adapters/handoff"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/transport/lambdahttp"
 )
 
@@ -183,7 +184,7 @@ func TestLambdaFailures(t *testing.T) {
 			require.Equal(t, http.StatusBadGateway, rec.Code)
 			assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
 			e := decodeError(t, rec.Body.Bytes())
-			assert.Equal(t, handoff.CodeGPUUnavailable, e.Code)
+			assert.Equal(t, fault.CodeGPUUnavailable, e.Code)
 			assert.NotEmpty(t, e.ID)
 			assert.NotContains(t, e.Message, "CUDA", "details are logged, not sent")
 		})

@@ -101,7 +101,7 @@ func fail(w http.ResponseWriter, _ *http.Request, err error) {
 	if e == nil {
 		e = fault.Internal("", err)
 	}
-	status := map[string]int{CodeUnauthenticated: http.StatusUnauthorized, CodeForbidden: http.StatusForbidden}[e.Code]
+	status := map[string]int{fault.CodeUnauthenticated: http.StatusUnauthorized, fault.CodeForbidden: http.StatusForbidden}[e.Code]
 	if status == 0 {
 		status = http.StatusInternalServerError
 	}
@@ -311,7 +311,7 @@ func TestMiddleware(t *testing.T) {
 			}
 			assert.Equal(t, "Bearer", w.Header().Get("WWW-Authenticate"))
 			b := decodeError(t, w)
-			assert.Equal(t, CodeUnauthenticated, b.Code)
+			assert.Equal(t, fault.CodeUnauthenticated, b.Code)
 			assert.Regexp(t, uuidRE, b.ID)
 			assert.Equal(t, b.ID, w.Header().Get("X-Request-Id"))
 			assert.NotContains(t, b.Message, plain)
@@ -331,7 +331,7 @@ func TestMiddlewareStoreError(t *testing.T) {
 	w := do(h, map[string]string{"apikey": "fl_whatever"})
 	require.Equal(t, http.StatusInternalServerError, w.Code)
 	b := decodeError(t, w)
-	assert.Equal(t, CodeInternal, b.Code)
+	assert.Equal(t, fault.CodeInternal, b.Code)
 	assert.Equal(t, "internal error", b.Message)
 	assert.Empty(t, w.Header().Get("WWW-Authenticate"))
 
@@ -470,7 +470,7 @@ func TestRequire(t *testing.T) {
 				return
 			}
 			b := decodeError(t, w)
-			assert.Equal(t, CodeForbidden, b.Code)
+			assert.Equal(t, fault.CodeForbidden, b.Code)
 			assert.Contains(t, b.Message, `"`+tt.scope+`"`)
 			assert.Regexp(t, uuidRE, b.ID)
 			assert.Equal(t, `Bearer error="insufficient_scope", scope="`+tt.scope+`"`, w.Header().Get("WWW-Authenticate"))
@@ -482,7 +482,7 @@ func TestRequireWithoutPrincipal(t *testing.T) {
 	w := do(Require(ScopeMatch, echo, fail), map[string]string{"apikey": "fl_ignored"})
 	require.Equal(t, http.StatusUnauthorized, w.Code)
 	assert.Equal(t, "Bearer", w.Header().Get("WWW-Authenticate"))
-	assert.Equal(t, CodeUnauthenticated, decodeError(t, w).Code)
+	assert.Equal(t, fault.CodeUnauthenticated, decodeError(t, w).Code)
 }
 
 func TestRequireUnknownScopePanics(t *testing.T) {

@@ -14,14 +14,6 @@ import (
 	"github.com/facelambda/facelambda/internal/core/store"
 )
 
-// Error codes of the errors of Middleware and Require (aliases of the fault
-// codes).
-const (
-	CodeUnauthenticated = fault.CodeUnauthenticated
-	CodeForbidden       = fault.CodeForbidden
-	CodeInternal        = fault.CodeInternal
-)
-
 // Fail answers a request refused with err (a *fault.Error): the transport's
 // error writer, which maps the code to a status and writes the error
 // object.
@@ -114,8 +106,8 @@ func Require(scope string, next http.Handler, fail Fail) http.Handler {
 		}
 		if !p.Has(scope) {
 			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="insufficient_scope", scope=%q`, scope))
-			fail(w, r, fault.Newf(CodeForbidden, "the API key lacks the %q scope", scope))
-			slog.InfoContext(r.Context(), "request rejected", "request_id", w.Header().Get("X-Request-Id"), "code", CodeForbidden,
+			fail(w, r, fault.Newf(fault.CodeForbidden, "the API key lacks the %q scope", scope))
+			slog.InfoContext(r.Context(), "request rejected", "request_id", w.Header().Get("X-Request-Id"), "code", fault.CodeForbidden,
 				"path", r.URL.Path, "tenant", p.Tenant, "scope", scope)
 			return
 		}
@@ -125,8 +117,8 @@ func Require(scope string, next http.Handler, fail Fail) http.Handler {
 
 func unauthenticated(w http.ResponseWriter, r *http.Request, fail Fail) {
 	w.Header().Set("WWW-Authenticate", "Bearer")
-	fail(w, r, fault.New(CodeUnauthenticated, msgUnauthenticated))
-	slog.InfoContext(r.Context(), "request rejected", "request_id", w.Header().Get("X-Request-Id"), "code", CodeUnauthenticated, "path", r.URL.Path)
+	fail(w, r, fault.New(fault.CodeUnauthenticated, msgUnauthenticated))
+	slog.InfoContext(r.Context(), "request rejected", "request_id", w.Header().Get("X-Request-Id"), "code", fault.CodeUnauthenticated, "path", r.URL.Path)
 }
 
 // keyCache holds keys found in the store, by hash, for ttl.

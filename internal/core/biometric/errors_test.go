@@ -31,7 +31,6 @@ func TestImageErrorCodes(t *testing.T) {
 		assert.Equal(t, tt.code, e.Code, tt.err.Error())
 		assert.Equal(t, "image: "+tt.err.Error(), e.Message)
 		assert.ErrorIs(t, e, tt.err)
-		assert.Zero(t, e.Status)
 	}
 }
 

@@ -3,6 +3,7 @@ package biometric
 import (
 	"fmt"
 
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/ml/face"
 	"github.com/facelambda/facelambda/internal/ml/geometry"
 	"github.com/facelambda/facelambda/internal/ml/raster"
@@ -57,7 +58,7 @@ func (s *Service) findFace(img *raster.RGB, rotate bool, label string) (*found, 
 	case rotate:
 		return best, nil
 	}
-	return nil, &Error{Code: CodeQualityCheck, Check: CheckUpright,
+	return nil, &fault.Error{Code: fault.CodeQualityCheck, Check: CheckUpright,
 		Message: fmt.Sprintf("%s: quality check %s failed: the face is not upright (it is upright with the image turned %d degrees clockwise); send the image upright or set imageRotationEnabled",
 			label, CheckUpright, 90*best.quarters)}
 }

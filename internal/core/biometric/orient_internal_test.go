@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/ml/face"
 	"github.com/facelambda/facelambda/internal/ml/geometry"
 	"github.com/facelambda/facelambda/internal/ml/raster"
@@ -74,9 +75,9 @@ func TestFindFaceDecision(t *testing.T) {
 			assert.Equal(t, tt.detects, eng.detects)
 			switch tt.want {
 			case -2:
-				var be *Error
+				var be *fault.Error
 				require.ErrorAs(t, err, &be)
-				assert.Equal(t, CodeQualityCheck, be.Code)
+				assert.Equal(t, fault.CodeQualityCheck, be.Code)
 				assert.Equal(t, CheckUpright, be.Check)
 			case -1:
 				require.NoError(t, err)

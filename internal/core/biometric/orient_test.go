@@ -12,6 +12,7 @@ import (
 
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/calibration"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/ml/engine"
 	"github.com/facelambda/facelambda/internal/ml/face"
 	"github.com/facelambda/facelambda/internal/ml/raster"
@@ -79,8 +80,8 @@ func TestOrientation(t *testing.T) {
 					assert.Equal(t, a.Template.Base64(), b.Template.Base64())
 					continue
 				}
-				assertCode(t, err, biometric.CodeQualityCheck)
-				var be *biometric.Error
+				assertCode(t, err, fault.CodeQualityCheck)
+				var be *fault.Error
 				require.ErrorAs(t, err, &be)
 				assert.Equal(t, biometric.CheckUpright, be.Check)
 				assert.Contains(t, be.Message, fmt.Sprintf("turned %d degrees", tc.fix))

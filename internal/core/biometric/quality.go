@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/ml/face"
 )
 
@@ -30,7 +31,7 @@ func ParseQualityMode(s string) (QualityMode, error) {
 		}
 		return m, nil
 	}
-	return "", Invalid("qualityMode %q is not one of ENROL, VERIFY, DISABLED", s)
+	return "", fault.Invalid("qualityMode %q is not one of ENROL, VERIFY, DISABLED", s)
 }
 
 // Measures are the quality measures reported with a face, in original
@@ -170,11 +171,12 @@ func Assess(mode QualityMode, m Measures, quality int) []Check {
 	return out
 }
 
-// checkGates returns the first failed gate of the mode as a 400 error.
+// checkGates returns the first failed gate of the mode as a
+// QUALITY_CHECK_FAILED error.
 func checkGates(mode QualityMode, m Measures, quality int) error {
 	for _, c := range Assess(mode, m, quality) {
 		if !c.Passed {
-			return &Error{Code: CodeQualityCheck, Check: c.Name,
+			return &fault.Error{Code: fault.CodeQualityCheck, Check: c.Name,
 				Message: fmt.Sprintf("quality check %s failed (%s mode): %s", c.Name, mode, c.Message)}
 		}
 	}

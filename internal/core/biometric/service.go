@@ -14,7 +14,6 @@ import (
 	"github.com/facelambda/facelambda/internal/core/calibration"
 	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/template"
-	"github.com/facelambda/facelambda/internal/core/uid"
 	"github.com/facelambda/facelambda/internal/ml/decode"
 	"github.com/facelambda/facelambda/internal/ml/face"
 	"github.com/facelambda/facelambda/internal/ml/geometry"
@@ -101,7 +100,7 @@ func ParseImageType(s string) (ImageType, error) {
 	case Selfie, IDDocument, VideoFrame:
 		return t, nil
 	}
-	return "", Invalid("imageType %q is not one of SELFIE, ID_DOCUMENT, VIDEO_FRAME", s)
+	return "", fault.Invalid("imageType %q is not one of SELFIE, ID_DOCUMENT, VIDEO_FRAME", s)
 }
 
 // Options say how to process one image.
@@ -198,7 +197,7 @@ func (s *Service) Analyze(img []byte, opt Options) (*Analysis, error) {
 		return nil, err
 	}
 	if fnd == nil {
-		return nil, &Error{Code: CodeFaceNotFound,
+		return nil, &fault.Error{Code: fault.CodeFaceNotFound,
 			Message: fmt.Sprintf("%s: no face was found in the image", opt.Label)}
 	}
 	pic, scale, dets, subj, f := fnd.img, res.Scale, fnd.dets, fnd.subj, fnd.face
@@ -212,7 +211,7 @@ func (s *Service) Analyze(img []byte, opt Options) (*Analysis, error) {
 		a.Faces = append(a.Faces, toBox(d, scale))
 	}
 	if opt.Single && len(dets) > 1 {
-		return nil, &Error{Code: CodeMultipleFaces,
+		return nil, &fault.Error{Code: fault.CodeMultipleFaces,
 			Message: fmt.Sprintf("%s: %d faces were found; exactly one is expected", opt.Label, len(dets))}
 	}
 	// A face that came out small in a downscaled decode is measured again at
@@ -252,7 +251,7 @@ func (s *Service) Analyze(img []byte, opt Options) (*Analysis, error) {
 		a.Image, a.ImageBox = pic, subj.Box
 	}
 	if err := checkGates(opt.QualityMode, a.Measures, a.Quality); err != nil {
-		e := err.(*Error)
+		e := err.(*fault.Error)
 		e.Message = opt.Label + ": " + e.Message
 		return nil, e
 	}
@@ -264,7 +263,7 @@ func toBox(d face.Detection, scale float64) Box {
 		Height: round(d.Box.H/scale, 1), Score: round(d.Score, 4)}
 }
 
-func internal(err error) *Error {
+func internal(err error) *fault.Error {
 	return fault.Internal("internal error while processing the image", err)
 }
 
@@ -286,11 +285,6 @@ func (s *Service) ParseTemplate(label, b64 string) (template.Template, error) {
 
 // Dimensions is the length of the encoder's templates.
 func (s *Service) Dimensions() int { return s.dims }
-
-// NewID returns a random UUID (version 4).
-//
-// Compatibility shim: use uid.New.
-func NewID() string { return uid.New() }
 
 // DetectAll decodes img and returns every face box, in original pixels.
 func (s *Service) DetectAll(img []byte) ([]Box, error) {

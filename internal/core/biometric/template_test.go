@@ -10,6 +10,7 @@ import (
 
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/calibration"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/template"
 	"github.com/facelambda/facelambda/internal/core/template/templatetest"
 )
@@ -42,15 +43,15 @@ func TestForgedTemplatesRefused(t *testing.T) {
 	for _, f := range templatetest.Vectors(s.Dimensions()) {
 		t.Run(f.Name, func(t *testing.T) {
 			_, err := s.ParseTemplate("reference.template", templatetest.Encode(s.Encoder(), f.Vector))
-			var be *biometric.Error
+			var be *fault.Error
 			require.True(t, errors.As(err, &be), "error %v", err)
-			assert.Equal(t, biometric.CodeInvalidTemplate, be.Code)
+			assert.Equal(t, fault.CodeInvalidTemplate, be.Code)
 			assert.Contains(t, be.Message, "reference.template")
 
 			forged := template.Template{Encoder: s.Encoder(), Vector: f.Vector}
 			_, err = s.Compare(forged, real, calibration.Selfie, calibration.Highest)
 			require.True(t, errors.As(err, &be), "error %v", err)
-			assert.Equal(t, biometric.CodeInvalidTemplate, be.Code)
+			assert.Equal(t, fault.CodeInvalidTemplate, be.Code)
 		})
 	}
 }

@@ -74,7 +74,8 @@ import (
 )
 
 // Errors returned (wrapped) by the parsers. Callers map ErrInvalid and
-// ErrDecrypt to HTTP 400 and ErrTooLarge to HTTP 413.
+// ErrDecrypt to refusals (liveness.CaptureError: INVALID_REQUEST,
+// DECRYPTION_FAILED) and ErrTooLarge to REQUEST_TOO_LARGE.
 var (
 	// ErrInvalid reports a malformed capture.
 	ErrInvalid = errors.New("capture: invalid capture")

@@ -85,7 +85,7 @@ func (s *Service) maxVectors() int {
 func ParseClassID(raw string) (uint64, error) {
 	id, err := strconv.ParseUint(raw, 10, 64)
 	if err != nil || id == 0 {
-		return 0, biometric.Invalid("classId %q is not a positive 64-bit number", raw)
+		return 0, fault.Invalid("classId %q is not a positive 64-bit number", raw)
 	}
 	return id, nil
 }
@@ -193,9 +193,9 @@ type extracted struct {
 func (s *Service) analyse(img []byte, n int) (ImageProperties, *extracted, *JobError) {
 	props := ImageProperties{Faces: []FaceProperties{}, QualityAssessments: []Assessment{}, FrameNumber: n}
 	a, err := s.Bio.Analyze(img, biometric.Options{Label: fmt.Sprintf("images[%d]", n), Thumbnail: s.Thumbnails})
-	var be *biometric.Error
+	var be *fault.Error
 	if err != nil {
-		if errors.As(err, &be) && be.Code == biometric.CodeFaceNotFound {
+		if errors.As(err, &be) && be.Code == fault.CodeFaceNotFound {
 			props.QualityAssessments = append(props.QualityAssessments, Assessment{Check: "FaceFound", Score: 0, Message: be.Message})
 			return props, nil, nil
 		}
@@ -251,7 +251,7 @@ func (s *Service) analyse(img []byte, n int) (ImageProperties, *extracted, *JobE
 // into one class lose nothing.
 func (s *Service) Enroll(ctx context.Context, tenant string, classID uint64, images [][]byte) (*Result, error) {
 	if len(images) > MaxImages {
-		return nil, biometric.Invalid("at most %d images per enrolment, got %d", MaxImages, len(images))
+		return nil, fault.Invalid("at most %d images per enrolment, got %d", MaxImages, len(images))
 	}
 	res := &Result{Status: StatusSucceeded, Errors: []JobError{}, ImageProperties: []ImageProperties{}, PerformedAction: ActionNone}
 	var fresh []extracted
@@ -433,7 +433,7 @@ func (s *Service) upgrade(ctx context.Context, old payload) (payload, bool, erro
 			return payload{}, false, fmt.Errorf("upgrade: read thumbnail: %w", err)
 		}
 		a, err := s.Bio.Analyze(img, biometric.Options{Label: "thumbnail"})
-		var be *biometric.Error
+		var be *fault.Error
 		if errors.As(err, &be) && be.Code != fault.CodeInternal {
 			return payload{}, false, nil // the new encoder finds no usable face in it
 		}
@@ -479,7 +479,7 @@ func (s *Service) statusOf(c store.Class, galleries []string) TemplateStatus {
 }
 
 // Status reports a class's template; with thumbnails, their images too.
-// ErrNotFound (as a 404 biometric.Error) when there is no template.
+// TEMPLATE_NOT_FOUND when there is no template.
 func (s *Service) Status(ctx context.Context, tenant string, classID uint64, thumbnails bool) (*TemplateStatus, error) {
 	c, err := s.Classes.GetClass(ctx, tenant, classID)
 	if err != nil {
@@ -509,16 +509,9 @@ func (s *Service) Status(ctx context.Context, tenant string, classID uint64, thu
 	return &st, nil
 }
 
-// CodeTemplateNotFound and CodeTemplateOutdated are the errors of verify
-// (aliases of the fault codes).
-const (
-	CodeTemplateNotFound = fault.CodeTemplateNotFound
-	CodeTemplateOutdated = fault.CodeTemplateOutdated
-)
-
 func notFound(err error) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return fault.Wrap(CodeTemplateNotFound, "no template for this class id", err)
+		return fault.Wrap(fault.CodeTemplateNotFound, "no template for this class id", err)
 	}
 	return err
 }
@@ -527,7 +520,7 @@ func notFound(err error) error {
 // The thumbnails removed are exactly those the removed template named, so
 // an enrolment racing the delete keeps the thumbnails of the template it
 // writes afterwards. Memberships of an id never enrolled are erased all the
-// same, and then a missing template is reported as 404.
+// same, and then a missing template is reported as TEMPLATE_NOT_FOUND.
 func (s *Service) Delete(ctx context.Context, tenant string, classID uint64) error {
 	galleries, err := s.Classes.GalleriesOf(ctx, tenant, classID)
 	if err != nil {
@@ -557,7 +550,7 @@ func (s *Service) Delete(ctx context.Context, tenant string, classID uint64) err
 // outdated template gives a TEMPLATE_OUTDATED error.
 func (s *Service) Vectors(ctx context.Context, c store.Class) ([][]float32, error) {
 	if c.Encoder != s.Bio.Encoder() {
-		return nil, &fault.Error{Code: CodeTemplateOutdated,
+		return nil, &fault.Error{Code: fault.CodeTemplateOutdated,
 			Message: fmt.Sprintf("the template of class %d was made by encoder %s; this service runs %s: enrol again (an empty enrolment upgrades it when thumbnails are stored)", c.ClassID, c.Encoder, s.Bio.Encoder())}
 	}
 	p, err := s.open(ctx, c)
@@ -610,8 +603,8 @@ func (s *Service) Verify(ctx context.Context, tenant string, classID uint64, img
 	v := &Verification{Status: StatusSucceeded, Errors: []JobError{}, Level: level, ComparedFeatureVectors: len(vecs)}
 	a, err := s.Bio.Analyze(img, biometric.Options{Label: "image"})
 	if err != nil {
-		var be *biometric.Error
-		if errors.As(err, &be) && be.Code == biometric.CodeFaceNotFound {
+		var be *fault.Error
+		if errors.As(err, &be) && be.Code == fault.CodeFaceNotFound {
 			v.Errors = append(v.Errors, JobError{ErrorCode: "FaceNotFound", Message: be.Message})
 			v.ImageProperties = ImageProperties{Faces: []FaceProperties{}, QualityAssessments: []Assessment{{Check: "FaceFound", Score: 0}}}
 			return v, nil

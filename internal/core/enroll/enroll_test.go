@@ -21,6 +21,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/calibration"
 	"github.com/facelambda/facelambda/internal/core/enroll"
 	"github.com/facelambda/facelambda/internal/core/envelope"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/store"
 	"github.com/facelambda/facelambda/internal/ml/engine"
 )
@@ -123,8 +124,8 @@ func TestEnrolRacingDelete(t *testing.T) {
 				defer deletes.Done()
 				for {
 					if err := es.Delete(ctx, tenant, id); err != nil && !strings.Contains(err.Error(), "no template") {
-						var be *biometric.Error
-						if !errors.As(err, &be) || be.Code != enroll.CodeTemplateNotFound {
+						var be *fault.Error
+						if !errors.As(err, &be) || be.Code != fault.CodeTemplateNotFound {
 							errs <- err
 						}
 					}

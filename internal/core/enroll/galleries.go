@@ -9,6 +9,7 @@ import (
 
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/events"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/core/store"
 )
@@ -34,10 +35,10 @@ func galleryOf(g store.Gallery) GalleryJSON {
 // CreateGallery creates an empty gallery.
 func (u *UseCases) CreateGallery(ctx context.Context, tenant, name, description string) (GalleryJSON, error) {
 	if !galleryName.MatchString(name) {
-		return GalleryJSON{}, biometric.Invalid("name must be 1-64 of A-Z a-z 0-9 _ -")
+		return GalleryJSON{}, fault.Invalid("name must be 1-64 of A-Z a-z 0-9 _ -")
 	}
 	if len(description) > 1024 {
-		return GalleryJSON{}, biometric.Invalid("description is longer than 1024 characters")
+		return GalleryJSON{}, fault.Invalid("description is longer than 1024 characters")
 	}
 	g := store.Gallery{Tenant: tenant, Name: name, Description: description, Created: u.now()}
 	if err := u.Classes.CreateGallery(ctx, g); err != nil {
@@ -74,11 +75,11 @@ func (u *UseCases) DeleteGallery(ctx context.Context, tenant, name string) error
 // ChangeMembers adds class ids to a gallery (add) or removes them.
 func (u *UseCases) ChangeMembers(ctx context.Context, tenant, name string, ids []uint64, add bool) (GalleryJSON, error) {
 	if len(ids) == 0 || len(ids) > MaxMembersPerCall {
-		return GalleryJSON{}, biometric.Invalid("classIds must list 1 to %d class ids", MaxMembersPerCall)
+		return GalleryJSON{}, fault.Invalid("classIds must list 1 to %d class ids", MaxMembersPerCall)
 	}
 	for _, id := range ids {
 		if id == 0 {
-			return GalleryJSON{}, biometric.Invalid("class ids are positive 64-bit numbers")
+			return GalleryJSON{}, fault.Invalid("class ids are positive 64-bit numbers")
 		}
 	}
 	change := u.Classes.RemoveMembers

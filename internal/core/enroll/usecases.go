@@ -9,6 +9,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/calibration"
 	"github.com/facelambda/facelambda/internal/core/events"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/core/store"
 )
@@ -116,12 +117,9 @@ func (u *UseCases) Delete(ctx context.Context, tenant, requestID string, id uint
 func galleryError(err error) error {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return &biometric.Error{Status: 404, Code: "NOT_FOUND", Message: "gallery not found"}
+		return fault.New(fault.CodeNotFound, "gallery not found")
 	case errors.Is(err, store.ErrExists):
-		return &biometric.Error{Status: 409, Code: CodeGalleryExists, Message: "a gallery of that name exists"}
+		return fault.New(fault.CodeGalleryExists, "a gallery of that name exists")
 	}
 	return err
 }
-
-// CodeGalleryExists answers the creation of a gallery under a taken name.
-const CodeGalleryExists = "GALLERY_EXISTS"

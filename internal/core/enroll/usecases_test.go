@@ -17,6 +17,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/enroll"
 	"github.com/facelambda/facelambda/internal/core/envelope"
 	"github.com/facelambda/facelambda/internal/core/events"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/signing"
 )
 
@@ -33,7 +34,7 @@ func (p *published) Publish(_ context.Context, ev events.Event) error {
 }
 
 func errCode(err error) string {
-	var be *biometric.Error
+	var be *fault.Error
 	if errors.As(err, &be) {
 		return be.Code
 	}
@@ -72,14 +73,14 @@ func TestGalleryManagement(t *testing.T) {
 		err  error
 		code string
 	}{
-		{name: "taken name", err: func() error { _, err := u.CreateGallery(ctx, "acme", "staff", ""); return err }(), code: enroll.CodeGalleryExists},
-		{name: "bad name", err: func() error { _, err := u.CreateGallery(ctx, "acme", "a/b", ""); return err }(), code: biometric.CodeInvalidRequest},
+		{name: "taken name", err: func() error { _, err := u.CreateGallery(ctx, "acme", "staff", ""); return err }(), code: fault.CodeGalleryExists},
+		{name: "bad name", err: func() error { _, err := u.CreateGallery(ctx, "acme", "a/b", ""); return err }(), code: fault.CodeInvalidRequest},
 		{name: "long description", err: func() error {
 			_, err := u.CreateGallery(ctx, "acme", "x", string(make([]byte, 1025)))
 			return err
-		}(), code: biometric.CodeInvalidRequest},
-		{name: "no ids", err: func() error { _, err := u.ChangeMembers(ctx, "acme", "staff", nil, true); return err }(), code: biometric.CodeInvalidRequest},
-		{name: "zero id", err: func() error { _, err := u.ChangeMembers(ctx, "acme", "staff", []uint64{1, 0}, true); return err }(), code: biometric.CodeInvalidRequest},
+		}(), code: fault.CodeInvalidRequest},
+		{name: "no ids", err: func() error { _, err := u.ChangeMembers(ctx, "acme", "staff", nil, true); return err }(), code: fault.CodeInvalidRequest},
+		{name: "zero id", err: func() error { _, err := u.ChangeMembers(ctx, "acme", "staff", []uint64{1, 0}, true); return err }(), code: fault.CodeInvalidRequest},
 		{name: "missing gallery", err: func() error { _, err := u.ChangeMembers(ctx, "acme", "none", []uint64{1}, true); return err }(), code: "NOT_FOUND"},
 		{name: "another tenant's", err: u.CheckGallery(ctx, "other", "staff"), code: "NOT_FOUND"},
 		{name: "existing", err: u.CheckGallery(ctx, "acme", "staff")},

@@ -22,13 +22,6 @@ type Error struct {
 	// (FACE_UPRIGHT, ...); it is not part of the error body.
 	Check string
 	Err   error
-
-	// Status is a transitional shim, kept so that code written before this
-	// package compiles: the status of a response comes from the code (the
-	// transport's table) and Status is consulted only for a code the table
-	// does not know. Set Code only; Status goes once every caller is
-	// migrated.
-	Status int
 }
 
 func (e *Error) Error() string { return e.Message }

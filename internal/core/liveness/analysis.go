@@ -15,6 +15,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/capture"
 	"github.com/facelambda/facelambda/internal/core/challenge"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	passive "github.com/facelambda/facelambda/internal/ml/liveness"
 )
 
@@ -239,8 +240,8 @@ func (s *Service) measureFrames(ctx context.Context, c *capture.Capture) ([]fram
 func (s *Service) measureFrame(f capture.Frame, i int) (frameResult, error) {
 	o := challenge.Observation{Time: f.Time, LeftEyeOpen: -1, RightEyeOpen: -1, Live: math.NaN()}
 	a, err := s.bio.Analyze(f.Data, biometric.Options{Label: fmt.Sprintf("frame %d", i), QualityMode: biometric.QualityDisabled})
-	var be *biometric.Error
-	if errors.As(err, &be) && be.Code == biometric.CodeFaceNotFound {
+	var be *fault.Error
+	if errors.As(err, &be) && be.Code == fault.CodeFaceNotFound {
 		return frameResult{obs: o}, nil
 	}
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/facelambda/facelambda/internal/core/capture"
 	"github.com/facelambda/facelambda/internal/core/challenge"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/core/store"
 )
@@ -60,7 +61,7 @@ func (s *Service) Capture(ctx context.Context, sub Submission) (res *ChallengeRe
 	}
 	t, sid, m := sub.Tenant, sub.Session, sub.Capture.Manifest
 	if m.SessionID != sid {
-		return nil, refusal(Invalid, CodeWrongSession, "the capture was made for another bio-session")
+		return nil, fault.New(fault.CodeWrongSession, "the capture was made for another bio-session")
 	}
 	if sub.At.IsZero() {
 		sub.At = s.now()
@@ -72,7 +73,7 @@ func (s *Service) Capture(ctx context.Context, sub Submission) (res *ChallengeRe
 	expired := false
 	st, err := s.update(ctx, t, sid, func(sess *store.Session, st *state) (*state, error) {
 		if st == nil {
-			return nil, refusal(Conflict, CodeNoParameters, noParameters)
+			return nil, fault.New(fault.CodeNoLivenessParameters, noParameters)
 		}
 		if err := checkFresh(st, m.ServerRandom); err != nil {
 			return nil, err
@@ -97,7 +98,7 @@ func (s *Service) Capture(ctx context.Context, sub Submission) (res *ChallengeRe
 	}
 	if expired {
 		s.emitCompleted(ctx, t, st.Result)
-		return nil, refusal(Invalid, CodeExpired, "the liveness parameters expired: init-liveness-parameters again")
+		return nil, fault.New(fault.CodeLivenessExpired, "the liveness parameters expired: init-liveness-parameters again")
 	}
 	done := false
 	defer func() {
@@ -167,11 +168,11 @@ func (s *Service) Capture(ctx context.Context, sub Submission) (res *ChallengeRe
 func checkFresh(st *state, serverRandom string) error {
 	switch {
 	case slices.Contains(st.Used, serverRandom):
-		return refusal(Conflict, CodeReplayed, "a capture for this serverRandom was already submitted")
+		return fault.New(fault.CodeReplayed, "a capture for this serverRandom was already submitted")
 	case serverRandom != st.Params.ServerRandom:
-		return refusal(Invalid, CodeWrongServerRandom, "the capture's serverRandom is not the bio-session's current one")
+		return fault.New(fault.CodeWrongServerRandom, "the capture's serverRandom is not the bio-session's current one")
 	case st.Status != StatusInitialized:
-		return refusal(Invalid, CodeExpired, "the liveness attempt is over: init-liveness-parameters again")
+		return fault.New(fault.CodeLivenessExpired, "the liveness attempt is over: init-liveness-parameters again")
 	}
 	return nil
 }

@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/capture"
 	"github.com/facelambda/facelambda/internal/core/challenge"
 	"github.com/facelambda/facelambda/internal/core/envelope"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/store"
 	passive "github.com/facelambda/facelambda/internal/ml/liveness"
 )
@@ -116,7 +116,7 @@ func ParseSecurityLevel(s string) (passive.Level, error) {
 	}
 	l, err := passive.ParseLevel(s)
 	if err != nil {
-		return 0, biometric.Invalid("securityLevel %q is not one of %s (or a passive level name)", s, strings.Join(securityLevels, ", "))
+		return 0, fault.Invalid("securityLevel %q is not one of %s (or a passive level name)", s, strings.Join(securityLevels, ", "))
 	}
 	return l, nil
 }
@@ -136,7 +136,7 @@ func (s *Service) InitParameters(ctx context.Context, t, id string, req Paramete
 		if err := s.canRestart(old); err != nil {
 			return nil, err
 		}
-	} else if isKind(err, NotFound) && !errors.Is(err, errNoParameters) {
+	} else if isNotFound(err) && !errors.Is(err, errNoParameters) {
 		return nil, err
 	}
 	key, err := capture.NewSessionKey()
@@ -200,10 +200,10 @@ func (s *Service) Parameters(ctx context.Context, t, id string) (*Parameters, er
 // session has used its attempts.
 func (s *Service) canRestart(old *state) error {
 	if old.Status == StatusInProgress && !s.interrupted(old) {
-		return refusal(Conflict, CodeInProgress, "a capture of this bio-session is being analysed")
+		return fault.New(fault.CodeLivenessInProgress, "a capture of this bio-session is being analysed")
 	}
 	if old.Attempts >= s.active.MaxAttempts {
-		return refusal(Conflict, CodeTooManyAttempts, fmt.Sprintf("the bio-session has used its %d liveness attempts; create a new bio-session", s.active.MaxAttempts))
+		return fault.Newf(fault.CodeTooManyAttempts, "the bio-session has used its %d liveness attempts; create a new bio-session", s.active.MaxAttempts)
 	}
 	return nil
 }
@@ -227,18 +227,18 @@ func (s *Service) newParameters(req ParametersRequest) (Parameters, error) {
 		p.Type = "HIGH"
 	case "MEDIUM", "HIGH":
 	default:
-		return p, biometric.Invalid("type %q must be MEDIUM or HIGH", req.Type)
+		return p, fault.Invalid("type %q must be MEDIUM or HIGH", req.Type)
 	}
 	if req.Timeout != nil {
 		to := time.Duration(*req.Timeout) * time.Millisecond
 		if to < minChallengeTimeout || to > maxChallengeTimeout {
-			return p, biometric.Invalid("timeout %d ms must be between %d and %d", *req.Timeout, minChallengeTimeout.Milliseconds(), maxChallengeTimeout.Milliseconds())
+			return p, fault.Invalid("timeout %d ms must be between %d and %d", *req.Timeout, minChallengeTimeout.Milliseconds(), maxChallengeTimeout.Milliseconds())
 		}
 		p.Timeout = *req.Timeout
 	}
 	if req.NbChallenge != nil {
 		if *req.NbChallenge < 1 || *req.NbChallenge > challenge.MaxChallenges {
-			return p, biometric.Invalid("nbChallenge %d must be between 1 and %d", *req.NbChallenge, challenge.MaxChallenges)
+			return p, fault.Invalid("nbChallenge %d must be between 1 and %d", *req.NbChallenge, challenge.MaxChallenges)
 		}
 		p.NbChallenge = *req.NbChallenge
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/events"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/signing"
 	passive "github.com/facelambda/facelambda/internal/ml/liveness"
 )
@@ -51,7 +52,7 @@ const (
 // not served by this deployment.
 func (s *Service) PassiveReady() error {
 	if s.passive == nil {
-		return refusal(Unavailable, CodeNotConfigured, "liveness is not configured in this deployment")
+		return fault.New(fault.CodeNotConfigured, "liveness is not configured in this deployment")
 	}
 	return nil
 }
@@ -61,7 +62,7 @@ func (s *Service) PassiveReady() error {
 func ParseThreshold(s string) (passive.Level, error) {
 	level, err := passive.ParseLevel(strings.ToUpper(s))
 	if err != nil {
-		return 0, biometric.Invalid("threshold: %v", err)
+		return 0, fault.Invalid("threshold: %v", err)
 	}
 	return level, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/facelambda/facelambda/internal/core/capture"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/store"
 )
 
@@ -106,7 +107,7 @@ func (s *Service) Recording(ctx context.Context, t, sid string, ttl time.Duratio
 		return nil, err
 	}
 	if st.Recording == "" {
-		return nil, refusal(NotFound, CodeNotFound, "the bio-session has no recording")
+		return nil, fault.New(fault.CodeNotFound, "the bio-session has no recording")
 	}
 	u, err := s.blobs.PresignGet(ctx, st.Recording, ttl)
 	if err != nil {

@@ -2,13 +2,12 @@ package liveness
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
-	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/challenge"
 	"github.com/facelambda/facelambda/internal/core/events"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/signing"
 )
 
@@ -89,10 +88,10 @@ func (s *Service) Result(ctx context.Context, t, sid, mode string) (*ChallengeRe
 	}
 	m := strings.ToUpper(mode)
 	if m != ModeMedium && m != ModeHigh {
-		return nil, biometric.Invalid("livenessMode %q must be %s or %s", mode, ModeMedium, ModeHigh)
+		return nil, fault.Invalid("livenessMode %q must be %s or %s", mode, ModeMedium, ModeHigh)
 	}
 	if m != st.Mode {
-		return nil, refusal(Conflict, CodeModeMismatch, fmt.Sprintf("the bio-session's liveness parameters are %s, not %s", st.Mode, m))
+		return nil, fault.Newf(fault.CodeLivenessModeMismatch, "the bio-session's liveness parameters are %s, not %s", st.Mode, m)
 	}
 	res := s.settle(ctx, t, sid, st)
 	return &res, nil

@@ -15,6 +15,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/challenge"
 	"github.com/facelambda/facelambda/internal/core/envelope"
 	"github.com/facelambda/facelambda/internal/core/events"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/core/store"
 	passive "github.com/facelambda/facelambda/internal/ml/liveness"
@@ -133,7 +134,7 @@ func (s *Service) MaxCaptureBytes() int64 { return s.Limits().MaxTotalBytes + 1<
 // served by this deployment.
 func (s *Service) ActiveReady() error {
 	if s.active == nil || s.passive == nil || s.bio == nil {
-		return &Error{Kind: Unavailable, Code: CodeNotConfigured, Message: "active liveness is not configured in this deployment"}
+		return fault.New(fault.CodeNotConfigured, "active liveness is not configured in this deployment")
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/challenge"
 	"github.com/facelambda/facelambda/internal/core/envelope"
 	"github.com/facelambda/facelambda/internal/core/events"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/store"
 )
 
@@ -62,11 +63,10 @@ func (f *fixture) init(t *testing.T) *Parameters {
 	return p
 }
 
-func assertRefusal(t *testing.T, err error, kind Kind, code string) {
+func assertRefusal(t *testing.T, err error, code string) {
 	t.Helper()
-	var le *Error
+	var le *fault.Error
 	require.ErrorAs(t, err, &le)
-	assert.Equal(t, kind, le.Kind, le.Message)
 	assert.Equal(t, code, le.Code, le.Message)
 }
 
@@ -98,11 +98,11 @@ func TestResultTimeoutOnRead(t *testing.T) {
 	assert.Len(t, f.events, 1, "published once")
 
 	_, err = f.svc.Result(t.Context(), "t", "s", ModeMedium)
-	assertRefusal(t, err, Conflict, CodeModeMismatch)
+	assertRefusal(t, err, fault.CodeLivenessModeMismatch)
 	_, err = f.svc.Result(t.Context(), "t", "s", "LIVENESS_LOW")
-	var be *biometric.Error
+	var be *fault.Error
 	require.ErrorAs(t, err, &be)
-	assert.Equal(t, biometric.CodeInvalidRequest, be.Code)
+	assert.Equal(t, fault.CodeInvalidRequest, be.Code)
 }
 
 // Each refusal of a capture, in the order the state reaches them.
@@ -112,7 +112,7 @@ func TestCaptureRefusals(t *testing.T) {
 	_, err := f.svc.Result(ctx, "t", "s", ModeHigh)
 	assert.ErrorIs(t, err, errNoParameters)
 	_, err = f.svc.Capture(ctx, Submission{Tenant: "t", Session: "s", Capture: &capture.Capture{Manifest: capture.Manifest{SessionID: "s", ServerRandom: "x"}}})
-	assertRefusal(t, err, Conflict, CodeNoParameters)
+	assertRefusal(t, err, fault.CodeNoLivenessParameters)
 
 	p := f.init(t)
 	sub := func(sid, sr string, at time.Time) Submission {
@@ -120,14 +120,14 @@ func TestCaptureRefusals(t *testing.T) {
 			Capture: &capture.Capture{Manifest: capture.Manifest{SessionID: sid, ServerRandom: sr}}}
 	}
 	_, err = f.svc.Capture(ctx, sub("other", p.ServerRandom, time.Time{}))
-	assertRefusal(t, err, Invalid, CodeWrongSession)
+	assertRefusal(t, err, fault.CodeWrongSession)
 	_, err = f.svc.Capture(ctx, sub("s", "not-the-current-one", time.Time{}))
-	assertRefusal(t, err, Invalid, CodeWrongServerRandom)
+	assertRefusal(t, err, fault.CodeWrongServerRandom)
 
 	// Past the deadline: refused, and the attempt ends as TIMEOUT.
 	late := p.Issued.Add(time.Duration(p.Timeout)*time.Millisecond + directSlack + time.Second)
 	_, err = f.svc.Capture(ctx, sub("s", p.ServerRandom, late))
-	assertRefusal(t, err, Invalid, CodeExpired)
+	assertRefusal(t, err, fault.CodeLivenessExpired)
 	res, err := f.svc.Result(ctx, "t", "s", ModeHigh)
 	require.NoError(t, err)
 	assert.Equal(t, "TIMEOUT", res.LivenessStatus)
@@ -137,13 +137,13 @@ func TestCaptureRefusals(t *testing.T) {
 	// The serverRandom is spent: a second capture, a replay or an upload
 	// slot for it is refused (the replay before any decryption).
 	_, err = f.svc.Capture(ctx, sub("s", p.ServerRandom, time.Time{}))
-	assertRefusal(t, err, Conflict, CodeReplayed)
+	assertRefusal(t, err, fault.CodeReplayed)
 	_, err = f.svc.SubmitReplay(ctx, Replay{Tenant: "t", Session: "s", Metadata: []byte("x"), MasterSecret: []byte("y")})
-	assertRefusal(t, err, Conflict, CodeReplayed)
+	assertRefusal(t, err, fault.CodeReplayed)
 	_, err = f.svc.CreateUpload(ctx, "t", "s", time.Minute)
-	assertRefusal(t, err, Conflict, CodeReplayed)
+	assertRefusal(t, err, fault.CodeReplayed)
 	_, err = f.svc.Recording(ctx, "t", "s", time.Minute)
-	assertRefusal(t, err, NotFound, CodeNotFound)
+	assertRefusal(t, err, fault.CodeNotFound)
 }
 
 // A new attempt is refused while one is analysed and once the session has
@@ -152,7 +152,7 @@ func TestInitParametersAttempts(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, nil)
 	_, err := f.svc.InitParameters(ctx, "t", "missing", ParametersRequest{})
-	assertRefusal(t, err, NotFound, CodeNotFound)
+	assertRefusal(t, err, fault.CodeNotFound)
 
 	p := f.init(t)
 	_, err = f.svc.update(ctx, "t", "s", func(_ *store.Session, st *state) (*state, error) {
@@ -161,13 +161,13 @@ func TestInitParametersAttempts(t *testing.T) {
 	})
 	require.NoError(t, err)
 	_, err = f.svc.InitParameters(ctx, "t", "s", ParametersRequest{})
-	assertRefusal(t, err, Conflict, CodeInProgress)
+	assertRefusal(t, err, fault.CodeLivenessInProgress)
 
 	f.now = f.now.Add(analysisDeadline + time.Second)
 	q := f.init(t)
 	assert.NotEqual(t, p.ServerRandom, q.ServerRandom)
 	_, err = f.svc.InitParameters(ctx, "t", "s", ParametersRequest{})
-	assertRefusal(t, err, Conflict, CodeTooManyAttempts)
+	assertRefusal(t, err, fault.CodeTooManyAttempts)
 }
 
 // conflicting answers ErrConflict to the first n compare-and-swaps.
@@ -189,7 +189,7 @@ func TestUpdateRetriesConflicts(t *testing.T) {
 	for _, tc := range []struct {
 		conflicts int32
 		code      string
-	}{{0, ""}, {5, ""}, {19, ""}, {20, CodeConflict}} {
+	}{{0, ""}, {5, ""}, {19, ""}, {20, fault.CodeConflict}} {
 		var c *conflicting
 		f := newFixture(t, func(rs store.Records) store.Records {
 			c = &conflicting{Records: rs}
@@ -201,7 +201,7 @@ func TestUpdateRetriesConflicts(t *testing.T) {
 			assert.NoError(t, err, "%d conflicts", tc.conflicts)
 			continue
 		}
-		assertRefusal(t, err, Conflict, tc.code)
+		assertRefusal(t, err, tc.code)
 	}
 }
 

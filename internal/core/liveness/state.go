@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/facelambda/facelambda/internal/core/challenge"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/store"
 )
 
@@ -55,11 +56,11 @@ func parseSessionData(b []byte) (sessionData, error) {
 	return sd, nil
 }
 
-var errSessionNotFound = refusal(NotFound, CodeNotFound, "bio-session not found")
+var errSessionNotFound = fault.New(fault.CodeNotFound, "bio-session not found")
 
 const noParameters = "the bio-session has no liveness parameters: POST init-liveness-parameters first"
 
-var errNoParameters = refusal(NotFound, CodeNotFound, noParameters)
+var errNoParameters = fault.New(fault.CodeNotFound, noParameters)
 
 func getSession(ctx context.Context, rs store.Records, tenant, id string) (store.Session, error) {
 	sess, err := rs.GetSession(ctx, tenant, id)
@@ -103,7 +104,7 @@ func (s *Service) update(ctx context.Context, tenant, id string, fn func(sess *s
 		}
 		return next, nil
 	}
-	return nil, refusal(Conflict, CodeConflict, "the bio-session is being changed by other requests; try again")
+	return nil, fault.New(fault.CodeConflict, "the bio-session is being changed by other requests; try again")
 }
 
 // load returns the session and its liveness state (NotFound when the
@@ -189,7 +190,7 @@ var errSessionGone = errors.New("session deleted during the analysis")
 func (s *Service) finish(ctx context.Context, t, sid, serverRandom string, res *ChallengeResult, recording, bestKey string) (*state, error) {
 	st, err := s.update(ctx, t, sid, func(_ *store.Session, st *state) (*state, error) {
 		if st == nil || st.Params.ServerRandom != serverRandom {
-			return nil, refusal(Conflict, CodeConflict, "the liveness parameters changed during the analysis")
+			return nil, fault.New(fault.CodeConflict, "the liveness parameters changed during the analysis")
 		}
 		next := *st
 		next.Status, next.Result = res.LivenessStatus, res
@@ -198,7 +199,7 @@ func (s *Service) finish(ctx context.Context, t, sid, serverRandom string, res *
 		}
 		return &next, nil
 	})
-	if isKind(err, NotFound) {
+	if isNotFound(err) {
 		return nil, fmt.Errorf("%w: %w", errSessionGone, err)
 	}
 	return st, err

@@ -9,10 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/capture"
 	"github.com/facelambda/facelambda/internal/core/challenge"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/store"
+	"github.com/facelambda/facelambda/internal/core/uid"
 )
 
 // UploadPrefix is the key prefix of capture uploads; the bucket notifies
@@ -46,12 +47,12 @@ func (s *Service) CreateUpload(ctx context.Context, t, sid string, ttl time.Dura
 		return nil, err
 	}
 	if st.Status != StatusInitialized || slices.Contains(st.Used, st.Params.ServerRandom) {
-		return nil, refusal(Conflict, CodeReplayed, "a capture for the current serverRandom was already submitted: init-liveness-parameters again")
+		return nil, fault.New(fault.CodeReplayed, "a capture for the current serverRandom was already submitted: init-liveness-parameters again")
 	}
 	now := s.now()
 	ttl = min(ttl, st.Params.Expires.Sub(now))
 	if ttl <= 0 {
-		return nil, refusal(Invalid, CodeExpired, "the liveness parameters expired: init-liveness-parameters again")
+		return nil, fault.New(fault.CodeLivenessExpired, "the liveness parameters expired: init-liveness-parameters again")
 	}
 	key := UploadKey(t, sid, st.Params.ServerRandom)
 	limit := s.MaxCaptureBytes()
@@ -114,7 +115,7 @@ func (s *Service) ProcessUpload(ctx context.Context, key string, created time.Ti
 		return s.refuseUpload(ctx, t, sid, sr, "not a valid capture: "+err.Error())
 	}
 	now := s.now()
-	id := biometric.NewID()
+	id := uid.New()
 	const action = "liveness-challenge"
 	tx := fmt.Sprintf("W-face-%s-%s-%d", action, id, now.UnixMilli())
 	res, err := s.Capture(ctx, Submission{Tenant: t, Session: sid, Raw: raw, Capture: c, Source: SourceUpload, RefID: tx, At: created})

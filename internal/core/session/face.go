@@ -10,7 +10,9 @@ import (
 
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/events"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/store"
+	"github.com/facelambda/facelambda/internal/core/uid"
 	"github.com/facelambda/facelambda/internal/ml/decode"
 	"github.com/facelambda/facelambda/internal/ml/raster"
 )
@@ -69,7 +71,7 @@ func (f *Face) SetSignature(sig string) { f.Signature = sig }
 func FaceOf(bio *biometric.Service, a *biometric.Analysis, t biometric.ImageType, spec FaceSpec, now time.Time) Face {
 	lm, box, m := a.Landmarks, a.Box, a.Measures
 	return Face{
-		ID: biometric.NewID(), FriendlyName: nilIfEmpty(spec.FriendlyName), Digest: a.Digest,
+		ID: uid.New(), FriendlyName: nilIfEmpty(spec.FriendlyName), Digest: a.Digest,
 		Mode: bio.Encoder(), ImageType: t, Quality: a.Quality, Landmarks: &lm,
 		Template: a.Template.Base64(), TemplateVersion: TemplateVersion, Encoder: a.Template.Encoder,
 		ImageRotationEnabled: spec.ImageRotationEnabled, ImageRotation: a.Rotation,
@@ -92,7 +94,7 @@ type FaceInput struct {
 // analyze runs the pipeline on the input's image (consuming an upload).
 func (s *Service) analyze(ctx context.Context, tenant string, in *FaceInput) (*biometric.Analysis, biometric.ImageType, error) {
 	if in.Spec.Mode != "" && in.Spec.Mode != s.Bio.Encoder() {
-		return nil, "", biometric.Invalid("mode %q is not available; this service runs %s", in.Spec.Mode, s.Bio.Encoder())
+		return nil, "", fault.Invalid("mode %q is not available; this service runs %s", in.Spec.Mode, s.Bio.Encoder())
 	}
 	it, err := biometric.ParseImageType(in.Spec.ImageType)
 	if err != nil {
@@ -116,7 +118,7 @@ func (s *Service) analyze(ctx context.Context, tenant string, in *FaceInput) (*b
 // face), signed unless its spec disables signatures.
 func (s *Service) CreateFace(ctx context.Context, tenant string, in FaceInput) (*Face, error) {
 	if in.FromJSON != nil {
-		return nil, biometric.Invalid("POST /v2/faces creates a face from an image; to add a face JSON use POST /v2/bio-sessions/{id}/faces")
+		return nil, fault.Invalid("POST /v2/faces creates a face from an image; to add a face JSON use POST /v2/bio-sessions/{id}/faces")
 	}
 	a, it, err := s.analyze(ctx, tenant, &in)
 	if err != nil {
@@ -193,7 +195,7 @@ func (s *Service) AddFace(ctx context.Context, sess store.Session, in FaceInput)
 // PutFace stores f (with a new id) and its template in the session, and
 // its image when the session keeps images.
 func (s *Service) PutFace(ctx context.Context, tenant, sid string, f Face, tpl, image []byte, imageStorage bool) (store.Face, error) {
-	f.ID = biometric.NewID()
+	f.ID = uid.New()
 	f.Template = ""
 	meta, err := json.Marshal(f)
 	if err != nil {

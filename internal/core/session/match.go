@@ -8,9 +8,11 @@ import (
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/calibration"
 	"github.com/facelambda/facelambda/internal/core/events"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/core/store"
 	"github.com/facelambda/facelambda/internal/core/template"
+	"github.com/facelambda/facelambda/internal/core/uid"
 )
 
 // MatchFace is a face as it appears inside a match object.
@@ -99,7 +101,7 @@ type CheckedReference struct {
 // template, template version, signature and image type.
 func (s *Service) CheckReference(ref *Reference) (*CheckedReference, error) {
 	if ref.Template == "" {
-		return nil, biometric.Invalid("the reference face has no template")
+		return nil, fault.Invalid("the reference face has no template")
 	}
 	tpl, it, err := s.checkReference("reference", ref)
 	if err != nil {
@@ -117,7 +119,7 @@ func (s *Service) MatchTemplate(ctx context.Context, tenant string, ref *Checked
 	}
 	// The reference comes from the client: it gets a fresh id, so a signed
 	// match never vouches for an id the service did not check.
-	rf := MatchFace{ID: biometric.NewID(), Mode: s.Bio.Encoder(), ImageType: ref.imageType, Quality: ref.ref.Quality, Landmarks: ref.ref.Landmarks}
+	rf := MatchFace{ID: uid.New(), Mode: s.Bio.Encoder(), ImageType: ref.imageType, Quality: ref.ref.Quality, Landmarks: ref.ref.Landmarks}
 	m, err := s.buildMatch(rf, ref.tpl, signing.Subject{Role: "reference", TemplateSHA256: ref.tpl.Digest()}, false, cand, p)
 	if err != nil {
 		return nil, err
@@ -138,7 +140,7 @@ func (s *Service) decide(ctx context.Context, tenant string, m *Match) error {
 
 func (s *Service) analysisFace(a *biometric.Analysis, t biometric.ImageType) MatchFace {
 	lm := a.Landmarks
-	return MatchFace{ID: biometric.NewID(), Mode: s.Bio.Encoder(), ImageType: t, Quality: a.Quality, Landmarks: &lm, FacesFound: a.FaceCount}
+	return MatchFace{ID: uid.New(), Mode: s.Bio.Encoder(), ImageType: t, Quality: a.Quality, Landmarks: &lm, FacesFound: a.FaceCount}
 }
 
 func (s *Service) buildMatch(ref MatchFace, refTpl template.Template, refSubject signing.Subject, refMulti bool, cand *biometric.Analysis, p MatchParams) (*Match, error) {
@@ -180,7 +182,7 @@ func (s *Service) Matches(ctx context.Context, tenant, sid, refID string, level 
 		}
 	}
 	if ref == nil {
-		return nil, failure(statusNotFound, codeNotFound, "face not found")
+		return nil, fault.New(fault.CodeNotFound, "face not found")
 	}
 	refFace, refTpl, err := s.storedFace(*ref)
 	if err != nil {

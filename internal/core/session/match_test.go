@@ -13,6 +13,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/calibration"
 	"github.com/facelambda/facelambda/internal/core/events"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/session"
 	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/ml/engine"
@@ -118,7 +119,7 @@ func TestMatchTemplateChecksReference(t *testing.T) {
 
 	ref.Quality++
 	_, err = svc.CheckReference(ref)
-	assert.Equal(t, session.CodeInvalidSignature, codeOf(err))
+	assert.Equal(t, fault.CodeInvalidSignature, codeOf(err))
 	_, err = svc.CheckReference(&session.Reference{ImageType: "SELFIE"})
-	assert.Equal(t, biometric.CodeInvalidRequest, codeOf(err), "a reference without a template")
+	assert.Equal(t, fault.CodeInvalidRequest, codeOf(err), "a reference without a template")
 }

@@ -5,14 +5,10 @@ import (
 	"fmt"
 
 	"github.com/facelambda/facelambda/internal/core/biometric"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/core/template"
 )
-
-// CodeInvalidSignature is the error code of a face JSON whose signature
-// does not verify against the service's keys, or is not the signature of
-// that face.
-const CodeInvalidSignature = "INVALID_SIGNATURE"
 
 // Reference is a face JSON with its template, as a client sends back a
 // face it was given (CreateFaceFromJson shape).
@@ -47,7 +43,7 @@ func (s *Service) checkReference(prefix string, ref *Reference) (template.Templa
 		if prefix != "" {
 			what = prefix + " " + what
 		}
-		return template.Template{}, "", &biometric.Error{Status: statusBadRequest, Code: biometric.CodeTemplateVersion,
+		return template.Template{}, "", &fault.Error{Code: fault.CodeTemplateVersion,
 			Message: fmt.Sprintf("%s %d is not supported (current templateVersion %d); re-create the face from an image", what, *ref.TemplateVersion, TemplateVersion)}
 	}
 	tpl, err := s.Bio.ParseTemplate(label("template"), ref.Template)
@@ -62,7 +58,7 @@ func (s *Service) checkReference(prefix string, ref *Reference) (template.Templa
 }
 
 func invalidSignature(format string, args ...any) error {
-	return failure(statusBadRequest, CodeInvalidSignature, format, args...)
+	return fault.Newf(fault.CodeInvalidSignature, format, args...)
 }
 
 // signedFace is what checkSignature compares between a face JSON and the

@@ -16,8 +16,10 @@ import (
 
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/events"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/core/store"
+	"github.com/facelambda/facelambda/internal/core/uid"
 	"github.com/facelambda/facelambda/internal/core/webhook"
 )
 
@@ -58,40 +60,14 @@ func (s *Service) emit(ctx context.Context) func(events.Event, error) {
 	return func(ev events.Event, err error) { events.Emit(ctx, s.Events, ev, err) }
 }
 
-// Status codes of the errors this package returns (until the errors carry
-// codes only, the transport reads them from biometric.Error).
-const (
-	statusBadRequest   = 400
-	statusNotFound     = 404
-	statusGone         = 410
-	statusTooLarge     = 413
-	statusUnsupported  = 415
-	codeNotFound       = "NOT_FOUND"
-	codeUnsupportedMed = "UNSUPPORTED_MEDIA_TYPE"
-)
-
-func failure(status int, code, format string, args ...any) *biometric.Error {
-	return &biometric.Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
 // storeError maps a store error: not found (or another tenant's) is
 // NOT_FOUND naming what, anything else is internal (wrapped as is).
 func storeError(err error, what string) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return failure(statusNotFound, codeNotFound, "%s not found", what)
+		return fault.Newf(fault.CodeNotFound, "%s not found", what)
 	}
 	return err
 }
-
-// FieldError is an invalid input about one field; the transport reports
-// the field with the error.
-type FieldError struct {
-	Field string
-	Err   *biometric.Error
-}
-
-func (e *FieldError) Error() string { return e.Err.Message }
-func (e *FieldError) Unwrap() error { return e.Err }
 
 // Session is the bio-session resource.
 type Session struct {
@@ -123,10 +99,10 @@ func (s *Service) Create(ctx context.Context, tenant string, in CreateInput) (*S
 	if in.TTLSeconds != nil {
 		maxTTL := int64(s.MaxTTL / time.Second)
 		if *in.TTLSeconds <= 0 {
-			return nil, biometric.Invalid("ttlSeconds must be positive")
+			return nil, fault.Invalid("ttlSeconds must be positive")
 		}
 		if *in.TTLSeconds > maxTTL {
-			return nil, biometric.Invalid("ttlSeconds %d exceeds the maximum of %d", *in.TTLSeconds, maxTTL)
+			return nil, fault.Invalid("ttlSeconds %d exceeds the maximum of %d", *in.TTLSeconds, maxTTL)
 		}
 		ttl = time.Duration(*in.TTLSeconds) * time.Second
 	}
@@ -136,7 +112,7 @@ func (s *Service) Create(ctx context.Context, tenant string, in CreateInput) (*S
 		}
 	}
 	now := s.now()
-	rec := store.Session{Tenant: tenant, ID: biometric.NewID(), CorrelationID: in.CorrelationID,
+	rec := store.Session{Tenant: tenant, ID: uid.New(), CorrelationID: in.CorrelationID,
 		ImageStorage: in.ImageStorageEnabled, CallbackURL: in.CallbackURL, Created: now, Expires: now.Add(ttl)}
 	if err := s.Records.CreateSession(ctx, rec); err != nil {
 		return nil, storeError(err, "bio-session")
@@ -152,7 +128,7 @@ func (s *Service) checkCallback(raw string) error {
 	if _, err := s.Callbacks.CheckURL(raw); err != nil {
 		msg := strings.TrimPrefix(err.Error(), webhook.ErrInvalid.Error()+": ")
 		msg = strings.TrimPrefix(strings.TrimPrefix(msg, "url: "), "url ")
-		return &FieldError{Field: "callbackURL", Err: biometric.Invalid("callbackURL: %s", msg)}
+		return fault.OnField(fault.CodeInvalidRequest, "callbackURL", "callbackURL: %s", msg)
 	}
 	return nil
 }

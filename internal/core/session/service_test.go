@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/adapters/store/embedded"
-	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/events"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/session"
 	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/core/store"
@@ -63,7 +63,7 @@ func newService(t *testing.T) (*session.Service, *embedded.Store, *recorder) {
 
 // codeOf is the code of a service error ("" for none).
 func codeOf(err error) string {
-	var be *biometric.Error
+	var be *fault.Error
 	if errors.As(err, &be) {
 		return be.Code
 	}
@@ -82,10 +82,10 @@ func TestCreateSession(t *testing.T) {
 	}{
 		{name: "default ttl", in: session.CreateInput{CorrelationID: "c1"}, wantTTL: 300},
 		{name: "asked ttl", in: session.CreateInput{TTLSeconds: ptr(int64(60)), ImageStorageEnabled: true}, wantTTL: 60},
-		{name: "zero ttl", in: session.CreateInput{TTLSeconds: ptr(int64(0))}, code: biometric.CodeInvalidRequest},
-		{name: "ttl over the maximum", in: session.CreateInput{TTLSeconds: ptr(int64(3601))}, code: biometric.CodeInvalidRequest},
-		{name: "http callback refused", in: session.CreateInput{CallbackURL: "http://example.com/cb"}, code: biometric.CodeInvalidRequest, field: "callbackURL"},
-		{name: "private callback refused", in: session.CreateInput{CallbackURL: "https://10.0.0.1/cb"}, code: biometric.CodeInvalidRequest, field: "callbackURL"},
+		{name: "zero ttl", in: session.CreateInput{TTLSeconds: ptr(int64(0))}, code: fault.CodeInvalidRequest},
+		{name: "ttl over the maximum", in: session.CreateInput{TTLSeconds: ptr(int64(3601))}, code: fault.CodeInvalidRequest},
+		{name: "http callback refused", in: session.CreateInput{CallbackURL: "http://example.com/cb"}, code: fault.CodeInvalidRequest, field: "callbackURL"},
+		{name: "private callback refused", in: session.CreateInput{CallbackURL: "https://10.0.0.1/cb"}, code: fault.CodeInvalidRequest, field: "callbackURL"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,11 +94,9 @@ func TestCreateSession(t *testing.T) {
 			if tc.code != "" {
 				require.Error(t, err)
 				assert.Equal(t, tc.code, codeOf(err))
-				var fe *session.FieldError
-				assert.Equal(t, tc.field != "", errors.As(err, &fe))
-				if fe != nil {
-					assert.Equal(t, tc.field, fe.Field)
-				}
+				var fe *fault.Error
+				require.ErrorAs(t, err, &fe)
+				assert.Equal(t, tc.field, fe.Field)
 				assert.Empty(t, rec.types(), "no event for a refused session")
 				return
 			}

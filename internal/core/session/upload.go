@@ -6,13 +6,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/facelambda/facelambda/internal/core/biometric"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/store"
+	"github.com/facelambda/facelambda/internal/core/uid"
 )
-
-// CodeUploadUsed answers a request naming an upload that another request
-// already consumed (410).
-const CodeUploadUsed = "UPLOAD_ALREADY_USED"
 
 // uploadClaimTTL is how long the claim of a consumed upload is kept: as
 // long as the bucket keeps an unconsumed upload (template.yaml).
@@ -37,9 +34,9 @@ func (s *Service) CreateUpload(ctx context.Context, tenant, contentType string) 
 		contentType = "image/jpeg"
 	case "image/jpeg", "image/png", "image/webp", "image/gif":
 	default:
-		return nil, failure(statusUnsupported, codeUnsupportedMed, "contentType must be image/jpeg, image/png, image/webp or image/gif")
+		return nil, fault.New(fault.CodeUnsupportedMedia, "contentType must be image/jpeg, image/png, image/webp or image/gif")
 	}
-	key := uploadPrefix(tenant) + biometric.NewID()
+	key := uploadPrefix(tenant) + uid.New()
 	u, err := s.Blobs.PresignPut(ctx, key, contentType, int64(s.MaxImageBytes), s.UploadTTL)
 	if err != nil {
 		return nil, err
@@ -51,13 +48,13 @@ func (s *Service) CreateUpload(ctx context.Context, tenant, contentType string) 
 // fetchUpload reads an uploaded image; another tenant's key is not found.
 // An upload serves one request: the first to claim it (atomically, in the
 // records store) consumes it, whatever the outcome, and every other use
-// of the key gets 410 UPLOAD_ALREADY_USED.
+// of the key gets UPLOAD_ALREADY_USED.
 func (s *Service) fetchUpload(ctx context.Context, tenant, key string) ([]byte, error) {
 	if !strings.HasPrefix(key, uploadPrefix(tenant)) || store.CheckBlobKey(key) != nil {
-		return nil, failure(statusNotFound, codeNotFound, "upload not found")
+		return nil, fault.New(fault.CodeNotFound, "upload not found")
 	}
 	if err := s.Records.Claim(ctx, tenant, key, s.now().Add(uploadClaimTTL)); errors.Is(err, store.ErrExists) {
-		return nil, failure(statusGone, CodeUploadUsed, "the upload was already used: an upload serves one request; create a new one")
+		return nil, fault.New(fault.CodeUploadUsed, "the upload was already used: an upload serves one request; create a new one")
 	} else if err != nil {
 		return nil, err
 	}
@@ -73,14 +70,14 @@ func (s *Service) fetchUpload(ctx context.Context, tenant, key string) ([]byte, 
 	}
 	if n > int64(s.MaxImageBytes) {
 		_ = s.Blobs.Delete(ctx, key)
-		return nil, failure(statusTooLarge, biometric.CodeImageTooLarge, "upload is %d bytes; at most %d", n, s.MaxImageBytes)
+		return nil, fault.Newf(fault.CodeImageTooLarge, "upload is %d bytes; at most %d", n, s.MaxImageBytes)
 	}
 	b, _, err := s.Blobs.Get(ctx, key)
 	if err != nil {
 		return nil, storeError(err, "upload")
 	}
 	if len(b) > s.MaxImageBytes {
-		return nil, failure(statusTooLarge, biometric.CodeImageTooLarge, "upload exceeds %d bytes", s.MaxImageBytes)
+		return nil, fault.Newf(fault.CodeImageTooLarge, "upload exceeds %d bytes", s.MaxImageBytes)
 	}
 	return b, nil
 }

@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/facelambda/facelambda/internal/core/biometric"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/store"
 )
 
@@ -69,7 +69,7 @@ func (l Ledger) Record(ctx context.Context, tenant, action, tx, id string, now t
 // Available reports NOT_CONFIGURED when no records are kept.
 func (l Ledger) Available() error {
 	if l.Items == nil {
-		return &biometric.Error{Status: 503, Code: "NOT_CONFIGURED", Message: "usage records are not kept in this deployment"}
+		return fault.New(fault.CodeNotConfigured, "usage records are not kept in this deployment")
 	}
 	return nil
 }
@@ -80,7 +80,7 @@ func (l Ledger) Summarize(ctx context.Context, tenant string, from, to time.Time
 		return nil, err
 	}
 	if !from.Before(to) {
-		return nil, biometric.Invalid("from must be before to")
+		return nil, fault.Invalid("from must be before to")
 	}
 	u := &Summary{From: from.UTC(), To: to.UTC(), Actions: map[string]map[string]int{}}
 	lo, hi := fmt.Sprintf("%013d", from.UnixMilli()), fmt.Sprintf("%013d", to.UnixMilli())

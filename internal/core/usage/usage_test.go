@@ -10,12 +10,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/adapters/store/embedded"
-	"github.com/facelambda/facelambda/internal/core/biometric"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/usage"
 )
 
 func code(err error) string {
-	var be *biometric.Error
+	var be *fault.Error
 	if errors.As(err, &be) {
 		return be.Code
 	}
@@ -55,7 +55,7 @@ func TestLedger(t *testing.T) {
 		{name: "window", ledger: l, from: t0, to: t0.Add(time.Minute), total: 3,
 			actions: map[string]map[string]int{"match": {"success": 1, "error": 1}, "create-face": {"success": 1}}},
 		{name: "empty window", ledger: l, from: t0.Add(-time.Hour), to: t0, total: 0, actions: map[string]map[string]int{}},
-		{name: "from after to", ledger: l, from: t0, to: t0, code: biometric.CodeInvalidRequest},
+		{name: "from after to", ledger: l, from: t0, to: t0, code: fault.CodeInvalidRequest},
 		{name: "no records kept", ledger: usage.Ledger{}, from: t0, to: t0.Add(time.Minute), code: "NOT_CONFIGURED"},
 	}
 	for _, tc := range tests {

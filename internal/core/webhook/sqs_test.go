@@ -290,7 +290,7 @@ func TestKMSKeyOnMoto(t *testing.T) {
 	})
 	k, err := c.CreateKey(t.Context(), &kms.CreateKeyInput{Description: aws.String("facelambda test")})
 	require.NoError(t, err)
-	key := webhook.NewKMSKey(webhook.SDKKMS(c), aws.ToString(k.KeyMetadata.KeyId))
+	key := webhook.NewKMSKey(c, aws.ToString(k.KeyMetadata.KeyId))
 	key.CacheTTL = -1
 	ctx := t.Context()
 	dk, wrapped, err := key.NewDataKey(ctx, "t1", "w1")

@@ -12,6 +12,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/capture"
 	"github.com/facelambda/facelambda/internal/core/events"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/liveness"
 	"github.com/facelambda/facelambda/internal/core/signing"
 )
@@ -37,35 +38,16 @@ func (d *Deps) LivenessService() *liveness.Service {
 		}})
 }
 
-// livenessStatus maps the liveness refusals to statuses.
-var livenessStatus = map[liveness.Kind]int{
-	liveness.Invalid:     http.StatusBadRequest,
-	liveness.NotFound:    http.StatusNotFound,
-	liveness.Conflict:    http.StatusConflict,
-	liveness.TooLarge:    http.StatusRequestEntityTooLarge,
-	liveness.Unavailable: http.StatusServiceUnavailable,
-}
-
-// serviceError turns a liveness refusal into the service's error; other
-// errors are returned as they are.
-func serviceError(err error) error {
-	var le *liveness.Error
-	if errors.As(err, &le) {
-		return errorf(livenessStatus[le.Kind], le.Code, le.Message)
-	}
-	return err
-}
-
 // statusOf is the status an outcome is answered with (nil: 200).
 func statusOf(err error) int {
 	if err == nil {
 		return http.StatusOK
 	}
-	var be *biometric.Error
-	if errors.As(serviceError(err), &be) {
-		return be.Status
+	be := fault.As(err)
+	if be == nil {
+		return http.StatusInternalServerError
 	}
-	return http.StatusInternalServerError
+	return StatusOf(be)
 }
 
 // Signed answers: the service's results with the signature (and, for a
@@ -95,7 +77,7 @@ func (s *signedReplayStatus) bind(c *signing.Claims)     { s.Claims = c }
 
 func (d *Deps) activeReady(w http.ResponseWriter, r *http.Request, svc *liveness.Service) bool {
 	if err := svc.ActiveReady(); err != nil {
-		writeError(w, r, serviceError(err))
+		WriteError(w, r, err)
 		return false
 	}
 	return true
@@ -108,12 +90,12 @@ func (d *Deps) initLivenessParameters(w http.ResponseWriter, r *http.Request) {
 	}
 	var req liveness.ParametersRequest
 	if err := readJSON(w, r, 64<<10, &req); err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	p, err := svc.InitParameters(r.Context(), tenant(r), r.PathValue("id"), req)
 	if err != nil {
-		writeError(w, r, serviceError(err))
+		WriteError(w, r, err)
 		return
 	}
 	d.writeSigned(w, r, http.StatusOK, &signedParameters{Parameters: p})
@@ -122,13 +104,13 @@ func (d *Deps) initLivenessParameters(w http.ResponseWriter, r *http.Request) {
 func (d *Deps) getLivenessParameters(w http.ResponseWriter, r *http.Request) {
 	p, err := d.LivenessService().Parameters(r.Context(), tenant(r), r.PathValue("id"))
 	if err != nil {
-		writeError(w, r, serviceError(err))
+		WriteError(w, r, err)
 		return
 	}
 	d.writeSigned(w, r, http.StatusOK, &signedParameters{Parameters: p})
 }
 
-var errCaptureMedia = errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type must be multipart/form-data or application/zip")
+var errCaptureMedia = fault.New(fault.CodeUnsupportedMedia, "Content-Type must be multipart/form-data or application/zip")
 
 // livenessCapture takes a capture as multipart/form-data (metadata and
 // frame parts) or as one application/zip container, and analyses it.
@@ -139,7 +121,7 @@ func (d *Deps) livenessCapture(w http.ResponseWriter, r *http.Request) {
 	}
 	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
-		writeError(w, r, errCaptureMedia)
+		WriteError(w, r, errCaptureMedia)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, svc.MaxCaptureBytes())
@@ -150,13 +132,13 @@ func (d *Deps) livenessCapture(w http.ResponseWriter, r *http.Request) {
 	case ct == "application/zip":
 		raw, err = io.ReadAll(r.Body)
 		if err != nil {
-			writeError(w, r, bodyError(err))
+			WriteError(w, r, bodyError(err))
 			return
 		}
 		c, err = capture.Parse(raw, svc.Limits())
 	case ct == "multipart/form-data" || ct == "multipart/mixed":
 		if params["boundary"] == "" {
-			writeError(w, r, biometric.Invalid("multipart body without a boundary"))
+			WriteError(w, r, fault.Invalid("multipart body without a boundary"))
 			return
 		}
 		source = liveness.SourceMultipart
@@ -165,17 +147,17 @@ func (d *Deps) livenessCapture(w http.ResponseWriter, r *http.Request) {
 			raw, err = rebuild(c)
 		}
 	default:
-		writeError(w, r, errCaptureMedia)
+		WriteError(w, r, errCaptureMedia)
 		return
 	}
 	if err != nil {
-		writeError(w, r, captureError(err))
+		WriteError(w, r, captureError(err))
 		return
 	}
 	res, err := svc.Capture(r.Context(), liveness.Submission{Tenant: tenant(r), Session: r.PathValue("id"), Raw: raw, Capture: c,
 		Source: source, RefID: w.Header().Get("X-Request-Id")})
 	if err != nil {
-		writeError(w, r, serviceError(err))
+		WriteError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/v2/bio-sessions/"+res.BioSessionID+"/liveness-challenge-result/"+res.LivenessMode)
@@ -196,11 +178,11 @@ func rebuild(c *capture.Capture) ([]byte, error) {
 // limit) to 4xx.
 func captureError(err error) error {
 	if mapped, ok := liveness.CaptureError(err); ok {
-		return serviceError(mapped)
+		return mapped
 	}
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return errorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "request body is too large")
+		return fault.New(fault.CodeRequestTooLarge, "request body is too large")
 	}
 	return bodyError(err)
 }
@@ -211,7 +193,7 @@ func (d *Deps) storeBestFrame(ctx context.Context, t, sid string, a *biometric.A
 	f := faceFromAnalysis(d.Bio, a, biometric.VideoFrame, FaceSpec{FriendlyName: "liveness best frame"}, d.now())
 	tpl, err := a.Template.MarshalBinary()
 	if err != nil {
-		return "", internalErr(err)
+		return "", fault.Internal("", err)
 	}
 	saved, err := d.putSessionFace(ctx, t, sid, f, tpl, img, imageStorage)
 	if err != nil {
@@ -224,7 +206,7 @@ func (d *Deps) storeBestFrame(ctx context.Context, t, sid string, a *biometric.A
 func (d *Deps) getChallengeResult(w http.ResponseWriter, r *http.Request) {
 	res, err := d.LivenessService().Result(r.Context(), tenant(r), r.PathValue("id"), r.PathValue("livenessMode"))
 	if err != nil {
-		writeError(w, r, serviceError(err))
+		WriteError(w, r, err)
 		return
 	}
 	d.writeDecision(w, r, http.StatusOK, &signedChallengeResult{ChallengeResult: res}, res.Subjects()...)
@@ -249,7 +231,7 @@ func (d *Deps) createLivenessUpload(w http.ResponseWriter, r *http.Request) {
 	sid := r.PathValue("id")
 	u, err := svc.CreateUpload(r.Context(), tenant(r), sid, d.Config.UploadTTL)
 	if err != nil {
-		writeError(w, r, serviceError(err))
+		WriteError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, CaptureUpload{Upload: Upload{URL: u.URL, Method: http.MethodPut, Key: u.Key,

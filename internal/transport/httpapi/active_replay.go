@@ -2,14 +2,13 @@ package httpapi
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"strings"
 
-	"github.com/facelambda/facelambda/internal/core/biometric"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/liveness"
 )
 
@@ -28,14 +27,14 @@ func (d *Deps) replayLivenessMetadata(w http.ResponseWriter, r *http.Request) {
 	}
 	parts, err := readReplayForm(w, r, svc.MaxCaptureBytes())
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	sid := r.PathValue("id")
 	res, err := svc.SubmitReplay(r.Context(), liveness.Replay{Tenant: tenant(r), Session: sid, Metadata: parts["encryptedMetaData"],
 		MasterSecret: parts["encryptedMasterSecret"], RefID: w.Header().Get("X-Request-Id")})
 	if err != nil {
-		writeError(w, r, serviceError(err))
+		WriteError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/v2/bio-sessions/"+sid+"/replay-liveness-metadata")
@@ -49,7 +48,7 @@ func (d *Deps) replayLivenessMetadata(w http.ResponseWriter, r *http.Request) {
 func readReplayForm(w http.ResponseWriter, r *http.Request, limit int64) (map[string][]byte, error) {
 	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || !strings.HasPrefix(ct, "multipart/") || params["boundary"] == "" {
-		return nil, errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type must be multipart/form-data or multipart/mixed")
+		return nil, fault.New(fault.CodeUnsupportedMedia, "Content-Type must be multipart/form-data or multipart/mixed")
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit+64<<10)
 	parts := map[string][]byte{}
@@ -72,27 +71,27 @@ func readReplayForm(w http.ResponseWriter, r *http.Request, limit int64) (map[st
 		case "livenessDeviceInfo":
 			max = maxDeviceInfo
 		default:
-			return nil, biometric.Invalid("unexpected part %q: expected encryptedMetaData, encryptedMasterSecret and livenessDeviceInfo", name)
+			return nil, fault.Invalid("unexpected part %q: expected encryptedMetaData, encryptedMasterSecret and livenessDeviceInfo", name)
 		}
 		if _, dup := parts[name]; dup {
-			return nil, biometric.Invalid("part %q appears twice", name)
+			return nil, fault.Invalid("part %q appears twice", name)
 		}
 		b, err := io.ReadAll(io.LimitReader(p, max+1))
 		if err != nil {
 			return nil, captureError(err)
 		}
 		if int64(len(b)) > max {
-			return nil, errorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("part %s is larger than %d bytes", name, max))
+			return nil, fault.Newf(fault.CodeRequestTooLarge, "part %s is larger than %d bytes", name, max)
 		}
 		parts[name] = b
 	}
 	if len(parts["encryptedMetaData"]) == 0 || len(parts["encryptedMasterSecret"]) == 0 {
-		return nil, biometric.Invalid("encryptedMetaData and encryptedMasterSecret are required")
+		return nil, fault.Invalid("encryptedMetaData and encryptedMasterSecret are required")
 	}
 	if di, ok := parts["livenessDeviceInfo"]; ok && len(di) > 0 {
 		var v map[string]any
 		if json.Unmarshal(di, &v) != nil {
-			return nil, biometric.Invalid("livenessDeviceInfo is not a JSON object")
+			return nil, fault.Invalid("livenessDeviceInfo is not a JSON object")
 		}
 	}
 	return parts, nil
@@ -103,7 +102,7 @@ func readReplayForm(w http.ResponseWriter, r *http.Request, limit int64) (map[st
 func (d *Deps) getReplayStatus(w http.ResponseWriter, r *http.Request) {
 	out, res, err := d.LivenessService().ReplayResult(r.Context(), tenant(r), r.PathValue("id"))
 	if err != nil {
-		writeError(w, r, serviceError(err))
+		WriteError(w, r, err)
 		return
 	}
 	d.writeDecision(w, r, http.StatusOK, &signedReplayStatus{ReplayStatus: out}, res.Subjects()...)
@@ -113,7 +112,7 @@ func (d *Deps) getReplayStatus(w http.ResponseWriter, r *http.Request) {
 func (d *Deps) getRecording(w http.ResponseWriter, r *http.Request) {
 	rec, err := d.LivenessService().Recording(r.Context(), tenant(r), r.PathValue("id"), d.Config.UploadTTL)
 	if err != nil {
-		writeError(w, r, serviceError(err))
+		WriteError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, rec)

@@ -7,9 +7,9 @@ import (
 	"net/http"
 
 	"github.com/facelambda/facelambda/internal/core/auth"
-	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/calibration"
 	"github.com/facelambda/facelambda/internal/core/enroll"
+	"github.com/facelambda/facelambda/internal/core/fault"
 )
 
 // maxEnrolBody is the largest enrolment request (seed 004: 50 MB; Lambda
@@ -37,28 +37,28 @@ func (d *Deps) enrol(w http.ResponseWriter, r *http.Request) {
 	t := tenant(r)
 	id, err := enroll.ParseClassID(r.PathValue("classId"))
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	var items []imageItem
 	if err := readJSONArray(w, r, maxEnrolBody, &items); err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	if len(items) > enroll.MaxImages {
-		writeError(w, r, biometric.Invalid("at most %d images per enrolment, got %d", enroll.MaxImages, len(items)))
+		WriteError(w, r, fault.Invalid("at most %d images per enrolment, got %d", enroll.MaxImages, len(items)))
 		return
 	}
 	images := make([][]byte, len(items))
 	for i, it := range items {
 		if images[i], err = decodeBase64(it.Image); err != nil || len(images[i]) == 0 {
-			writeError(w, r, biometric.Invalid("images[%d].image is not valid base64", i))
+			WriteError(w, r, fault.Invalid("images[%d].image is not valid base64", i))
 			return
 		}
 	}
 	res, err := d.enrolment().Enroll(r.Context(), t, w.Header().Get("X-Request-Id"), id, images)
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
@@ -96,29 +96,29 @@ func (d *Deps) verify(w http.ResponseWriter, r *http.Request) {
 	t := tenant(r)
 	id, err := enroll.ParseClassID(r.PathValue("classId"))
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	var req verifyRequest
 	if err := readJSON(w, r, int64(MaxBody), &req); err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	level := calibration.High
 	if req.Level != "" {
 		if level, err = calibration.ParseLevel(req.Level); err != nil {
-			writeError(w, r, biometric.Invalid("level: %v", err))
+			WriteError(w, r, fault.Invalid("level: %v", err))
 			return
 		}
 	}
 	img, err := decodeBase64(req.Image)
 	if err != nil || len(img) == 0 {
-		writeError(w, r, biometric.Invalid("image is missing or not valid base64"))
+		WriteError(w, r, fault.Invalid("image is missing or not valid base64"))
 		return
 	}
 	v, err := d.enrolment().Verify(r.Context(), t, w.Header().Get("X-Request-Id"), id, img, level)
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
@@ -127,17 +127,17 @@ func (d *Deps) verify(w http.ResponseWriter, r *http.Request) {
 func (d *Deps) templateStatus(w http.ResponseWriter, r *http.Request) {
 	id, err := enroll.ParseClassID(r.PathValue("classId"))
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	thumbs, err := queryBool(r, "thumbnails")
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	st, err := d.Enroll.Status(r.Context(), tenant(r), id, thumbs)
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
@@ -146,11 +146,11 @@ func (d *Deps) templateStatus(w http.ResponseWriter, r *http.Request) {
 func (d *Deps) deleteTemplate(w http.ResponseWriter, r *http.Request) {
 	id, err := enroll.ParseClassID(r.PathValue("classId"))
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	if err := d.enrolment().Delete(r.Context(), tenant(r), w.Header().Get("X-Request-Id"), id); err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/facelambda/facelambda/internal/core/auth"
 	"github.com/facelambda/facelambda/internal/core/biometric"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/session"
 	"github.com/facelambda/facelambda/internal/core/store"
 )
@@ -86,10 +87,10 @@ func readFaceRequest(w http.ResponseWriter, r *http.Request) (*session.FaceInput
 		var ref referenceJSON
 		raw, err := json.Marshal(form.fieldsAsJSON())
 		if err != nil {
-			return nil, internalErr(err)
+			return nil, fault.Internal("", err)
 		}
 		if err := json.Unmarshal(raw, &ref); err != nil {
-			return nil, biometric.Invalid("the face JSON does not fit the face resource: %v", err)
+			return nil, fault.Invalid("the face JSON does not fit the face resource: %v", err)
 		}
 		if err := checkStrings("", &ref); err != nil {
 			return nil, err
@@ -102,7 +103,7 @@ func readFaceRequest(w http.ResponseWriter, r *http.Request) (*session.FaceInput
 	} else if req.Spec.ImageKey != "" {
 		req.ImageKey = req.Spec.ImageKey
 	} else {
-		return nil, biometric.Invalid("the image part is missing (or give imageKey of an upload, or a face JSON with a template)")
+		return nil, fault.Invalid("the image part is missing (or give imageKey of an upload, or a face JSON with a template)")
 	}
 	return req, nil
 }
@@ -117,12 +118,12 @@ func (d *Deps) createDirectFace(w http.ResponseWriter, r *http.Request) {
 	tenant(r)
 	req, err := readFaceRequest(w, r)
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	f, err := d.sessions().CreateFace(r.Context(), tenant(r), *req)
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, f)
@@ -132,17 +133,17 @@ func (d *Deps) createSessionFace(w http.ResponseWriter, r *http.Request) {
 	svc, sid := d.sessions(), r.PathValue("id")
 	sess, err := svc.Open(r.Context(), tenant(r), sid)
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	req, err := readFaceRequest(w, r)
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	f, err := svc.AddFace(r.Context(), sess, *req)
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/v2/bio-sessions/"+sid+"/faces/"+f.ID)
@@ -161,7 +162,7 @@ func FaceImageKey(tenant, sid, face string) string { return session.FaceImageKey
 func (d *Deps) listFaces(w http.ResponseWriter, r *http.Request) {
 	out, err := d.sessions().Faces(r.Context(), tenant(r), r.PathValue("id"))
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -170,7 +171,7 @@ func (d *Deps) listFaces(w http.ResponseWriter, r *http.Request) {
 func (d *Deps) getFace(w http.ResponseWriter, r *http.Request) {
 	f, err := d.sessions().Face(r.Context(), tenant(r), r.PathValue("id"), r.PathValue("faceId"))
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, f)
@@ -178,7 +179,7 @@ func (d *Deps) getFace(w http.ResponseWriter, r *http.Request) {
 
 func (d *Deps) deleteFace(w http.ResponseWriter, r *http.Request) {
 	if err := d.sessions().DeleteFace(r.Context(), tenant(r), r.PathValue("id"), r.PathValue("faceId")); err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -186,7 +187,7 @@ func (d *Deps) deleteFace(w http.ResponseWriter, r *http.Request) {
 
 func (d *Deps) deleteFaces(w http.ResponseWriter, r *http.Request) {
 	if err := d.sessions().DeleteFaces(r.Context(), tenant(r), r.PathValue("id")); err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -195,12 +196,12 @@ func (d *Deps) deleteFaces(w http.ResponseWriter, r *http.Request) {
 func (d *Deps) getFaceImage(w http.ResponseWriter, r *http.Request) {
 	compress, err := queryBool(r, "compression")
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	img, ct, err := d.sessions().FaceImage(r.Context(), tenant(r), r.PathValue("id"), r.PathValue("faceId"), compress)
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	if img == nil {
@@ -223,19 +224,15 @@ func (d *Deps) createUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.ContentLength != 0 {
 		if err := readJSON(w, r, 4<<10, &req); err != nil {
-			writeError(w, r, err)
+			WriteError(w, r, err)
 			return
 		}
 	}
 	u, err := d.sessions().CreateUpload(r.Context(), tenant(r), req.ContentType)
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", u.URL)
 	writeJSON(w, http.StatusCreated, u)
 }
-
-// CodeUploadUsed answers a request naming an upload that another request
-// already consumed (410).
-const CodeUploadUsed = session.CodeUploadUsed

@@ -83,7 +83,7 @@ func readForm(w http.ResponseWriter, r *http.Request, imageFields ...string) (*f
 // add records a field or part name; a second one is refused.
 func (f *form) add(name string) error {
 	if slices.Contains(f.names, name) {
-		return fieldErr(CodeDuplicateField, name, "%s is given twice: send one %s", clip(name), clip(name))
+		return fieldErr(fault.CodeDuplicateField, name, "%s is given twice: send one %s", clip(name), clip(name))
 	}
 	f.names = append(f.names, name)
 	return nil
@@ -93,7 +93,7 @@ func (f *form) add(name string) error {
 func (f *form) only(allowed fieldSet) error {
 	for _, n := range f.names {
 		if !allowed[n] {
-			return fieldErr(CodeUnknownField, n, "unknown field %q (docs/api.md lists the fields of each endpoint)", clip(n))
+			return fieldErr(fault.CodeUnknownField, n, "unknown field %q (docs/api.md lists the fields of each endpoint)", clip(n))
 		}
 	}
 	return nil
@@ -286,7 +286,7 @@ func (f *form) boolField(name string) (bool, error) {
 func queryBool(r *http.Request, name string) (bool, error) {
 	q := r.URL.Query()
 	if len(q[name]) > 1 {
-		return false, fieldErr(CodeDuplicateField, name, "%s is given twice", name)
+		return false, fieldErr(fault.CodeDuplicateField, name, "%s is given twice", name)
 	}
 	s := q.Get(name)
 	if s == "" {

@@ -8,7 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/facelambda/facelambda/internal/core/biometric"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/liveness"
 	"github.com/facelambda/facelambda/internal/core/webhook"
 )
@@ -78,7 +78,7 @@ func FuzzReadForm(f *testing.F) {
 // message.
 func checkRequestError(t *testing.T, err error) {
 	t.Helper()
-	var be *biometric.Error
+	var be *fault.Error
 	if !errors.As(err, &be) || StatusOf(be) < 400 || StatusOf(be) >= 500 || be.Code == "" {
 		t.Fatalf("not a 4xx error object: %#v", err)
 	}

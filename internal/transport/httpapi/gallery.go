@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"github.com/facelambda/facelambda/internal/core/auth"
-	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/calibration"
 	"github.com/facelambda/facelambda/internal/core/enroll"
+	"github.com/facelambda/facelambda/internal/core/fault"
 )
 
 // Identifier searches the galleries of a tenant (enroll.Galleries).
@@ -37,12 +37,12 @@ func (d *Deps) createGallery(w http.ResponseWriter, r *http.Request) {
 		Description string `json:"description"`
 	}
 	if err := readJSON(w, r, 16<<10, &req); err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	g, err := d.enrolment().CreateGallery(r.Context(), tenant(r), req.Name, req.Description)
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/v2/galleries/"+g.Name)
@@ -52,7 +52,7 @@ func (d *Deps) createGallery(w http.ResponseWriter, r *http.Request) {
 func (d *Deps) listGalleries(w http.ResponseWriter, r *http.Request) {
 	gs, err := d.enrolment().ListGalleries(r.Context(), tenant(r))
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, gs)
@@ -60,7 +60,7 @@ func (d *Deps) listGalleries(w http.ResponseWriter, r *http.Request) {
 
 func (d *Deps) deleteGallery(w http.ResponseWriter, r *http.Request) {
 	if err := d.enrolment().DeleteGallery(r.Context(), tenant(r), r.PathValue("name")); err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -72,12 +72,12 @@ func (d *Deps) changeMembers(add bool) http.HandlerFunc {
 			ClassIDs []uint64 `json:"classIds"`
 		}
 		if err := readJSON(w, r, 64<<10, &req); err != nil {
-			writeError(w, r, err)
+			WriteError(w, r, err)
 			return
 		}
 		g, err := d.enrolment().ChangeMembers(r.Context(), tenant(r), r.PathValue("name"), req.ClassIDs, add)
 		if err != nil {
-			writeError(w, r, err)
+			WriteError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, g)
@@ -90,19 +90,19 @@ func (d *Deps) members(w http.ResponseWriter, r *http.Request) {
 	var err error
 	if v := q.Get("after"); v != "" {
 		if after, err = strconv.ParseUint(v, 10, 64); err != nil {
-			writeError(w, r, biometric.Invalid("after must be a class id"))
+			WriteError(w, r, fault.Invalid("after must be a class id"))
 			return
 		}
 	}
 	if v := q.Get("limit"); v != "" {
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 1000 {
-			writeError(w, r, biometric.Invalid("limit must be 1 to 1000"))
+			WriteError(w, r, fault.Invalid("limit must be 1 to 1000"))
 			return
 		}
 	}
 	page, err := d.enrolment().Members(r.Context(), tenant(r), r.PathValue("name"), after, limit)
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, page)
@@ -126,33 +126,33 @@ func (d *Deps) identify(w http.ResponseWriter, r *http.Request) {
 	t, name := tenant(r), r.PathValue("name")
 	var req identifyRequest
 	if err := readJSON(w, r, int64(MaxBody), &req); err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	p := enroll.Probe{K: 10, RequestID: w.Header().Get("X-Request-Id")}
 	if req.CandidateListSize != nil {
 		if p.K = *req.CandidateListSize; p.K < 1 || p.K > 100 {
-			writeError(w, r, biometric.Invalid("candidateListSize must be 1 to 100"))
+			WriteError(w, r, fault.Invalid("candidateListSize must be 1 to 100"))
 			return
 		}
 	}
 	var err error
 	if p.CutOffFAR, err = cutOff(req); err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	uc := d.enrolment()
 	if err := uc.CheckGallery(r.Context(), t, name); err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	if p.Image, err = decodeBase64(req.Image); err != nil || len(p.Image) == 0 {
-		writeError(w, r, biometric.Invalid("image is missing or not valid base64"))
+		WriteError(w, r, fault.Invalid("image is missing or not valid base64"))
 		return
 	}
 	res, err := uc.Identify(r.Context(), t, name, p)
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
@@ -177,22 +177,22 @@ func cutOff(req identifyRequest) (float64, error) {
 		given = append(given, "maxFalseAcceptanceRate")
 	}
 	if len(given) > 1 {
-		return 0, fieldErr(CodeConflictingFields, strings.Join(given, ","),
+		return 0, fieldErr(fault.CodeConflictingFields, strings.Join(given, ","),
 			"give one cut-off: %s conflict", strings.Join(given, " and "))
 	}
 	switch {
 	case req.MaxFAR != nil:
 		if *req.MaxFAR < minCutOffFAR || *req.MaxFAR > 1 {
-			return 0, fieldErr(biometric.CodeInvalidRequest, "maxFalseAcceptanceRate", "maxFalseAcceptanceRate must be in [%g, 1]", minCutOffFAR)
+			return 0, fieldErr(fault.CodeInvalidRequest, "maxFalseAcceptanceRate", "maxFalseAcceptanceRate must be in [%g, 1]", minCutOffFAR)
 		}
 		return *req.MaxFAR, nil
 	case req.MinScore != nil:
 		if *req.MinScore < 1500 {
-			return 0, fieldErr(biometric.CodeInvalidRequest, "minScore", "minScore must be at least 1500 (FAR 1)")
+			return 0, fieldErr(fault.CodeInvalidRequest, "minScore", "minScore must be at least 1500 (FAR 1)")
 		}
 		far := math.Pow(10, -(*req.MinScore-1500)/500)
 		if far < minCutOffFAR {
-			return 0, fieldErr(biometric.CodeInvalidRequest, "minScore", "minScore must be at most %.0f (FAR %g)",
+			return 0, fieldErr(fault.CodeInvalidRequest, "minScore", "minScore must be at most %.0f (FAR %g)",
 				1500+500*-math.Log10(minCutOffFAR), minCutOffFAR)
 		}
 		return far, nil
@@ -201,7 +201,7 @@ func cutOff(req identifyRequest) (float64, error) {
 	if req.Level != "" {
 		var err error
 		if level, err = calibration.ParseLevel(req.Level); err != nil {
-			return 0, biometric.Invalid("level: %v", err)
+			return 0, fault.Invalid("level: %v", err)
 		}
 	}
 	return calibration.Selfie.FARAt(level), nil

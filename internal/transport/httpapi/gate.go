@@ -8,10 +8,6 @@ import (
 	"github.com/facelambda/facelambda/internal/core/fault"
 )
 
-// CodeBusy is the code of a request refused because the server is at its
-// bound of concurrent image work (fault.CodeBusy).
-const CodeBusy = fault.CodeBusy
-
 // Gate bounds the image work a long-running server does at once: a decoded
 // 40-megapixel image takes hundreds of megabytes, so unbounded concurrent
 // uploads exhaust memory. A request over the bound waits up to Wait for a
@@ -66,7 +62,7 @@ func (g *Gate) enter(w http.ResponseWriter, r *http.Request, pattern string) (re
 	}
 	retry := max(int(g.wait.Round(time.Second)/time.Second), 1)
 	w.Header().Set("Retry-After", strconv.Itoa(retry))
-	writeError(w, r, fault.Newf(fault.CodeBusy,
+	WriteError(w, r, fault.Newf(fault.CodeBusy,
 		"the server is at its bound of %d concurrent image requests: retry in %d s", cap(g.slots), retry))
 	return nil, false
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/calibration"
 	"github.com/facelambda/facelambda/internal/core/challenge"
 	"github.com/facelambda/facelambda/internal/core/envelope"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/core/template"
 	"github.com/facelambda/facelambda/internal/core/webhook"
@@ -207,22 +208,22 @@ func TestCreateFaceRejects(t *testing.T) {
 		status   int
 		code     string
 	}{
-		{"two faces", twoCT, twoBody, 400, biometric.CodeMultipleFaces},
-		{"no face", noneCT, noneBody, 400, biometric.CodeFaceNotFound},
-		{"missing image", missCT, missBody, 400, biometric.CodeInvalidRequest},
-		{"bad face json", badFaceCT, badFaceBody, 400, biometric.CodeInvalidRequest},
-		{"bad image type", badTypeCT, badTypeBody, 400, biometric.CodeInvalidRequest},
-		{"quality gate", enrolCT, enrolBody, 400, biometric.CodeQualityCheck},
-		{"truncated image", truncCT, truncBody, 400, biometric.CodeInvalidImage},
-		{"too many pixels", hugeCT, hugeBody, 413, biometric.CodeImageTooLarge},
-		{"too many bytes", bigCT, bigBody, 413, biometric.CodeImageTooLarge},
-		{"bad json", "application/json", []byte(`{"image": `), 400, biometric.CodeInvalidRequest},
-		{"bad base64", "application/json", []byte(`{"image": "%%%not base64%%%"}`), 400, biometric.CodeInvalidRequest},
-		{"image not a string", "application/json", []byte(`{"image": 12}`), 400, biometric.CodeInvalidRequest},
-		{"not an image", "application/json", jsonBody(t, map[string]string{"image": base64.StdEncoding.EncodeToString([]byte("plain text, no pixels"))}), 415, biometric.CodeUnsupportedImage},
-		{"wrong content type", "text/plain", []byte("hello"), 415, httpapi.CodeUnsupportedMedia},
-		{"no content type", "", []byte("hello"), 415, httpapi.CodeUnsupportedMedia},
-		{"multipart without boundary", "multipart/form-data", []byte("x"), 400, biometric.CodeInvalidRequest},
+		{"two faces", twoCT, twoBody, 400, fault.CodeMultipleFaces},
+		{"no face", noneCT, noneBody, 400, fault.CodeFaceNotFound},
+		{"missing image", missCT, missBody, 400, fault.CodeInvalidRequest},
+		{"bad face json", badFaceCT, badFaceBody, 400, fault.CodeInvalidRequest},
+		{"bad image type", badTypeCT, badTypeBody, 400, fault.CodeInvalidRequest},
+		{"quality gate", enrolCT, enrolBody, 400, fault.CodeQualityCheck},
+		{"truncated image", truncCT, truncBody, 400, fault.CodeInvalidImage},
+		{"too many pixels", hugeCT, hugeBody, 413, fault.CodeImageTooLarge},
+		{"too many bytes", bigCT, bigBody, 413, fault.CodeImageTooLarge},
+		{"bad json", "application/json", []byte(`{"image": `), 400, fault.CodeInvalidRequest},
+		{"bad base64", "application/json", []byte(`{"image": "%%%not base64%%%"}`), 400, fault.CodeInvalidRequest},
+		{"image not a string", "application/json", []byte(`{"image": 12}`), 400, fault.CodeInvalidRequest},
+		{"not an image", "application/json", jsonBody(t, map[string]string{"image": base64.StdEncoding.EncodeToString([]byte("plain text, no pixels"))}), 415, fault.CodeUnsupportedImage},
+		{"wrong content type", "text/plain", []byte("hello"), 415, fault.CodeUnsupportedMedia},
+		{"no content type", "", []byte("hello"), 415, fault.CodeUnsupportedMedia},
+		{"multipart without boundary", "multipart/form-data", []byte("x"), 400, fault.CodeInvalidRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,12 +237,12 @@ func TestCreateFaceRejects(t *testing.T) {
 	t.Run("unknown path", func(t *testing.T) {
 		res, m := do(t, h, "GET", "/v2/nothing", "", nil)
 		assert.Equal(t, 404, res.StatusCode)
-		assert.Equal(t, httpapi.CodeNotFound, m["code"])
+		assert.Equal(t, fault.CodeNotFound, m["code"])
 	})
 	t.Run("wrong method", func(t *testing.T) {
 		res, m := do(t, h, "GET", "/v2/faces", "", nil)
 		assert.Equal(t, 405, res.StatusCode)
-		assert.Equal(t, httpapi.CodeMethodNotAllowed, m["code"])
+		assert.Equal(t, fault.CodeMethodNotAllowed, m["code"])
 	})
 }
 
@@ -290,12 +291,12 @@ func TestMatchImages(t *testing.T) {
 
 	res, m = match("obama.jpg", "coffee.png")
 	assert.Equal(t, 400, res.StatusCode)
-	assert.Equal(t, biometric.CodeFaceNotFound, m["code"])
+	assert.Equal(t, fault.CodeFaceNotFound, m["code"])
 	assert.Contains(t, m["message"], "candidateImage")
 
 	res, m = match("obama.jpg", "obama2.jpg", part{"level", "", []byte("EXTREME")})
 	assert.Equal(t, 400, res.StatusCode)
-	assert.Equal(t, biometric.CodeInvalidRequest, m["code"])
+	assert.Equal(t, fault.CodeInvalidRequest, m["code"])
 }
 
 func TestMatchTemplate(t *testing.T) {
@@ -328,14 +329,14 @@ func TestMatchTemplate(t *testing.T) {
 	req["reference"] = old
 	res, m = do(t, h, "POST", "/v2/match", "application/json", jsonBody(t, req))
 	assert.Equal(t, 400, res.StatusCode)
-	assert.Equal(t, biometric.CodeTemplateVersion, m["code"])
+	assert.Equal(t, fault.CodeTemplateVersion, m["code"])
 	assert.Contains(t, m["message"], "fr_feature-512-v0")
 	assert.Contains(t, m["message"], s.Encoder())
 
 	req["reference"] = map[string]any{"template": "bm90IGEgdGVtcGxhdGU=", "imageType": "SELFIE"}
 	res, m = do(t, h, "POST", "/v2/match", "application/json", jsonBody(t, req))
 	assert.Equal(t, 400, res.StatusCode)
-	assert.Equal(t, biometric.CodeInvalidTemplate, m["code"])
+	assert.Equal(t, fault.CodeInvalidTemplate, m["code"])
 
 	delete(req, "reference")
 	res, m = do(t, h, "POST", "/v2/match", "application/json", jsonBody(t, req))

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/store"
 	"github.com/facelambda/facelambda/internal/core/webhook"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
@@ -102,32 +103,32 @@ func TestRequestFieldRules(t *testing.T) {
 		status                       int
 		code, field                  string
 	}{
-		{"ttl unknown", "POST", "/v2/bio-sessions", "application/json", `{"ttl":60}`, 400, httpapi.CodeUnknownField, "ttl"},
-		{"ttlSeconds twice", "POST", "/v2/bio-sessions", "application/json", `{"ttlSeconds":60,"ttlSeconds":600}`, 400, httpapi.CodeDuplicateField, "ttlSeconds"},
-		{"session correlationId", "POST", "/v2/bio-sessions", "application/json", `{"correlationId":"` + long + `"}`, 400, httpapi.CodeFieldTooLong, "correlationId"},
-		{"face friendlyName", "POST", "/v2/faces", "application/json", `{"image":"AAAA","friendlyName":"` + long + `"}`, 400, httpapi.CodeFieldTooLong, "friendlyName"},
-		{"face unknown", "POST", "/v2/faces", "application/json", `{"image":"AAAA","colour":"red"}`, 400, httpapi.CodeUnknownField, "colour"},
-		{"face part unknown", "POST", "/v2/faces", "application/json", `{"image":"AAAA","face":{"imageType":"SELFIE","ttl":1}}`, 400, httpapi.CodeUnknownField, "face.ttl"},
-		{"face part friendlyName", "POST", "/v2/faces", "application/json", `{"image":"AAAA","face":{"friendlyName":"` + long + `"}}`, 400, httpapi.CodeFieldTooLong, "face.friendlyName"},
-		{"duplicate image parts", "POST", "/v2/faces", dupCT, string(dupBody), 400, httpapi.CodeDuplicateField, "image"},
-		{"duplicate face parts", "POST", "/v2/bio-sessions/" + sess + "/faces", dupFaceCT, string(dupFaceBody), 400, httpapi.CodeDuplicateField, "face"},
-		{"match correlationId", "POST", "/v2/match/images", "application/json", `{"referenceImage":"AAAA","candidateImage":"AAAA","correlationId":"` + long + `"}`, 400, httpapi.CodeFieldTooLong, "correlationId"},
-		{"reference unknown", "POST", "/v2/match", "application/json", `{"candidateImage":"AAAA","reference":{"template":"AAAA","zz":1}}`, 400, httpapi.CodeUnknownField, "reference.zz"},
-		{"reference friendlyName", "POST", "/v2/match", "application/json", `{"candidateImage":"AAAA","referenceFace":{"template":"AAAA","friendlyName":"` + long + `"}}`, 400, httpapi.CodeFieldTooLong, "referenceFace.friendlyName"},
-		{"identify level and minScore", "POST", "/v2/galleries/g/identify", "application/json", `{"image":"AAAA","level":"HIGH","minScore":3000}`, 400, httpapi.CodeConflictingFields, "level,minScore"},
-		{"identify level and FAR", "POST", "/v2/galleries/g/identify", "application/json", `{"image":"AAAA","level":"HIGH","maxFalseAcceptanceRate":0.001}`, 400, httpapi.CodeConflictingFields, "level,maxFalseAcceptanceRate"},
-		{"enrol unknown", "POST", "/v2/enroll/5", "application/json", `[{"image":"AAAA","name":"x"}]`, 400, httpapi.CodeUnknownField, "images[0].name"},
-		{"gallery description", "POST", "/v2/galleries", "application/json", `{"name":"h","description":"` + strings.Repeat("d", 1100) + `"}`, 400, httpapi.CodeFieldTooLong, "description"},
-		{"liveness unknown", "POST", "/v2/liveness", "application/json", `{"image":"AAAA","thresh":"HIGH"}`, 400, httpapi.CodeUnknownField, "thresh"},
+		{"ttl unknown", "POST", "/v2/bio-sessions", "application/json", `{"ttl":60}`, 400, fault.CodeUnknownField, "ttl"},
+		{"ttlSeconds twice", "POST", "/v2/bio-sessions", "application/json", `{"ttlSeconds":60,"ttlSeconds":600}`, 400, fault.CodeDuplicateField, "ttlSeconds"},
+		{"session correlationId", "POST", "/v2/bio-sessions", "application/json", `{"correlationId":"` + long + `"}`, 400, fault.CodeFieldTooLong, "correlationId"},
+		{"face friendlyName", "POST", "/v2/faces", "application/json", `{"image":"AAAA","friendlyName":"` + long + `"}`, 400, fault.CodeFieldTooLong, "friendlyName"},
+		{"face unknown", "POST", "/v2/faces", "application/json", `{"image":"AAAA","colour":"red"}`, 400, fault.CodeUnknownField, "colour"},
+		{"face part unknown", "POST", "/v2/faces", "application/json", `{"image":"AAAA","face":{"imageType":"SELFIE","ttl":1}}`, 400, fault.CodeUnknownField, "face.ttl"},
+		{"face part friendlyName", "POST", "/v2/faces", "application/json", `{"image":"AAAA","face":{"friendlyName":"` + long + `"}}`, 400, fault.CodeFieldTooLong, "face.friendlyName"},
+		{"duplicate image parts", "POST", "/v2/faces", dupCT, string(dupBody), 400, fault.CodeDuplicateField, "image"},
+		{"duplicate face parts", "POST", "/v2/bio-sessions/" + sess + "/faces", dupFaceCT, string(dupFaceBody), 400, fault.CodeDuplicateField, "face"},
+		{"match correlationId", "POST", "/v2/match/images", "application/json", `{"referenceImage":"AAAA","candidateImage":"AAAA","correlationId":"` + long + `"}`, 400, fault.CodeFieldTooLong, "correlationId"},
+		{"reference unknown", "POST", "/v2/match", "application/json", `{"candidateImage":"AAAA","reference":{"template":"AAAA","zz":1}}`, 400, fault.CodeUnknownField, "reference.zz"},
+		{"reference friendlyName", "POST", "/v2/match", "application/json", `{"candidateImage":"AAAA","referenceFace":{"template":"AAAA","friendlyName":"` + long + `"}}`, 400, fault.CodeFieldTooLong, "referenceFace.friendlyName"},
+		{"identify level and minScore", "POST", "/v2/galleries/g/identify", "application/json", `{"image":"AAAA","level":"HIGH","minScore":3000}`, 400, fault.CodeConflictingFields, "level,minScore"},
+		{"identify level and FAR", "POST", "/v2/galleries/g/identify", "application/json", `{"image":"AAAA","level":"HIGH","maxFalseAcceptanceRate":0.001}`, 400, fault.CodeConflictingFields, "level,maxFalseAcceptanceRate"},
+		{"enrol unknown", "POST", "/v2/enroll/5", "application/json", `[{"image":"AAAA","name":"x"}]`, 400, fault.CodeUnknownField, "images[0].name"},
+		{"gallery description", "POST", "/v2/galleries", "application/json", `{"name":"h","description":"` + strings.Repeat("d", 1100) + `"}`, 400, fault.CodeFieldTooLong, "description"},
+		{"liveness unknown", "POST", "/v2/liveness", "application/json", `{"image":"AAAA","thresh":"HIGH"}`, 400, fault.CodeUnknownField, "thresh"},
 		{"compression maybe", "GET", "/v2/bio-sessions/" + sess + "/faces/x/image?compression=maybe", "", "", 400, "INVALID_REQUEST", "compression"},
 		{"callback loopback", "POST", "/v2/bio-sessions", "application/json", `{"callbackURL":"https://[::1]:8443/cb"}`, 400, "INVALID_REQUEST", "callbackURL"},
 		{"callback metadata", "POST", "/v2/bio-sessions", "application/json", `{"callbackURL":"https://169.254.169.254/latest"}`, 400, "INVALID_REQUEST", "callbackURL"},
 		{"callback private", "POST", "/v2/bio-sessions", "application/json", `{"callbackURL":"https://192.168.1.10/cb"}`, 400, "INVALID_REQUEST", "callbackURL"},
 		{"callback userinfo", "POST", "/v2/bio-sessions", "application/json", `{"callbackURL":"https://u:p@example.com/cb"}`, 400, "INVALID_REQUEST", "callbackURL"},
-		{"callback long", "POST", "/v2/bio-sessions", "application/json", `{"callbackURL":"https://example.com/` + strings.Repeat("p", 2100) + `"}`, 400, httpapi.CodeFieldTooLong, "callbackURL"},
+		{"callback long", "POST", "/v2/bio-sessions", "application/json", `{"callbackURL":"https://example.com/` + strings.Repeat("p", 2100) + `"}`, 400, fault.CodeFieldTooLong, "callbackURL"},
 		{"liveness params ignored fields", "POST", "/v2/bio-sessions/" + sess + "/init-liveness-parameters", "application/json",
 			`{"type":"HIGH","nbChallenge":2,"useAccurateMatch":true,"matchThreshold":3,"purpose":"FACEFLOW_PURPOSE_TRACK","enableLighting":false,"illuminationMode":"FACEFLOW_ILLUMINATION_MODE_ON"}`, 200, "", ""},
-		{"liveness params unknown", "POST", "/v2/bio-sessions/" + sess + "/init-liveness-parameters", "application/json", `{"type":"HIGH","colour":1}`, 400, httpapi.CodeUnknownField, "colour"},
+		{"liveness params unknown", "POST", "/v2/bio-sessions/" + sess + "/init-liveness-parameters", "application/json", `{"type":"HIGH","colour":1}`, 400, fault.CodeUnknownField, "colour"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, out := a.call(tc.method, tc.path, tc.ct, []byte(tc.body), a.key)
@@ -299,7 +300,7 @@ func TestGateRefusesExcessImageWork(t *testing.T) {
 	<-blocked
 	res, m := do(t, inner, "POST", "/v2/faces", "application/json", []byte(`{"image":"AAAA"}`))
 	assert.Equal(t, 503, res.StatusCode, m)
-	assert.Equal(t, httpapi.CodeBusy, m["code"])
+	assert.Equal(t, fault.CodeBusy, m["code"])
 	assert.Equal(t, "1", res.Header.Get("Retry-After"))
 	res, m = do(t, inner, "GET", "/v2/bio-sessions/none/faces", "", nil)
 	assert.Equal(t, 404, res.StatusCode, m) // not an image route: not held

@@ -42,7 +42,7 @@ func (l *LivenessResult) bind(c *signing.Claims)  { l.Claims = c }
 func (d *Deps) passiveLiveness(w http.ResponseWriter, r *http.Request) {
 	svc := d.LivenessService()
 	if err := svc.PassiveReady(); err != nil {
-		writeError(w, r, serviceError(err))
+		WriteError(w, r, err)
 		return
 	}
 	form, err := readForm(w, r, "image")
@@ -50,22 +50,22 @@ func (d *Deps) passiveLiveness(w http.ResponseWriter, r *http.Request) {
 		err = form.only(fieldsOf(nil, "image", "threshold"))
 	}
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	level, err := liveness.ParseThreshold(form.fields["threshold"])
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	img, err := form.image("image")
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	res, subject, err := svc.Judge(r.Context(), tenant(r), img, level, w.Header().Get("X-Request-Id"))
 	if err != nil {
-		writeError(w, r, serviceError(err))
+		WriteError(w, r, err)
 		return
 	}
 	d.writeDecision(w, r, http.StatusOK, &LivenessResult{Judgement: res}, subject)

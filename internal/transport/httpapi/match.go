@@ -7,8 +7,8 @@ import (
 	"github.com/facelambda/facelambda/internal/core/auth"
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/calibration"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/session"
-	"github.com/facelambda/facelambda/internal/core/signing"
 )
 
 // MatchFace is a face as it appears inside a match object.
@@ -36,17 +36,17 @@ func (d *Deps) sessionMatches(w http.ResponseWriter, r *http.Request) {
 	if l := r.URL.Query().Get("level"); l != "" {
 		var err error
 		if err = checkText("level", l); err != nil {
-			writeError(w, r, err)
+			WriteError(w, r, err)
 			return
 		}
 		if level, err = calibration.ParseLevel(l); err != nil {
-			writeError(w, r, biometric.Invalid("level: %v", err))
+			WriteError(w, r, fault.Invalid("level: %v", err))
 			return
 		}
 	}
 	out, err := d.sessions().Matches(r.Context(), tenant(r), r.PathValue("id"), r.PathValue("referenceFaceId"), level, w.Header().Get("X-Request-Id"))
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -61,7 +61,7 @@ func readMatchParams(w http.ResponseWriter, f *form) (session.MatchParams, error
 	}
 	if l := f.fields["level"]; l != "" {
 		if p.Level, err = calibration.ParseLevel(l); err != nil {
-			return p, biometric.Invalid("level: %v", err)
+			return p, fault.Invalid("level: %v", err)
 		}
 	}
 	if p.Rotation, err = f.boolField("imageRotationEnabled"); err != nil {
@@ -77,7 +77,7 @@ var matchFields = []string{"candidateImage", "candidateImageType", "level", "ima
 func (d *Deps) matchImages(w http.ResponseWriter, r *http.Request) {
 	m, err := readMatchImages(w, r, d.sessions())
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, m)
@@ -129,19 +129,19 @@ func readReference(f *form) (referenceJSON, error) {
 	for _, n := range referenceNames {
 		if _, ok := f.json[n]; ok {
 			if name != "" {
-				return ref, fieldErr(CodeConflictingFields, n, "give the reference face once: %s and %s are both given", name, n)
+				return ref, fieldErr(fault.CodeConflictingFields, n, "give the reference face once: %s and %s are both given", name, n)
 			}
 			name = n
 		}
 	}
 	if name == "" {
-		return ref, biometric.Invalid("the reference face JSON (with its template) is missing: send it as the reference part or field")
+		return ref, fault.Invalid("the reference face JSON (with its template) is missing: send it as the reference part or field")
 	}
 	raw := f.json[name]
 	var refs []json.RawMessage
 	if json.Unmarshal(raw, &refs) == nil {
 		if len(refs) != 1 {
-			return ref, fieldErr(biometric.CodeInvalidRequest, name, "exactly one reference face is expected, got %d", len(refs))
+			return ref, fieldErr(fault.CodeInvalidRequest, name, "exactly one reference face is expected, got %d", len(refs))
 		}
 		raw = refs[0]
 	}
@@ -149,7 +149,7 @@ func readReference(f *form) (referenceJSON, error) {
 		return ref, err
 	}
 	if err := json.Unmarshal(raw, &ref); err != nil {
-		return ref, fieldErr(biometric.CodeInvalidRequest, name, "%s is not a face JSON object: %v", name, err)
+		return ref, fieldErr(fault.CodeInvalidRequest, name, "%s is not a face JSON object: %v", name, err)
 	}
 	return ref, checkStrings(name, &ref)
 }
@@ -157,7 +157,7 @@ func readReference(f *form) (referenceJSON, error) {
 func (d *Deps) matchTemplate(w http.ResponseWriter, r *http.Request) {
 	m, err := readMatchTemplate(w, r, d.sessions())
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, m)
@@ -188,9 +188,4 @@ func readMatchTemplate(w http.ResponseWriter, r *http.Request, svc *session.Serv
 		return nil, err
 	}
 	return svc.MatchTemplate(r.Context(), tenant(r), ref, candImg, p)
-}
-
-// analysisSubject is an analysed image as the subject of a signed decision.
-func analysisSubject(role string, a *biometric.Analysis) signing.Subject {
-	return session.AnalysisSubject(role, a)
 }

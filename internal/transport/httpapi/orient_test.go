@@ -10,6 +10,7 @@ import (
 
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/enroll"
+	"github.com/facelambda/facelambda/internal/core/fault"
 )
 
 // TestFacesNotUpright: obama2_exif3.jpg shows Obama upside down (upright
@@ -25,7 +26,7 @@ func TestFacesNotUpright(t *testing.T) {
 
 	m := a.object("POST", "/v2/bio-sessions/"+sid+"/faces", "application/json", jsonBody(t, map[string]any{
 		"image": fixture(t, "obama2_exif3.jpg")}), a.key, 400)
-	assert.Equal(t, biometric.CodeQualityCheck, m["code"])
+	assert.Equal(t, fault.CodeQualityCheck, m["code"])
 	assert.Contains(t, m["message"], biometric.CheckUpright)
 
 	for _, tc := range []struct {
@@ -68,5 +69,5 @@ func TestFacesNotUpright(t *testing.T) {
 	v := a.verifyClass(a.key, 7, "obama.jpg", 200)
 	assert.Equal(t, true, v["verified"])
 	m = a.object("POST", "/v2/verify/7", "application/json", jsonBody(t, map[string]any{"image": fixture(t, "obama2_exif3.jpg")}), a.key, 400)
-	assert.Equal(t, biometric.CodeQualityCheck, m["code"])
+	assert.Equal(t, fault.CodeQualityCheck, m["code"])
 }

@@ -42,9 +42,6 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		be = fault.Internal("", err)
 	}
 	status := StatusOf(be)
-	if want, ok := statuses[be.Code]; ok && be.Status != 0 && be.Status != want {
-		slog.WarnContext(r.Context(), "error built with a status other than its code's", "code", be.Code, "status", be.Status, "table", want)
-	}
 	field := be.Field
 	id := w.Header().Get("X-Request-Id")
 	if id == "" {
@@ -60,9 +57,6 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, ErrorBody{ID: id, Code: be.Code, Message: be.Message, Field: field})
 }
 
-// writeError is WriteError (the name the handlers use).
-func writeError(w http.ResponseWriter, r *http.Request, err error) { WriteError(w, r, err) }
-
 // causeOf is what the log says of a failure: the wrapped cause of the
 // service's error, not the message the client was given.
 func causeOf(err error, be *fault.Error) string {
@@ -74,21 +68,6 @@ func causeOf(err error, be *fault.Error) string {
 	}
 	return be.Message
 }
-
-// errorf returns an error with code and msg. status must be the code's row
-// of the status table (StatusOf); it is kept for the callers written before
-// the table and answers only for a code the table lacks.
-func errorf(status int, code, msg string) *fault.Error {
-	return &fault.Error{Status: status, Code: code, Message: msg}
-}
-
-// Codes of transport-level errors (aliases of the fault codes).
-const (
-	CodeNotFound         = fault.CodeNotFound
-	CodeMethodNotAllowed = fault.CodeMethodNotAllowed
-	CodeUnsupportedMedia = fault.CodeUnsupportedMedia
-	CodeBodyTooLarge     = fault.CodeRequestTooLarge
-)
 
 // Route is one endpoint of a function: what template.yaml must route to it.
 type Route struct {
@@ -127,7 +106,7 @@ func (rt *router) handle(method, path, scope string, h http.HandlerFunc) {
 			// Only route listings (Routes, template checks) build handlers
 			// without a key store; serving them refuses every request.
 			handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				writeError(w, r, fault.New(fault.CodeNotConfigured, "authentication is not configured"))
+				WriteError(w, r, fault.New(fault.CodeNotConfigured, "authentication is not configured"))
 			})
 		} else {
 			handler = rt.auth(auth.Require(scope, handler, WriteError))
@@ -158,7 +137,7 @@ func checkPathValues(pattern string, h http.Handler) http.Handler {
 		for _, n := range names {
 			v := r.PathValue(n)
 			if v == "" || len(v) > maxPathValue || strings.ContainsFunc(v, func(c rune) bool { return c < ' ' || c == 0x7f }) {
-				writeError(w, r, fault.Newf(fault.CodeNotFound, "no %s %q", n, clip(v)))
+				WriteError(w, r, fault.Newf(fault.CodeNotFound, "no %s %q", n, clip(v)))
 				return
 			}
 		}
@@ -293,7 +272,7 @@ func (rt *router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			}
 			slog.ErrorContext(r.Context(), "panic", "request_id", st.id, "value", fmt.Sprint(v), "stack", string(debug.Stack()))
 			if w.status == 0 { // nothing sent yet: the error object can still be
-				writeError(w, r, fault.Internal("", fmt.Errorf("panic: %v", v)))
+				WriteError(w, r, fault.Internal("", fmt.Errorf("panic: %v", v)))
 			}
 		}
 		attrs := []slog.Attr{slog.String("request_id", st.id), slog.String("method", r.Method), slog.String("route", pattern),
@@ -307,7 +286,7 @@ func (rt *router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}()
 	switch {
 	case badPath(r.URL.Path):
-		writeError(w, r, fault.Invalid("the path must not have empty, \".\" or \"..\" segments"))
+		WriteError(w, r, fault.Invalid("the path must not have empty, \".\" or \"..\" segments"))
 	case pattern != "":
 		release, ok := rt.gate.enter(w, r, pattern)
 		if !ok {
@@ -330,11 +309,11 @@ func (rt *router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 func notRouted(w http.ResponseWriter, r *http.Request, allow []string) {
 	if len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		writeError(w, r, fault.Newf(fault.CodeMethodNotAllowed, "%s is not allowed on %s (allowed: %s)",
+		WriteError(w, r, fault.Newf(fault.CodeMethodNotAllowed, "%s is not allowed on %s (allowed: %s)",
 			clip(r.Method), clip(r.URL.Path), strings.Join(allow, ", ")))
 		return
 	}
-	writeError(w, r, fault.New(fault.CodeNotFound, "no such endpoint: "+clip(r.Method)+" "+clip(r.URL.Path)))
+	WriteError(w, r, fault.New(fault.CodeNotFound, "no such endpoint: "+clip(r.Method)+" "+clip(r.URL.Path)))
 }
 
 // NotRouted answers a request no function routes (the local server's

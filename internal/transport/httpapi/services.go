@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"errors"
-
 	"github.com/facelambda/facelambda/internal/core/enroll"
 	"github.com/facelambda/facelambda/internal/core/health"
 	"github.com/facelambda/facelambda/internal/core/session"
@@ -16,18 +14,6 @@ func (d *Deps) sessions() *session.Service {
 	return &session.Service{Records: d.Records, Blobs: d.Blobs, Bio: d.Bio, Signer: d.Signer, Keys: d.keySet(),
 		Events: d.Events, Callbacks: d.callbackPolicy(), DefaultTTL: d.Config.DefaultTTL, MaxTTL: d.Config.MaxTTL,
 		UploadTTL: d.Config.UploadTTL, MaxImageBytes: maxImageBytes, Now: d.now}
-}
-
-// fromCore gives a core error about one field of the input the transport's
-// form, so that the error object names the field.
-func fromCore(err error) error {
-	var fe *session.FieldError
-	if errors.As(err, &fe) {
-		e := *fe.Err
-		e.Field = clip(fe.Field)
-		return &e
-	}
-	return err
 }
 
 // enrolment is the enrolment, gallery and identification use cases over

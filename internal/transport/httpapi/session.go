@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -10,8 +9,8 @@ import (
 	"time"
 
 	"github.com/facelambda/facelambda/internal/core/auth"
-	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/challenge"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/health"
 	"github.com/facelambda/facelambda/internal/core/session"
 	"github.com/facelambda/facelambda/internal/core/signing"
@@ -57,7 +56,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error 
 	var arr []json.RawMessage
 	if json.Unmarshal(b, &arr) == nil {
 		if len(arr) != 1 {
-			return biometric.Invalid("expected one JSON object, got an array of %d", len(arr))
+			return fault.Invalid("expected one JSON object, got an array of %d", len(arr))
 		}
 		b = arr[0]
 	}
@@ -67,13 +66,13 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error 
 func (d *Deps) createSession(w http.ResponseWriter, r *http.Request) {
 	var req sessionRequest
 	if err := readJSON(w, r, 64<<10, &req); err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	s, err := d.sessions().Create(r.Context(), tenant(r), session.CreateInput{CorrelationID: req.CorrelationID,
 		ImageStorageEnabled: req.ImageStorageEnabled, TTLSeconds: req.TTLSeconds, CallbackURL: req.CallbackURL})
 	if err != nil {
-		writeError(w, r, fromCore(err))
+		WriteError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/v2/bio-sessions/"+s.ID)
@@ -83,7 +82,7 @@ func (d *Deps) createSession(w http.ResponseWriter, r *http.Request) {
 func requireJSON(r *http.Request) error {
 	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || ct != "application/json" {
-		return errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type must be application/json")
+		return fault.New(fault.CodeUnsupportedMedia, "Content-Type must be application/json")
 	}
 	return nil
 }
@@ -103,7 +102,7 @@ func (d *Deps) callbackPolicy() webhook.Policy {
 func (d *Deps) getSession(w http.ResponseWriter, r *http.Request) {
 	s, err := d.sessions().Get(r.Context(), tenant(r), r.PathValue("id"))
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, s)
@@ -111,7 +110,7 @@ func (d *Deps) getSession(w http.ResponseWriter, r *http.Request) {
 
 func (d *Deps) deleteSession(w http.ResponseWriter, r *http.Request) {
 	if err := d.sessions().Delete(r.Context(), tenant(r), r.PathValue("id")); err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -217,7 +216,7 @@ func (d *Deps) signDecision(w http.ResponseWriter, r *http.Request, v decision, 
 // writeDecision signs a decision (signDecision) and writes it.
 func (d *Deps) writeDecision(w http.ResponseWriter, r *http.Request, status int, v decision, subjects ...signing.Subject) {
 	if err := d.signDecision(w, r, v, subjects...); err != nil {
-		writeError(w, r, internalErr(err))
+		WriteError(w, r, fault.Internal("", err))
 		return
 	}
 	writeJSON(w, status, v)
@@ -225,20 +224,8 @@ func (d *Deps) writeDecision(w http.ResponseWriter, r *http.Request, status int,
 
 func (d *Deps) writeSigned(w http.ResponseWriter, r *http.Request, status int, v signable) {
 	if err := d.sign(v); err != nil {
-		writeError(w, r, internalErr(err))
+		WriteError(w, r, fault.Internal("", err))
 		return
 	}
 	writeJSON(w, status, v)
-}
-
-// storeError maps store errors: not found (or another tenant's) is a 404.
-func storeError(err error, what string) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return errorf(http.StatusNotFound, CodeNotFound, what+" not found")
-	}
-	return internalErr(err)
-}
-
-func internalErr(err error) error {
-	return &biometric.Error{Status: http.StatusInternalServerError, Code: biometric.CodeInternal, Message: "internal error", Err: err}
 }

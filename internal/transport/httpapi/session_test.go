@@ -19,6 +19,7 @@ import (
 
 	"github.com/facelambda/facelambda/internal/adapters/store/embedded"
 	"github.com/facelambda/facelambda/internal/core/auth"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
 )
@@ -126,9 +127,9 @@ func TestAuthentication(t *testing.T) {
 		status    int
 		code      string
 	}{
-		{"no key", "", 401, auth.CodeUnauthenticated},
-		{"unknown key", "fl_not-a-key", 401, auth.CodeUnauthenticated},
-		{"read-only key", a.keyFor("acme", auth.ScopeSessionRead), 403, auth.CodeForbidden},
+		{"no key", "", 401, fault.CodeUnauthenticated},
+		{"unknown key", "fl_not-a-key", 401, fault.CodeUnauthenticated},
+		{"read-only key", a.keyFor("acme", auth.ScopeSessionRead), 403, fault.CodeForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := a.object("POST", "/v2/bio-sessions", "application/json", []byte(`{}`), tc.key, tc.status)
@@ -176,7 +177,7 @@ func TestSessionLifecycle(t *testing.T) {
 	other := a.keyFor("globex")
 	for _, p := range []string{"/v2/bio-sessions/" + sid, "/v2/bio-sessions/" + sid + "/faces"} {
 		m := a.object("GET", p, "", nil, other, 404)
-		assert.Equal(t, httpapi.CodeNotFound, m["code"])
+		assert.Equal(t, fault.CodeNotFound, m["code"])
 	}
 	a.object("DELETE", "/v2/bio-sessions/"+sid, "", nil, other, 404)
 
@@ -309,7 +310,7 @@ func TestUploadThenCreateFace(t *testing.T) {
 	assert.Len(t, f["digest"], 64)
 	// The upload is consumed.
 	used := a.object("POST", "/v2/bio-sessions/"+sid+"/faces", "application/json", jsonBody(t, map[string]any{"imageKey": key}), a.key, 410)
-	assert.Equal(t, httpapi.CodeUploadUsed, used["code"])
+	assert.Equal(t, fault.CodeUploadUsed, used["code"])
 	a.object("POST", "/v2/uploads", "application/json", []byte(`{"contentType":"application/pdf"}`), a.key, 415)
 }
 
@@ -352,7 +353,7 @@ func TestUploadUsedOnce(t *testing.T) {
 			continue
 		}
 		assert.Equal(t, 410, st)
-		assert.Equal(t, httpapi.CodeUploadUsed, codes[i])
+		assert.Equal(t, fault.CodeUploadUsed, codes[i])
 	}
 	assert.Equal(t, 1, created, "statuses %v", statuses)
 	res, out := a.call("GET", "/v2/bio-sessions/"+sid+"/faces", "", nil, a.key)

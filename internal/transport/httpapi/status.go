@@ -54,15 +54,11 @@ var statuses = map[string]int{
 	fault.CodeGPUUnavailable: http.StatusBadGateway,
 }
 
-// StatusOf returns the HTTP status of an error code: its row of the table;
-// for a code the table lacks, the status the error was built with (the
-// transitional fault.Error.Status), else 500.
+// StatusOf returns the HTTP status of an error: its code's row of the
+// table; 500 for a code the table lacks.
 func StatusOf(e *fault.Error) int {
 	if s, ok := statuses[e.Code]; ok {
 		return s
-	}
-	if e.Status != 0 {
-		return e.Status
 	}
 	return http.StatusInternalServerError
 }

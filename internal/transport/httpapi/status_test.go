@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -37,10 +39,8 @@ func TestStatusOf(t *testing.T) {
 		{fault.New(fault.CodeUnauthenticated, ""), http.StatusUnauthorized},
 		{fault.New(fault.CodeForbidden, ""), http.StatusForbidden},
 		{fault.New(fault.CodeUploadUsed, ""), http.StatusGone},
-		// The table wins over a status given at construction.
-		{errorf(http.StatusTeapot, fault.CodeNotFound, ""), http.StatusNotFound},
-		// A code the table lacks: the status given, else 500.
-		{errorf(http.StatusTeapot, "NEW_CODE", ""), http.StatusTeapot},
+		{fault.New(fault.CodeNoLivenessParameters, ""), http.StatusConflict},
+		// A code the table lacks: 500.
 		{fault.New("NEW_CODE", ""), http.StatusInternalServerError},
 	}
 	for _, tt := range tests {
@@ -48,11 +48,22 @@ func TestStatusOf(t *testing.T) {
 	}
 }
 
-// TestCodeAliases: the code constants of this package are the fault codes.
-func TestCodeAliases(t *testing.T) {
-	for _, c := range []string{CodeInvalidSignature, CodeUploadUsed, CodeBusy, CodeNotFound, CodeMethodNotAllowed,
-		CodeUnsupportedMedia, CodeBodyTooLarge, CodeFieldTooLong, CodeUnknownField, CodeDuplicateField, CodeConflictingFields} {
-		assert.Contains(t, fault.Codes, c)
+// TestUsageStatus: the status a usage record keeps is the one the client
+// was answered with, for the face pipeline's errors too (they carry a code
+// only).
+func TestUsageStatus(t *testing.T) {
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{nil, http.StatusOK},
+		{fault.New(fault.CodeFaceNotFound, "no face"), http.StatusBadRequest},
+		{fmt.Errorf("analyse: %w", fault.New(fault.CodeLivenessExpired, "expired")), http.StatusBadRequest},
+		{fault.New(fault.CodeReplayed, "again"), http.StatusConflict},
+		{errors.New("dynamodb: throttled"), http.StatusInternalServerError},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, statusOf(tt.err), "%v", tt.err)
 	}
 }
 

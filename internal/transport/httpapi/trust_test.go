@@ -16,11 +16,11 @@ import (
 
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/capture"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/core/store"
 	"github.com/facelambda/facelambda/internal/core/template"
 	"github.com/facelambda/facelambda/internal/core/template/templatetest"
-	"github.com/facelambda/facelambda/internal/transport/httpapi"
 )
 
 func sha(b []byte) string {
@@ -51,15 +51,15 @@ func TestForgedTemplatesRefusedByHandlers(t *testing.T) {
 			face := map[string]any{"template": templatetest.Encode(enc, f.Vector), "imageType": "SELFIE", "quality": 100, "templateVersion": 1}
 			m := a.object("POST", "/v2/match", "application/json",
 				jsonBody(t, map[string]any{"reference": []any{face}, "candidateImage": cand, "level": "HIGHEST"}), a.key, 400)
-			refusal(t, m, biometric.CodeInvalidTemplate)
+			refusal(t, m, fault.CodeInvalidTemplate)
 
 			m = a.object("POST", "/v2/bio-sessions/"+sid+"/faces", "application/json", jsonBody(t, face), a.key, 400)
-			refusal(t, m, biometric.CodeInvalidTemplate)
+			refusal(t, m, fault.CodeInvalidTemplate)
 
 			ct, body := multipartBody(t, "form-data", part{"reference", "application/json", jsonBody(t, face)},
 				part{"candidateImage", "image/jpeg", fixture(t, "obama2.jpg")})
 			m = a.object("POST", "/v2/match", ct, body, a.key, 400)
-			refusal(t, m, biometric.CodeInvalidTemplate)
+			refusal(t, m, fault.CodeInvalidTemplate)
 		})
 	}
 	_, out := a.call("GET", "/v2/bio-sessions/"+sid+"/faces", "", nil, a.key)
@@ -86,7 +86,7 @@ func TestForgedFacesCannotBreakMatches(t *testing.T) {
 	}
 	for _, v := range []float32{-1e38, 1e38} {
 		refusal(t, a.object("POST", "/v2/bio-sessions/"+sid+"/faces", "application/json", jsonBody(t, forged(v)), a.key, 400),
-			biometric.CodeInvalidTemplate)
+			fault.CodeInvalidTemplate)
 	}
 	res, out := a.call("GET", "/v2/bio-sessions/"+sid+"/faces/"+real["id"].(string)+"/matches?level=HIGH", "", nil, a.key)
 	require.Equal(t, 200, res.StatusCode, "%s", out)
@@ -110,7 +110,7 @@ func TestForgedFacesCannotBreakMatches(t *testing.T) {
 	}
 	for _, path := range []string{ids[0], real["id"].(string)} {
 		m := a.object("GET", "/v2/bio-sessions/"+sid+"/faces/"+path+"/matches?level=HIGH", "", nil, a.key, 400)
-		refusal(t, m, biometric.CodeInvalidTemplate)
+		refusal(t, m, fault.CodeInvalidTemplate)
 		assert.Contains(t, m["message"], "forged-")
 	}
 }
@@ -153,10 +153,10 @@ func TestFaceJSONSignatureVerified(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := a.object("POST", "/v2/bio-sessions/"+sid+"/faces", "application/json", jsonBody(t, tc.face), a.key, 400)
-			refusal(t, m, httpapi.CodeInvalidSignature)
+			refusal(t, m, fault.CodeInvalidSignature)
 			m = a.object("POST", "/v2/match", "application/json",
 				jsonBody(t, map[string]any{"reference": []any{tc.face}, "candidateImage": cand}), a.key, 400)
-			refusal(t, m, httpapi.CodeInvalidSignature)
+			refusal(t, m, fault.CodeInvalidSignature)
 		})
 	}
 }

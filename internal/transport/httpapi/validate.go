@@ -12,15 +12,6 @@ import (
 	"github.com/facelambda/facelambda/internal/core/fault"
 )
 
-// Codes of request errors about one field (the error object's field
-// member names it); aliases of the fault codes.
-const (
-	CodeFieldTooLong      = fault.CodeFieldTooLong
-	CodeUnknownField      = fault.CodeUnknownField
-	CodeDuplicateField    = fault.CodeDuplicateField
-	CodeConflictingFields = fault.CodeConflictingFields
-)
-
 // fieldErr returns an error with code about field.
 func fieldErr(code, field, format string, args ...any) error {
 	return fault.OnField(code, clip(field), format, args...)
@@ -54,7 +45,7 @@ var textLimits = map[string]int{
 // checkText refuses a value of field over its limit.
 func checkText(field, value string) error {
 	if max, ok := textLimits[field]; ok && len(value) > max {
-		return fieldErr(CodeFieldTooLong, field, "%s is longer than %d bytes", field, max)
+		return fieldErr(fault.CodeFieldTooLong, field, "%s is longer than %d bytes", field, max)
 	}
 	return nil
 }
@@ -232,7 +223,7 @@ func objectKeys(raw []byte, prefix string, fold bool) ([]string, error) {
 		}
 		if seen[norm] {
 			f := joinField(prefix, k)
-			return nil, fieldErr(CodeDuplicateField, f, "%s is given twice", clip(f))
+			return nil, fieldErr(fault.CodeDuplicateField, f, "%s is given twice", clip(f))
 		}
 		seen[norm] = true
 		keys = append(keys, k)
@@ -267,7 +258,7 @@ func checkMembers(raw []byte, prefix string, allowed fieldSet, fold bool) error 
 	for _, k := range keys {
 		if !allowed.has(k, fold) {
 			f := joinField(prefix, k)
-			return fieldErr(CodeUnknownField, f, "unknown field %q (docs/api.md lists the fields of each endpoint)", clip(f))
+			return fieldErr(fault.CodeUnknownField, f, "unknown field %q (docs/api.md lists the fields of each endpoint)", clip(f))
 		}
 	}
 	return nil
@@ -289,7 +280,3 @@ func decodeStrict(raw []byte, prefix string, v any) error {
 	}
 	return checkStrings(prefix, v)
 }
-
-// ignored is a member of a request that seeds document and facelambda
-// accepts without acting on it (docs/api.md lists them).
-type ignored = json.RawMessage

@@ -10,9 +10,10 @@ import (
 	"time"
 
 	"github.com/facelambda/facelambda/internal/core/auth"
-	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/events"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/store"
+	"github.com/facelambda/facelambda/internal/core/uid"
 	"github.com/facelambda/facelambda/internal/core/usage"
 	"github.com/facelambda/facelambda/internal/core/webhook"
 )
@@ -33,7 +34,7 @@ func (d *Deps) webhookRoutes(rt *router) {
 func (d *Deps) needWebhooks(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if d.Webhooks == nil || d.Dispatcher == nil {
-			writeError(w, r, errorf(http.StatusServiceUnavailable, "NOT_CONFIGURED", "webhooks are not configured in this deployment"))
+			WriteError(w, r, fault.New(fault.CodeNotConfigured, "webhooks are not configured in this deployment"))
 			return
 		}
 		h(w, r)
@@ -43,11 +44,11 @@ func (d *Deps) needWebhooks(h http.HandlerFunc) http.HandlerFunc {
 func webhookError(err error) error {
 	switch {
 	case errors.Is(err, webhook.ErrInvalid):
-		return biometric.Invalid("%v", err)
+		return fault.Invalid("%v", err)
 	case errors.Is(err, store.ErrNotFound):
-		return errorf(http.StatusNotFound, CodeNotFound, "webhook not found")
+		return fault.New(fault.CodeNotFound, "webhook not found")
 	}
-	return internalErr(err)
+	return fault.Internal("", err)
 }
 
 // WebhookWithSecret is a registration as created or rotated: the only
@@ -60,12 +61,12 @@ type WebhookWithSecret struct {
 func (d *Deps) createWebhook(w http.ResponseWriter, r *http.Request) {
 	var in webhook.CreateInput
 	if err := readJSON(w, r, 16<<10, &in); err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	wh, secret, err := d.Webhooks.Create(r.Context(), tenant(r), in)
 	if err != nil {
-		writeError(w, r, webhookError(err))
+		WriteError(w, r, webhookError(err))
 		return
 	}
 	w.Header().Set("Location", "/v2/webhooks/"+wh.ID)
@@ -75,7 +76,7 @@ func (d *Deps) createWebhook(w http.ResponseWriter, r *http.Request) {
 func (d *Deps) listWebhooks(w http.ResponseWriter, r *http.Request) {
 	list, err := d.Webhooks.List(r.Context(), tenant(r))
 	if err != nil {
-		writeError(w, r, webhookError(err))
+		WriteError(w, r, webhookError(err))
 		return
 	}
 	if list == nil {
@@ -87,7 +88,7 @@ func (d *Deps) listWebhooks(w http.ResponseWriter, r *http.Request) {
 func (d *Deps) getWebhook(w http.ResponseWriter, r *http.Request) {
 	wh, err := d.Webhooks.Get(r.Context(), tenant(r), r.PathValue("id"))
 	if err != nil {
-		writeError(w, r, webhookError(err))
+		WriteError(w, r, webhookError(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, wh)
@@ -96,12 +97,12 @@ func (d *Deps) getWebhook(w http.ResponseWriter, r *http.Request) {
 func (d *Deps) updateWebhook(w http.ResponseWriter, r *http.Request) {
 	var in webhook.UpdateInput
 	if err := readJSON(w, r, 16<<10, &in); err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	wh, secret, err := d.Webhooks.Update(r.Context(), tenant(r), r.PathValue("id"), in)
 	if err != nil {
-		writeError(w, r, webhookError(err))
+		WriteError(w, r, webhookError(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, WebhookWithSecret{Webhook: wh, Secret: secret})
@@ -109,7 +110,7 @@ func (d *Deps) updateWebhook(w http.ResponseWriter, r *http.Request) {
 
 func (d *Deps) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 	if err := d.Webhooks.Delete(r.Context(), tenant(r), r.PathValue("id")); err != nil {
-		writeError(w, r, webhookError(err))
+		WriteError(w, r, webhookError(err))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -118,7 +119,7 @@ func (d *Deps) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 func (d *Deps) testWebhook(w http.ResponseWriter, r *http.Request) {
 	del, err := d.Dispatcher.Test(r.Context(), tenant(r), r.PathValue("id"))
 	if err != nil {
-		writeError(w, r, webhookError(err))
+		WriteError(w, r, webhookError(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, del)
@@ -129,18 +130,18 @@ func (d *Deps) webhookDeliveries(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("limit"); v != "" {
 		var err error
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 500 {
-			writeError(w, r, biometric.Invalid("limit must be 1 to 500"))
+			WriteError(w, r, fault.Invalid("limit must be 1 to 500"))
 			return
 		}
 	}
 	t, id := tenant(r), r.PathValue("id")
 	if _, err := d.Webhooks.Get(r.Context(), t, id); err != nil {
-		writeError(w, r, webhookError(err))
+		WriteError(w, r, webhookError(err))
 		return
 	}
 	list, err := d.Webhooks.Deliveries(r.Context(), t, id, limit)
 	if err != nil {
-		writeError(w, r, webhookError(err))
+		WriteError(w, r, webhookError(err))
 		return
 	}
 	if list == nil {
@@ -167,7 +168,7 @@ type UsageRecord = usage.Record
 func (d *Deps) billable(action string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		now := d.now()
-		id := biometric.NewID()
+		id := uid.New()
 		// The request's id becomes the transaction id, unless the caller
 		// gave one: then that stays the id of everything.
 		tx := fmt.Sprintf("W-face-%s-%s-%d", action, id, now.UnixMilli())
@@ -197,7 +198,7 @@ type Usage = usage.Summary
 func (d *Deps) usage(w http.ResponseWriter, r *http.Request) {
 	ledger := d.ledger()
 	if err := ledger.Available(); err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	q := r.URL.Query()
@@ -205,19 +206,19 @@ func (d *Deps) usage(w http.ResponseWriter, r *http.Request) {
 	var err error
 	if v := q.Get("from"); v != "" {
 		if from, err = time.Parse(time.RFC3339, v); err != nil {
-			writeError(w, r, biometric.Invalid("from must be an RFC 3339 time"))
+			WriteError(w, r, fault.Invalid("from must be an RFC 3339 time"))
 			return
 		}
 	}
 	if v := q.Get("to"); v != "" {
 		if to, err = time.Parse(time.RFC3339, v); err != nil {
-			writeError(w, r, biometric.Invalid("to must be an RFC 3339 time"))
+			WriteError(w, r, fault.Invalid("to must be an RFC 3339 time"))
 			return
 		}
 	}
 	u, err := ledger.Summarize(r.Context(), tenant(r), from, to)
 	if err != nil {
-		writeError(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, u)
