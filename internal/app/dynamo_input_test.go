@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/facelambda/facelambda/internal/adapters/store/embedded"
 	"github.com/facelambda/facelambda/internal/app"
 	"github.com/facelambda/facelambda/internal/core/auth"
+	"github.com/facelambda/facelambda/internal/testkit"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
 	"github.com/facelambda/facelambda/internal/transport/lambdahttp"
 )
@@ -65,7 +65,7 @@ func TestLongFieldsOnLambdaWithDynamoDB(t *testing.T) {
 	}
 	status, sess := call("session", "/v2/bio-sessions", map[string]any{"correlationId": "c-1"})
 	require.Equal(t, 201, status, sess)
-	img, err := os.ReadFile(filepath.Join("..", "..", "testdata", "faces", "obama.jpg"))
+	img, err := os.ReadFile(testkit.Testdata(t, "faces", "obama.jpg"))
 	require.NoError(t, err)
 	b64 := base64.StdEncoding.EncodeToString(img)
 	long := strings.Repeat("n", 450<<10)

@@ -3,7 +3,6 @@ package app_test
 import (
 	"log/slog"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/facelambda/facelambda/internal/app"
 	"github.com/facelambda/facelambda/internal/config"
+	"github.com/facelambda/facelambda/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -40,7 +40,7 @@ func build(t *testing.T, overrides map[string]string) *app.Graph {
 	require.NoError(t, err, "run `make layers`")
 	t.Cleanup(func() { g.Close() })
 	g.Embedded.BaseURL = "https://uploads.example"
-	img, err := app.FixtureImages(filepath.Join("..", "..", "testdata", "faces"))
+	img, err := app.FixtureImages(testkit.Testdata(t, "faces"))
 	require.NoError(t, err)
 	require.NoError(t, app.SeedAll(t.Context(), g.Deps, img, time.Now()))
 	return g

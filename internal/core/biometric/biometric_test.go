@@ -2,7 +2,6 @@ package biometric_test
 
 import (
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/calibration"
 	"github.com/facelambda/facelambda/internal/ml/engine"
+	"github.com/facelambda/facelambda/internal/testkit"
 )
 
 var (
@@ -41,7 +41,7 @@ func service(t testing.TB) *biometric.Service {
 
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "faces", name))
+	b, err := os.ReadFile(testkit.Testdata(t, "faces", name))
 	require.NoError(t, err)
 	return b
 }
@@ -193,7 +193,7 @@ func TestConcurrentAnalyze(t *testing.T) {
 }
 
 func TestRGBAPNG(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "images", "obama_rgba.png"))
+	b, err := os.ReadFile(testkit.Testdata(t, "images", "obama_rgba.png"))
 	require.NoError(t, err)
 	a, err := service(t).Analyze(b, biometric.Options{})
 	require.NoError(t, err)

@@ -3,7 +3,6 @@ package biometric_test
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/facelambda/facelambda/internal/ml/engine"
 	"github.com/facelambda/facelambda/internal/ml/face"
 	"github.com/facelambda/facelambda/internal/ml/raster"
+	"github.com/facelambda/facelambda/internal/testkit"
 )
 
 // orientationCase is obama2.jpg stored turned and tagged with an EXIF
@@ -127,10 +127,8 @@ func TestUprightCostsNothing(t *testing.T) {
 // degrees) measures a little higher upside down, but too low for that
 // orientation to be taken as the upright one.
 func TestPosedFaceNotTurned(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "shared", "data", "lfw", "lfw-deepfunneled", "Yasser_Arafat", "Yasser_Arafat_0004.jpg"))
-	if err != nil {
-		t.Skip("LFW is not in ../shared/data/lfw:", err)
-	}
+	b, err := os.ReadFile(testkit.Shared(t, "data", "lfw", "lfw-deepfunneled", "Yasser_Arafat", "Yasser_Arafat_0004.jpg"))
+	require.NoError(t, err)
 	a, err := service(t).Analyze(b, biometric.Options{})
 	require.NoError(t, err)
 	assert.Zero(t, a.Rotation)

@@ -23,6 +23,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/envelope"
 	"github.com/facelambda/facelambda/internal/core/store"
 	"github.com/facelambda/facelambda/internal/ml/engine"
+	"github.com/facelambda/facelambda/internal/testkit"
 )
 
 var (
@@ -55,7 +56,7 @@ func service(t *testing.T) *biometric.Service {
 
 func fixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "faces", name))
+	b, err := os.ReadFile(testkit.Testdata(t, "faces", name))
 	require.NoError(t, err)
 	return b
 }

@@ -3,7 +3,6 @@ package session_test
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/session"
 	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/ml/engine"
+	"github.com/facelambda/facelambda/internal/testkit"
 )
 
 var (
@@ -48,7 +48,7 @@ func models(t *testing.T) *biometric.Service {
 
 func face(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "faces", name))
+	b, err := os.ReadFile(testkit.Testdata(t, "faces", name))
 	require.NoError(t, err)
 	return b
 }

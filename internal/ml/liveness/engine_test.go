@@ -12,6 +12,7 @@ import (
 	"github.com/facelambda/facelambda/internal/ml/decode"
 	"github.com/facelambda/facelambda/internal/ml/engine"
 	"github.com/facelambda/facelambda/internal/ml/liveness"
+	"github.com/facelambda/facelambda/internal/testkit"
 	"github.com/facelambda/facelambda/internal/tools/dataset"
 )
 
@@ -51,7 +52,7 @@ func TestFixturesAreLive(t *testing.T) {
 	cal, err := l.Detector.Calibration()
 	require.NoError(t, err)
 	for _, f := range []string{"obama.jpg", "obama2.jpg", "biden.jpg", "obama-240p.jpg", "two_people.jpg"} {
-		r, ok, err := score(eng, l.Detector, filepath.Join("..", "..", "..", "testdata", "faces", f))
+		r, ok, err := score(eng, l.Detector, testkit.Testdata(t, "faces", f))
 		require.NoError(t, err, f)
 		require.True(t, ok, f)
 		lvl, live := cal.HighestLevel(r.Score)
@@ -68,7 +69,7 @@ func TestFixturesAreLive(t *testing.T) {
 // figures docs/accuracy.md reports, with a small margin, and the committed
 // levels file is what `facelambda calibrate liveness` makes from it.
 func TestPADFullFrames(t *testing.T) {
-	root := filepath.Join("..", "..", "..", "..", "shared", "data", "pad")
+	root := testkit.Shared(t, "data", "pad")
 	if _, err := os.Stat(filepath.Join(root, "labels.tsv")); err != nil {
 		t.Skipf("liveness PAD data not found (%s): skipping; it lives in the project's shared folder", root)
 	}
@@ -155,7 +156,7 @@ func BenchmarkScore(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "faces", "obama2.jpg"))
+	data, err := os.ReadFile(testkit.Testdata(b, "faces", "obama2.jpg"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package evaluation_test
 import (
 	"context"
 	"io"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/testkit"
 	"github.com/facelambda/facelambda/internal/tools/dataset"
 	"github.com/facelambda/facelambda/internal/tools/evaluation"
 )
@@ -18,11 +18,7 @@ import (
 // sharedData returns ../shared/data, or skips when it is absent.
 func sharedData(t *testing.T, parts ...string) string {
 	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "..", "..", "shared", "data"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("evaluation data not found at %s (../shared beside the repository): %v", p, err)
-	}
-	return p
+	return testkit.Shared(t, append([]string{"data"}, parts...)...)
 }
 
 // TestLFWVerification runs the LFW evaluation of docs/accuracy.md on the

@@ -33,6 +33,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/template"
 	"github.com/facelambda/facelambda/internal/core/webhook"
 	"github.com/facelambda/facelambda/internal/ml/engine"
+	"github.com/facelambda/facelambda/internal/testkit"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
 )
 
@@ -93,7 +94,7 @@ func service(t testing.TB) *biometric.Service {
 
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "faces", name))
+	b, err := os.ReadFile(testkit.Testdata(t, "faces", name))
 	require.NoError(t, err)
 	return b
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/facelambda/facelambda/internal/testkit"
 )
 
 // TestBuiltStatusesMatchTable: the status an error is still built with
@@ -22,11 +24,11 @@ import (
 // fault.Error.Status) are gone.
 func TestBuiltStatusesMatchTable(t *testing.T) {
 	httpStatus := constsOf(t, filepath.Join(build.Default.GOROOT, "src/net/http/status.go"))
-	faultCodes := constsOf(t, "../../core/fault/codes.go")
+	faultCodes := constsOf(t, testkit.Path(t, "internal", "core", "fault", "codes.go"))
 	fset := token.NewFileSet()
 	files, err := filepath.Glob("*.go")
 	require.NoError(t, err)
-	require.NoError(t, filepath.WalkDir("../../core", func(path string, d fs.DirEntry, err error) error {
+	require.NoError(t, filepath.WalkDir(testkit.Path(t, "internal", "core"), func(path string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".go") {
 			files = append(files, path)
 		}
