@@ -192,6 +192,7 @@ func TestActiveLivenessSecureReplay(t *testing.T) {
 
 func TestActiveLivenessUploadEvent(t *testing.T) {
 	a := newAPI(t)
+	a.st.OnUpload = nil // the test delivers the object-created event itself
 	sid := a.session(a.key, `{}`)["id"].(string)
 	p := a.initLiveness(a.key, sid, `{"nbChallenge":1}`, 200)
 	_, zip := captureOf(t, sid, p, planarFrames(t, fixture(t, "obama.jpg"), attackPoses[:10]))

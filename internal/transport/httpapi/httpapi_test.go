@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"image"
@@ -13,82 +12,60 @@ import (
 	"net/http/httptest"
 	"net/textproto"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/facelambda/facelambda/internal/adapters/store/embedded"
 	"github.com/facelambda/facelambda/internal/app"
-	"github.com/facelambda/facelambda/internal/core/auth"
+	"github.com/facelambda/facelambda/internal/app/apptest"
 	"github.com/facelambda/facelambda/internal/core/biometric"
-	"github.com/facelambda/facelambda/internal/core/calibration"
-	"github.com/facelambda/facelambda/internal/core/challenge"
-	"github.com/facelambda/facelambda/internal/core/envelope"
-	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/core/template"
-	"github.com/facelambda/facelambda/internal/core/webhook"
-	"github.com/facelambda/facelambda/internal/ml/engine"
 	"github.com/facelambda/facelambda/internal/testkit"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
 )
 
-var (
-	once   sync.Once
-	svc    *biometric.Service
-	svcErr error
-	// testKey is the API key do() sends (all scopes, tenant "acme").
-	testKey string
-)
+// testKey is the API key do() sends (all scopes, tenant "acme").
+var testKey string
 
-// deps returns handler dependencies on the real engine, an embedded store in
-// a temporary folder, a fresh signing key, and an API key in testKey.
+// deps returns the handler dependencies app.Build makes of the embedded
+// store in a temporary folder with every part on the real models (the test
+// is skipped without them), and an API key in testKey.
 func deps(t testing.TB) *httpapi.Deps {
 	t.Helper()
-	s := service(t)
-	st, err := embedded.Open(t.TempDir())
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-	signer, err := signing.LoadOrCreateLocal(filepath.Join(t.TempDir(), "key.pem"))
-	require.NoError(t, err)
-	testKey, _, err = auth.Create(context.Background(), st, "acme", "test", []string{auth.ScopeAll}, time.Now())
-	require.NoError(t, err)
-	eng, err := engine.Open(engine.ConfigFromEnv())
-	require.NoError(t, err)
-	ready := func(context.Context) error { _, err := eng.Raw["eyes"].Run(make([]float32, 24*24)); return err }
-	d := &httpapi.Deps{Bio: s, Records: st, Blobs: st, Keys: st, Classes: st, Signer: signer, ModelsReady: ready}
-	keys, err := envelope.OpenLocalKey(filepath.Join(t.TempDir(), "template.key"))
-	require.NoError(t, err)
-	app.WithEnroll(d, keys)
-	d.Active = &httpapi.ActiveLiveness{Keys: envelope.NewSealer(keys, envelope.Options{}), Challenge: challenge.DefaultConfig(), ExposeChecks: true}
-	d.Usage = st
-	d.Liveness, err = app.LoadLiveness()
-	require.NoError(t, err)
-	loopback, err := webhook.ParsePrefixes("127.0.0.0/8")
-	require.NoError(t, err)
-	require.NoError(t, app.WithLocalWebhooks(d, st, st, filepath.Join(t.TempDir(), "webhook.key"),
-		webhook.Policy{AllowHTTP: true, Allow: loopback}))
-	return d
+	return graph(t, app.Everything).Deps
 }
 
+// fakeDeps is deps on the fake face engine (biometrictest): for tests of
+// HTTP behaviour, without ONNX Runtime and without liveness.
+func fakeDeps(t testing.TB) *httpapi.Deps {
+	t.Helper()
+	return graph(t, apptest.Fake(app.Everything)).Deps
+}
+
+// graph builds the parts need asks through app.Build (apptest.Graph), with
+// an API key in testKey.
+func graph(t testing.TB, need app.Need) *app.Graph {
+	t.Helper()
+	g := apptest.Graph(t, need, nil)
+	testKey = apptest.Key(t, g, "acme")
+	return g
+}
+
+var (
+	svcOnce sync.Once
+	svc     *biometric.Service
+	svcErr  error
+)
+
+// service is the biometric service on the real models, built once.
 func service(t testing.TB) *biometric.Service {
 	t.Helper()
-	once.Do(func() {
-		var eng *engine.Engine
-		if eng, svcErr = engine.Open(engine.ConfigFromEnv()); svcErr != nil {
-			return
-		}
-		var cal *calibration.Table
-		if cal, svcErr = calibration.Default(eng.Encoder); svcErr != nil {
-			return
-		}
-		svc, svcErr = biometric.New(eng, biometric.Config{Encoder: eng.Encoder, Calibration: cal})
-	})
-	require.NoError(t, svcErr, "the engine needs the layers: run `make layers`")
+	apptest.RequireModels(t)
+	svcOnce.Do(func() { svc, svcErr = app.Service() })
+	require.NoError(t, svcErr)
 	return svc
 }
 

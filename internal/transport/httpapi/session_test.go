@@ -18,6 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/adapters/store/embedded"
+	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/app/apptest"
 	"github.com/facelambda/facelambda/internal/core/auth"
 	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
@@ -35,8 +37,19 @@ type api struct {
 
 func newAPI(t testing.TB) *api {
 	t.Helper()
-	d := deps(t)
-	a := &api{t: t, d: d, st: d.Records.(*embedded.Store), key: testKey}
+	return apiOf(t, graph(t, app.Everything))
+}
+
+// newFakeAPI is newAPI on the fake face engine (fakeDeps).
+func newFakeAPI(t testing.TB) *api {
+	t.Helper()
+	return apiOf(t, graph(t, apptest.Fake(app.Everything)))
+}
+
+func apiOf(t testing.TB, g *app.Graph) *api {
+	t.Helper()
+	d := g.Deps
+	a := &api{t: t, d: d, st: g.Embedded, key: testKey}
 	mux := http.NewServeMux()
 	for _, h := range []http.Handler{httpapi.SessionHandler(d), httpapi.FaceHandler(d), httpapi.MatchHandler(d), httpapi.EnrollHandler(d), httpapi.LivenessHandler(d)} {
 		for _, r := range httpapi.Routes(h) {
@@ -244,6 +257,7 @@ func TestSessionLifecycle(t *testing.T) {
 
 func TestSessionRequests(t *testing.T) {
 	a := newAPI(t)
+	a.d.Config.AllowHTTPCallbacks = false // as in Lambda: http:// callbacks are refused
 	for _, tc := range []struct {
 		name, ct, body string
 		status         int
