@@ -4,8 +4,6 @@ package apptest
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,7 +11,7 @@ import (
 	"github.com/facelambda/facelambda/internal/config"
 	"github.com/facelambda/facelambda/internal/core/auth"
 	"github.com/facelambda/facelambda/internal/core/biometric/biometrictest"
-	"github.com/facelambda/facelambda/internal/ml/engine"
+	"github.com/facelambda/facelambda/internal/ml/engine/enginetest"
 )
 
 // Fake is need with the fake face engine (biometrictest.Engine): the face,
@@ -63,16 +61,7 @@ func Graph(t testing.TB, need app.Need, overrides map[string]string) *app.Graph 
 // are absent.
 func RequireModels(t testing.TB) {
 	t.Helper()
-	cfg, err := config.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ec := engine.FromSettings(cfg.Models)
-	for _, p := range []string{filepath.Join(ec.ModelDir, "fr_feature.onnx"), ec.LibraryPath} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("needs the models and ONNX Runtime (run `make layers`): %v", err)
-		}
-	}
+	enginetest.Config(t)
 }
 
 // Key creates an API key of tenant with every scope in g's store.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/calibration"
-	"github.com/facelambda/facelambda/internal/ml/engine"
+	"github.com/facelambda/facelambda/internal/ml/engine/enginetest"
 	"github.com/facelambda/facelambda/internal/ml/face"
 	"github.com/facelambda/facelambda/internal/ml/raster"
 	"github.com/facelambda/facelambda/internal/testkit"
@@ -103,8 +103,7 @@ func (c *countingEngine) Detect(img *raster.RGB) ([]face.Detection, error) {
 // TestUprightCostsNothing: an upright face is taken as upright on one
 // detector run, as before; a turned one pays for the other orientations.
 func TestUprightCostsNothing(t *testing.T) {
-	eng, err := engine.Open(engine.ConfigFromEnv())
-	require.NoError(t, err)
+	eng := enginetest.Open(t)
 	ce := &countingEngine{Engine: eng}
 	s, err := biometric.New(ce, biometric.Config{Encoder: eng.Encoder, Dimensions: eng.EmbeddingDims()})
 	require.NoError(t, err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/facelambda/facelambda/internal/ml/decode"
 	"github.com/facelambda/facelambda/internal/ml/engine"
+	"github.com/facelambda/facelambda/internal/ml/engine/enginetest"
 	"github.com/facelambda/facelambda/internal/ml/liveness"
 	"github.com/facelambda/facelambda/internal/testkit"
 	"github.com/facelambda/facelambda/internal/tools/dataset"
@@ -18,9 +19,9 @@ import (
 
 func open(t *testing.T) (*engine.Engine, *liveness.Loaded) {
 	t.Helper()
-	cfg := engine.ConfigFromEnv()
+	cfg := enginetest.Config(t)
 	eng, err := engine.Open(cfg)
-	require.NoError(t, err, "run `make layers`")
+	require.NoError(t, err)
 	l, err := liveness.Open(cfg)
 	require.NoError(t, err, "run `make layers`")
 	return eng, l
@@ -147,10 +148,10 @@ func TestPADFullFrames(t *testing.T) {
 // already found): fr_liveness on two crops and their mirrors, and the
 // MiniFASNet pair when present.
 func BenchmarkScore(b *testing.B) {
-	cfg := engine.ConfigFromEnv()
+	cfg := enginetest.Config(b)
 	eng, err := engine.Open(cfg)
 	if err != nil {
-		b.Skip("run `make layers`")
+		b.Fatal(err)
 	}
 	l, err := liveness.Open(cfg)
 	if err != nil {

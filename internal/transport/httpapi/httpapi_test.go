@@ -13,7 +13,6 @@ import (
 	"net/textproto"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -22,6 +21,7 @@ import (
 	"github.com/facelambda/facelambda/internal/app"
 	"github.com/facelambda/facelambda/internal/app/apptest"
 	"github.com/facelambda/facelambda/internal/core/biometric"
+	"github.com/facelambda/facelambda/internal/core/biometric/biometrictest"
 	"github.com/facelambda/facelambda/internal/core/template"
 	"github.com/facelambda/facelambda/internal/testkit"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
@@ -54,20 +54,8 @@ func graph(t testing.TB, need app.Need) *app.Graph {
 	return g
 }
 
-var (
-	svcOnce sync.Once
-	svc     *biometric.Service
-	svcErr  error
-)
-
-// service is the biometric service on the real models, built once.
-func service(t testing.TB) *biometric.Service {
-	t.Helper()
-	apptest.RequireModels(t)
-	svcOnce.Do(func() { svc, svcErr = app.Service() })
-	require.NoError(t, svcErr)
-	return svc
-}
+// service is the biometric service on the real models (skipped without them).
+func service(t testing.TB) *biometric.Service { return biometrictest.Real(t) }
 
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()

@@ -20,9 +20,13 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
+	"testing"
 
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/calibration"
+	"github.com/facelambda/facelambda/internal/ml/engine"
+	"github.com/facelambda/facelambda/internal/ml/engine/enginetest"
 	"github.com/facelambda/facelambda/internal/ml/face"
 	"github.com/facelambda/facelambda/internal/ml/geometry"
 	"github.com/facelambda/facelambda/internal/ml/modelset"
@@ -221,4 +225,32 @@ func Service() (*biometric.Service, error) {
 		return nil, err
 	}
 	return biometric.New(Engine{}, biometric.Config{Encoder: f.Encoder, Calibration: cal})
+}
+
+var (
+	realOnce sync.Once
+	realSvc  *biometric.Service
+	realErr  error
+)
+
+// Real is the biometric service on the real models, built once per test
+// binary; the test is skipped, saying so, when the layers are absent.
+func Real(t testing.TB) *biometric.Service {
+	t.Helper()
+	cfg := enginetest.Config(t)
+	realOnce.Do(func() {
+		var eng *engine.Engine
+		if eng, realErr = engine.Open(cfg); realErr != nil {
+			return
+		}
+		var cal *calibration.Table
+		if cal, realErr = calibration.Default(eng.Encoder); realErr != nil {
+			return
+		}
+		realSvc, realErr = biometric.New(eng, biometric.Config{Encoder: eng.Encoder, Calibration: cal})
+	})
+	if realErr != nil {
+		t.Fatal(realErr)
+	}
+	return realSvc
 }
