@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"image"
+	"image/jpeg"
 	"image/png"
 	"io"
 	"mime/multipart"
@@ -64,6 +65,32 @@ func fixture(t testing.TB, name string) []byte {
 	return b
 }
 
+// fakeFixture is the fake engine's stand-in for the fixture name
+// (biometrictest pictures): one colour per person, the same face counts,
+// and faces small where the fixture's are.
+func fakeFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	type face = biometrictest.Face
+	pics := map[string]*image.RGBA{
+		"obama.jpg":      biometrictest.Draw(480, 360, face{ID: 1, X: 140, Y: 80, Size: 200}),
+		"obama2.jpg":     biometrictest.Draw(520, 400, face{ID: 1, X: 180, Y: 90, Size: 220}),
+		"biden.jpg":      biometrictest.Draw(480, 360, face{ID: 2, X: 120, Y: 70, Size: 210}),
+		"biden2.jpg":     biometrictest.Draw(500, 380, face{ID: 2, X: 160, Y: 60, Size: 190}),
+		"obama-240p.jpg": biometrictest.Draw(320, 240, face{ID: 1, X: 110, Y: 60, Size: 110}),
+		"two_people.jpg": biometrictest.Draw(640, 360, face{ID: 1, X: 40, Y: 60, Size: 220}, face{ID: 2, X: 380, Y: 100, Size: 160}),
+		"coffee.png":     biometrictest.Draw(320, 240),
+	}
+	pic, ok := pics[name]
+	require.True(t, ok, "no fake stand-in for %s", name)
+	var buf bytes.Buffer
+	if strings.HasSuffix(name, ".png") {
+		require.NoError(t, png.Encode(&buf, pic))
+	} else {
+		require.NoError(t, jpeg.Encode(&buf, pic, &jpeg.Options{Quality: 92}))
+	}
+	return buf.Bytes()
+}
+
 type part struct {
 	name, contentType string
 	body              []byte
@@ -116,8 +143,8 @@ func jsonBody(t testing.TB, v any) []byte {
 }
 
 func TestCreateFace(t *testing.T) {
-	h := httpapi.FaceHandler(deps(t))
-	img := fixture(t, "obama.jpg")
+	h := httpapi.FaceHandler(fakeDeps(t))
+	img := fakeFixture(t, "obama.jpg")
 	faceJSON := []byte(`{"imageType":"SELFIE","friendlyName":"Presidential portrait","imageRotationEnabled":false,"correlationId":"c-1"}`)
 
 	formCT, formBody := multipartBody(t, "form-data", part{"face", "application/json", faceJSON}, part{"image", "image/jpeg", img})
@@ -154,15 +181,15 @@ func TestCreateFace(t *testing.T) {
 }
 
 func TestCreateFaceRejects(t *testing.T) {
-	h := httpapi.FaceHandler(deps(t))
-	img := fixture(t, "obama.jpg")
+	h := httpapi.FaceHandler(fakeDeps(t))
+	img := fakeFixture(t, "obama.jpg")
 	form := func(parts ...part) (string, []byte) { return multipartBody(t, "form-data", parts...) }
-	twoCT, twoBody := form(part{"image", "image/jpeg", fixture(t, "two_people.jpg")})
-	noneCT, noneBody := form(part{"image", "image/png", fixture(t, "coffee.png")})
+	twoCT, twoBody := form(part{"image", "image/jpeg", fakeFixture(t, "two_people.jpg")})
+	noneCT, noneBody := form(part{"image", "image/png", fakeFixture(t, "coffee.png")})
 	missCT, missBody := form(part{"face", "application/json", []byte(`{"imageType":"SELFIE"}`)})
 	badFaceCT, badFaceBody := form(part{"face", "application/json", []byte(`{"imageType":`)}, part{"image", "image/jpeg", img})
 	badTypeCT, badTypeBody := form(part{"face", "application/json", []byte(`{"imageType":"PASSPORT"}`)}, part{"image", "image/jpeg", img})
-	enrolCT, enrolBody := form(part{"face", "application/json", []byte(`{"qualityMode":"ENROL"}`)}, part{"image", "image/jpeg", fixture(t, "obama-240p.jpg")})
+	enrolCT, enrolBody := form(part{"face", "application/json", []byte(`{"qualityMode":"ENROL"}`)}, part{"image", "image/jpeg", fakeFixture(t, "obama-240p.jpg")})
 	truncCT, truncBody := form(part{"image", "image/jpeg", img[:len(img)/2]})
 	hugeCT, hugeBody := form(part{"image", "image/png", hugePNG(t)})
 	bigCT, bigBody := form(part{"image", "image/jpeg", bytes.Repeat([]byte{0xff}, 16<<20)})
@@ -222,9 +249,9 @@ func hugePNG(t testing.TB) []byte {
 }
 
 func TestMatchImages(t *testing.T) {
-	h := httpapi.MatchHandler(deps(t))
+	h := httpapi.MatchHandler(fakeDeps(t))
 	match := func(ref, cand string, extra ...part) (*http.Response, map[string]any) {
-		parts := append([]part{{"referenceImage", "image/jpeg", fixture(t, ref)}, {"candidateImage", "image/jpeg", fixture(t, cand)},
+		parts := append([]part{{"referenceImage", "image/jpeg", fakeFixture(t, ref)}, {"candidateImage", "image/jpeg", fakeFixture(t, cand)},
 			{"referenceImageType", "", []byte("SELFIE")}, {"candidateImageType", "", []byte("SELFIE")}}, extra...)
 		ct, body := multipartBody(t, "form-data", parts...)
 		return do(t, h, "POST", "/v2/match/images", ct, body)
@@ -265,15 +292,15 @@ func TestMatchImages(t *testing.T) {
 }
 
 func TestMatchTemplate(t *testing.T) {
-	s := service(t)
-	d := deps(t)
+	d := fakeDeps(t)
+	s := d.Bio
 	// A face created from an image is the reference of a later match.
-	ct, body := multipartBody(t, "form-data", part{"image", "image/jpeg", fixture(t, "obama.jpg")})
+	ct, body := multipartBody(t, "form-data", part{"image", "image/jpeg", fakeFixture(t, "obama.jpg")})
 	res, faceJSON := do(t, httpapi.FaceHandler(d), "POST", "/v2/faces", ct, body)
 	require.Equal(t, 200, res.StatusCode, faceJSON)
 
 	h := httpapi.MatchHandler(d)
-	req := map[string]any{"reference": []any{faceJSON}, "candidateImage": base64.StdEncoding.EncodeToString(fixture(t, "obama2.jpg")),
+	req := map[string]any{"reference": []any{faceJSON}, "candidateImage": base64.StdEncoding.EncodeToString(fakeFixture(t, "obama2.jpg")),
 		"candidateImageType": "SELFIE", "level": "HIGH"}
 	res, m := do(t, h, "POST", "/v2/match", "application/json", jsonBody(t, req))
 	require.Equal(t, 200, res.StatusCode, m)
@@ -282,7 +309,7 @@ func TestMatchTemplate(t *testing.T) {
 
 	// Multipart: the reference face JSON as a part.
 	ct, body = multipartBody(t, "form-data", part{"reference", "application/json", jsonBody(t, faceJSON)},
-		part{"candidateImage", "image/jpeg", fixture(t, "biden.jpg")}, part{"level", "", []byte("MEDIUM")})
+		part{"candidateImage", "image/jpeg", fakeFixture(t, "biden.jpg")}, part{"level", "", []byte("MEDIUM")})
 	res, m = do(t, h, "POST", "/v2/match", ct, body)
 	require.Equal(t, 200, res.StatusCode, m)
 	assert.Equal(t, false, m["possibleMatch"])

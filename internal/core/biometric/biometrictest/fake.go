@@ -179,9 +179,18 @@ var palette = []color.RGBA{
 	{48, 144, 240, 255}, {240, 48, 144, 255}, {144, 240, 48, 255}, {48, 240, 144, 255},
 }
 
-// Picture is a w x h JPEG on a grey background with faces drawn on it: no
-// face at all when none is given.
+// Picture is Draw encoded as JPEG.
 func Picture(w, h int, faces ...Face) []byte {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, Draw(w, h, faces...), &jpeg.Options{Quality: 92}); err != nil {
+		panic(err) // encoding to memory does not fail
+	}
+	return buf.Bytes()
+}
+
+// Draw is a w x h picture on a grey background with faces drawn on it: no
+// face at all when none is given.
+func Draw(w, h int, faces ...Face) *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for i := range img.Pix {
 		img.Pix[i] = 128
@@ -197,11 +206,7 @@ func Picture(w, h int, faces ...Face) []byte {
 			}
 		}
 	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 92}); err != nil {
-		panic(err) // encoding to memory does not fail
-	}
-	return buf.Bytes()
+	return img
 }
 
 // Portrait is a 480 x 360 picture of one face of identity id, large enough
