@@ -76,7 +76,7 @@ type Graph struct {
 // services. Lambda functions, `facelambda serve` and the tests all build
 // through it; Close releases what it opened.
 func Build(ctx context.Context, cfg config.Config, need Need) (_ *Graph, err error) {
-	if need.Enroll || need.Liveness {
+	if need.Enroll || need.Liveness || need.Engine != nil {
 		need.Models = true
 	}
 	// The webhook function alone builds no API (no bucket, no signer).

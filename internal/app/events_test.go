@@ -73,7 +73,7 @@ func TestEventsThroughLambdaHandlers(t *testing.T) {
 	for fn, files := range eventFiles(t) {
 		for _, f := range files {
 			t.Run(fn+"/"+filepath.Base(f), func(t *testing.T) {
-				g := build(t, nil)
+				g := build(t)
 				handler := lambdahttp.Handler(g.Handler(fn))
 
 				b, err := os.ReadFile(f)
@@ -256,7 +256,7 @@ func TestGenerateEvents(t *testing.T) {
 // liveness function's Lambda handler: the capture uploaded under the key
 // it names is analysed and its result lands in the session.
 func TestObjectCreatedEvent(t *testing.T) {
-	g := build(t, nil)
+	g := build(t)
 	d, st := g.Deps, g.Embedded
 	h := httpapi.LivenessHandler(d)
 	call := func(method, path, body string) map[string]any {

@@ -34,7 +34,7 @@ import (
 // with the events fixture; intruder is the key of another tenant.
 func localService(t *testing.T) (h http.Handler, intruder string) {
 	t.Helper()
-	g := build(t, nil)
+	g := build(t)
 	st := g.Embedded
 	var err error
 	intruder, _, err = auth.Create(context.Background(), st, "intruder", "test", []string{auth.ScopeAll}, time.Now())
