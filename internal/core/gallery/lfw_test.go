@@ -7,7 +7,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/core/biometric/biometrictest"
 	"github.com/facelambda/facelambda/internal/core/gallery"
 	"github.com/facelambda/facelambda/internal/testkit"
 	"github.com/facelambda/facelambda/internal/tools/dataset"
@@ -35,10 +35,7 @@ func TestLFWIdentifySubset(t *testing.T) {
 			paths = append(paths, all[i])
 		}
 	}
-	svc, err := app.Service()
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := biometrictest.Real(t)
 	embs := evaluation.EmbedAll(context.Background(), svc, root, paths, 0, io.Discard)
 	res, err := evaluation.Identify(svc.Encoder(), paths, embs)
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/core/biometric/biometrictest"
 	"github.com/facelambda/facelambda/internal/testkit"
 	"github.com/facelambda/facelambda/internal/tools/dataset"
 	"github.com/facelambda/facelambda/internal/tools/evaluation"
@@ -30,8 +30,7 @@ func TestLFWVerification(t *testing.T) {
 	}
 	pairs, err := dataset.ReadPairs(filepath.Join(root, "pairs.tsv"))
 	require.NoError(t, err)
-	svc, err := app.Service()
-	require.NoError(t, err)
+	svc := biometrictest.Real(t)
 	res := evaluation.VerifyDataset(context.Background(), svc, root, pairs, 0, io.Discard)
 	t.Logf("LFW: accuracy %.4f, folds %.4f, AUC %.4f, EER %.4f, TAR %v, failures %d",
 		res.Accuracy, res.FoldAccuracy.Mean, res.AUC, res.EER, res.TARAtFAR, res.Failures)
@@ -48,8 +47,7 @@ func TestDetectDataset(t *testing.T) {
 	require.NoError(t, err)
 	boxes, err := dataset.ReadTSV(filepath.Join(root, "boxes_dlib.tsv"))
 	require.NoError(t, err)
-	svc, err := app.Service()
-	require.NoError(t, err)
+	svc := biometrictest.Real(t)
 	res := evaluation.DetectDataset(context.Background(), svc, root, rows, evaluation.TruthBoxes(boxes))
 	t.Logf("detection: %+v", res)
 	assert.Empty(t, res.Errors)
