@@ -12,6 +12,7 @@ import (
 	"github.com/facelambda/facelambda/internal/adapters/store/s3blob"
 	"github.com/facelambda/facelambda/internal/app"
 	"github.com/facelambda/facelambda/internal/config"
+	"github.com/facelambda/facelambda/internal/testkit"
 )
 
 // yamlGet returns the value of key in a mapping node (nil when absent).
@@ -35,7 +36,7 @@ func yamlGet(n *yaml.Node, keys ...string) *yaml.Node {
 // retained data outlive the stack, the image bucket encrypts with SSE-KMS
 // under the template key, and every function is told the keys.
 func TestTemplateKeepsDataUnderItsKey(t *testing.T) {
-	b, err := os.ReadFile("../../template.yaml")
+	b, err := os.ReadFile(testkit.Path(t, "template.yaml"))
 	require.NoError(t, err)
 	var doc yaml.Node
 	require.NoError(t, yaml.Unmarshal(b, &doc))

@@ -22,6 +22,8 @@ import (
 	"github.com/facelambda/facelambda/internal/adapters/store/embedded"
 	"github.com/facelambda/facelambda/internal/adapters/store/s3blob"
 	"github.com/facelambda/facelambda/internal/config"
+	"github.com/facelambda/facelambda/internal/core/biometric"
+	"github.com/facelambda/facelambda/internal/core/challenge"
 	"github.com/facelambda/facelambda/internal/core/envelope"
 	"github.com/facelambda/facelambda/internal/core/events"
 	livecore "github.com/facelambda/facelambda/internal/core/liveness"
@@ -46,6 +48,10 @@ type Need struct {
 	// the events queue, retries through it and exhausted ones to the
 	// dead-letter queue. Alone, it builds no API (no bucket, no signer).
 	Dispatch bool
+	// Engine, when set, is the face engine instead of the models' (tests
+	// run biometrictest.Engine without ONNX Runtime); the passive liveness
+	// models of Liveness are still the real ones.
+	Engine biometric.Engine
 }
 
 // Everything is what `facelambda serve` and the component tests build:
@@ -70,11 +76,15 @@ type Graph struct {
 // services. Lambda functions, `facelambda serve` and the tests all build
 // through it; Close releases what it opened.
 func Build(ctx context.Context, cfg config.Config, need Need) (_ *Graph, err error) {
-	if need.Enroll || need.Liveness {
+	if need.Enroll || need.Liveness || need.Engine != nil {
 		need.Models = true
 	}
-	api := need != Need{Dispatch: true}
+	// The webhook function alone builds no API (no bucket, no signer).
+	api := !need.Dispatch || need.Models || need.Webhooks
 	g := &Graph{Config: cfg, Deps: &httpapi.Deps{Config: httpConfig(cfg), ModelsReady: modelsReady(cfg.Models)}}
+	if need.Engine != nil {
+		g.Deps.ModelsReady = engineReady(need.Engine)
+	}
 	defer func() {
 		if err != nil {
 			g.Close()
@@ -116,21 +126,24 @@ func Build(ctx context.Context, cfg config.Config, need Need) (_ *Graph, err err
 	if d.Encoder, err = Encoder(); err != nil {
 		return nil, err
 	}
-	if need.Models {
-		if d.Bio, err = NewService(cfg.Models, true); err != nil {
-			return nil, err
-		}
+	switch {
+	case need.Engine != nil:
+		d.Bio, err = serviceOn(need.Engine, d.Encoder, cfg.Models, true)
+	case need.Models:
+		d.Bio, err = NewService(cfg.Models, true)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if need.Enroll {
-		WithEnroll(d, keys)
-		d.Enroll.Thumbnails = cfg.Store.Thumbnails
+		d.Enroll, d.Galleries = Enrolment(d, keys, cfg.Store.Thumbnails)
 	}
 	if need.Liveness {
 		if d.Liveness, err = OpenLiveness(cfg.Models); err != nil {
 			return nil, err
 		}
-		WithActive(d, keys)
-		d.Active.ExposeChecks = cfg.Liveness.ExposeMeasures
+		d.Active = &httpapi.ActiveLiveness{Keys: envelope.NewSealer(keys, envelope.Options{}),
+			Challenge: challenge.DefaultConfig(), ExposeChecks: cfg.Liveness.ExposeMeasures}
 		if g.Embedded != nil {
 			g.Embedded.OnUpload = g.analyseUpload
 		}

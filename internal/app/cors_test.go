@@ -12,13 +12,14 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/testkit"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
 )
 
 // TestLocalCORSMatchesTemplate holds the local server's CORS answers to
 // the HttpApi's CorsConfiguration in template.yaml.
 func TestLocalCORSMatchesTemplate(t *testing.T) {
-	b, err := os.ReadFile("../../template.yaml")
+	b, err := os.ReadFile(testkit.Path(t, "template.yaml"))
 	require.NoError(t, err)
 	var doc struct {
 		Globals struct {

@@ -13,46 +13,52 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/adapters/store/dynamo"
-	"github.com/facelambda/facelambda/internal/adapters/store/embedded"
+	"github.com/facelambda/facelambda/internal/adapters/store/s3blob"
 	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/app/apptest"
+	"github.com/facelambda/facelambda/internal/config"
 	"github.com/facelambda/facelambda/internal/core/auth"
+	"github.com/facelambda/facelambda/internal/core/biometric/biometrictest"
 	"github.com/facelambda/facelambda/internal/core/fault"
-	"github.com/facelambda/facelambda/internal/transport/httpapi"
 	"github.com/facelambda/facelambda/internal/transport/lambdahttp"
 )
 
 // TestLongFieldsOnLambdaWithDynamoDB: the face function in Lambda on
 // DynamoDB answers a 450 KB friendlyName or correlationId with 400
 // FIELD_TOO_LONG naming the field (it was a 500 when DynamoDB refused the
-// item), and stores a face whose fields are within their limits.
+// item), and stores a face whose fields are within their limits. It runs
+// on DynamoDB Local and the S3 server, with the fake face engine.
 func TestLongFieldsOnLambdaWithDynamoDB(t *testing.T) {
-	endpoint := os.Getenv("FACELAMBDA_TEST_DYNAMODB_ENDPOINT")
-	if endpoint == "" {
-		t.Skip("FACELAMBDA_TEST_DYNAMODB_ENDPOINT is not set (make test starts DynamoDB Local)")
+	endpoint, s3ep := os.Getenv("FACELAMBDA_TEST_DYNAMODB_ENDPOINT"), os.Getenv("FACELAMBDA_TEST_S3_ENDPOINT")
+	if endpoint == "" || s3ep == "" {
+		t.Skip("FACELAMBDA_TEST_DYNAMODB_ENDPOINT and FACELAMBDA_TEST_S3_ENDPOINT are not set (make test starts DynamoDB Local and moto)")
 	}
-	client := dynamodb.New(dynamodb.Options{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")},
-		dynamo.WithEndpoint(endpoint))
+	for k, v := range map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"} {
+		t.Setenv(k, v)
+	}
+	awsCfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+	client := dynamodb.NewFromConfig(awsCfg, dynamo.WithEndpoint(endpoint))
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	table := "facelambda-input-" + hex.EncodeToString(b[:])
-	require.NoError(t, dynamo.CreateTable(t.Context(), client, table))
-	t.Cleanup(func() { _ = dynamo.DeleteTable(context.Background(), client, table) })
-	records := dynamo.New(client, table)
-	blobs, err := embedded.Open(t.TempDir())
-	require.NoError(t, err)
-	t.Cleanup(func() { blobs.Close() })
-	bio, err := app.Service()
-	require.NoError(t, err, "run `make layers`")
-	d := &httpapi.Deps{Bio: bio, Records: records, Blobs: blobs, Keys: records}
+	name := "facelambda-input-" + hex.EncodeToString(b[:])
+	require.NoError(t, dynamo.CreateTable(t.Context(), client, name))
+	t.Cleanup(func() { _ = dynamo.DeleteTable(context.Background(), client, name) })
+	require.NoError(t, s3blob.CreateBucket(t.Context(), s3.NewFromConfig(awsCfg, s3blob.WithEndpoint(s3ep)), name))
+	g := apptest.Graph(t, apptest.Fake(app.Need{Models: true}), map[string]string{"FACELAMBDA_STORE": config.StoreAWS,
+		"FACELAMBDA_TABLE": name, "FACELAMBDA_BUCKET": name, "FACELAMBDA_DYNAMODB_ENDPOINT": endpoint, "FACELAMBDA_S3_ENDPOINT": s3ep,
+		"FACELAMBDA_TEMPLATE_KEY_FILE": filepath.Join(t.TempDir(), "template.key")})
+	records := g.Deps.Records
 	key, _, err := auth.Create(t.Context(), records, "acme", "test", []string{auth.ScopeAll}, time.Now())
 	require.NoError(t, err)
-	fns := app.Functions(d)
+	fns := app.Functions(g.Deps)
 	call := func(fn, path string, body any) (int, map[string]any) {
 		raw, err := json.Marshal(body)
 		require.NoError(t, err)
@@ -66,9 +72,7 @@ func TestLongFieldsOnLambdaWithDynamoDB(t *testing.T) {
 	}
 	status, sess := call("session", "/v2/bio-sessions", map[string]any{"correlationId": "c-1"})
 	require.Equal(t, 201, status, sess)
-	img, err := os.ReadFile(filepath.Join("..", "..", "testdata", "faces", "obama.jpg"))
-	require.NoError(t, err)
-	b64 := base64.StdEncoding.EncodeToString(img)
+	b64 := base64.StdEncoding.EncodeToString(biometrictest.Portrait(1))
 	long := strings.Repeat("n", 450<<10)
 	path := "/v2/bio-sessions/" + sess["id"].(string) + "/faces"
 	for _, field := range []string{"friendlyName", "correlationId"} {

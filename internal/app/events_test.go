@@ -28,6 +28,7 @@ import (
 	"github.com/facelambda/facelambda/internal/ml/decode"
 	"github.com/facelambda/facelambda/internal/ml/geometry"
 	"github.com/facelambda/facelambda/internal/ml/raster"
+	"github.com/facelambda/facelambda/internal/testkit"
 	"github.com/facelambda/facelambda/internal/tools/evaluation/fixture"
 	"github.com/facelambda/facelambda/internal/tools/planar"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
@@ -36,12 +37,10 @@ import (
 
 var updateEvents = flag.Bool("update-events", false, "regenerate events/*/*.json from the fixtures")
 
-const eventsDir = "../../events"
-
 func eventFiles(t *testing.T) map[string][]string {
 	out := map[string][]string{}
 	for _, fn := range []string{"session", "face", "match", "enroll", "liveness"} {
-		files, err := filepath.Glob(filepath.Join(eventsDir, fn, "*.json"))
+		files, err := filepath.Glob(filepath.Join(testkit.Path(t, "events"), fn, "*.json"))
 		require.NoError(t, err)
 		require.NotEmpty(t, files, "events for %s", fn)
 		sort.Strings(files)
@@ -74,7 +73,7 @@ func TestEventsThroughLambdaHandlers(t *testing.T) {
 	for fn, files := range eventFiles(t) {
 		for _, f := range files {
 			t.Run(fn+"/"+filepath.Base(f), func(t *testing.T) {
-				g := build(t, nil)
+				g := build(t)
 				handler := lambdahttp.Handler(g.Handler(fn))
 
 				b, err := os.ReadFile(f)
@@ -105,7 +104,7 @@ func TestGenerateEvents(t *testing.T) {
 		t.Skip("pass -update-events to regenerate events/")
 	}
 	small := func(name string, width int) []byte {
-		b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "faces", name))
+		b, err := os.ReadFile(testkit.Testdata(t, "faces", name))
 		require.NoError(t, err)
 		res, err := decode.Decode(b, decode.Options{})
 		require.NoError(t, err)
@@ -153,8 +152,8 @@ func TestGenerateEvents(t *testing.T) {
 		}
 		out, err := json.MarshalIndent(ev, "", "  ")
 		require.NoError(t, err)
-		require.NoError(t, os.MkdirAll(filepath.Join(eventsDir, fn), 0o755))
-		require.NoError(t, os.WriteFile(filepath.Join(eventsDir, fn, name), append(out, '\n'), 0o644))
+		require.NoError(t, os.MkdirAll(filepath.Join(testkit.Path(t, "events"), fn), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(testkit.Path(t, "events"), fn, name), append(out, '\n'), 0o644))
 	}
 	form := func(parts ...[3]string) (string, []byte) {
 		var buf bytes.Buffer
@@ -257,7 +256,7 @@ func TestGenerateEvents(t *testing.T) {
 // liveness function's Lambda handler: the capture uploaded under the key
 // it names is analysed and its result lands in the session.
 func TestObjectCreatedEvent(t *testing.T) {
-	g := build(t, nil)
+	g := build(t)
 	d, st := g.Deps, g.Embedded
 	h := httpapi.LivenessHandler(d)
 	call := func(method, path, body string) map[string]any {
@@ -275,7 +274,7 @@ func TestObjectCreatedEvent(t *testing.T) {
 	p := call("POST", sp+"/init-liveness-parameters", `{"type":"HIGH","nbChallenge":1}`)
 	sr := p["serverRandom"].(string)
 
-	obama, err := os.ReadFile(filepath.Join("..", "..", "testdata", "faces", "obama.jpg"))
+	obama, err := os.ReadFile(testkit.Testdata(t, "faces", "obama.jpg"))
 	require.NoError(t, err)
 	dec, err := decode.Decode(obama, decode.Options{})
 	require.NoError(t, err)
@@ -294,7 +293,7 @@ func TestObjectCreatedEvent(t *testing.T) {
 	key := liveness.UploadKey(app.FixtureTenant, app.FixtureSession, sr)
 	require.NoError(t, st.Put(t.Context(), key, zip, "application/zip"))
 
-	raw, err := os.ReadFile(filepath.Join(eventsDir, "liveness-upload", "object-created.json"))
+	raw, err := os.ReadFile(filepath.Join(testkit.Path(t, "events"), "liveness-upload", "object-created.json"))
 	require.NoError(t, err)
 	require.Contains(t, string(raw), "SERVERRANDOM.zip")
 	ev := strings.Replace(string(raw), "SERVERRANDOM", sr, 1)

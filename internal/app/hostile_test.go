@@ -16,7 +16,6 @@ import (
 	"net/http/httptest"
 	"net/textproto"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +26,7 @@ import (
 	"github.com/facelambda/facelambda/internal/app"
 	"github.com/facelambda/facelambda/internal/core/auth"
 	"github.com/facelambda/facelambda/internal/core/fault"
+	"github.com/facelambda/facelambda/internal/testkit"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
 )
 
@@ -35,7 +35,7 @@ import (
 // with the events fixture; intruder is the key of another tenant.
 func localService(t *testing.T) (h http.Handler, intruder string) {
 	t.Helper()
-	g := build(t, nil)
+	g := build(t)
 	st := g.Embedded
 	var err error
 	intruder, _, err = auth.Create(context.Background(), st, "intruder", "test", []string{auth.ScopeAll}, time.Now())
@@ -112,7 +112,7 @@ type hostile struct {
 // (its id the X-Request-Id), never a 500, and the service still answers.
 func TestHostileRequests(t *testing.T) {
 	h, intruder := localService(t)
-	obama, err := os.ReadFile(filepath.Join("..", "..", "testdata", "faces", "obama.jpg"))
+	obama, err := os.ReadFile(testkit.Testdata(t, "faces", "obama.jpg"))
 	require.NoError(t, err)
 	b64 := base64.StdEncoding.EncodeToString(obama)
 	long := strings.Repeat("x", 450<<10)

@@ -3,14 +3,14 @@ package app_test
 import (
 	"log/slog"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/app"
-	"github.com/facelambda/facelambda/internal/config"
+	"github.com/facelambda/facelambda/internal/app/apptest"
+	"github.com/facelambda/facelambda/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -18,29 +18,19 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// lambdaLike are the settings the component tests override: the embedded
-// store in a fresh folder, with the webhook policy of the functions in
-// AWS (no http:// URLs).
-func lambdaLike(t *testing.T) map[string]string {
-	return map[string]string{"FACELAMBDA_STORE": config.StoreEmbedded, "FACELAMBDA_DATA_DIR": t.TempDir(),
-		"FACELAMBDA_WEBHOOK_ALLOW_HTTP": "0"}
-}
+// lambdaLike are the settings the component tests override (on
+// apptest.Settings): the webhook policy of the functions in AWS (no
+// http:// URLs) and no liveness measures in results.
+var lambdaLike = map[string]string{"FACELAMBDA_WEBHOOK_ALLOW_HTTP": "0", "FACELAMBDA_WEBHOOK_ALLOW": "",
+	"FACELAMBDA_LIVENESS_MEASURES": "0"}
 
-// build is the component tests' service: app.Build of the environment's
-// configuration with the overrides (lambdaLike when nil) and every part,
-// seeded with the fixture the events refer to.
-func build(t *testing.T, overrides map[string]string) *app.Graph {
+// build is the component tests' service: app.Build (apptest.Graph) with
+// lambdaLike and every part, seeded with the fixture the events refer to.
+func build(t *testing.T) *app.Graph {
 	t.Helper()
-	if overrides == nil {
-		overrides = lambdaLike(t)
-	}
-	cfg, err := config.LoadWith(overrides)
-	require.NoError(t, err)
-	g, err := app.Build(t.Context(), cfg, app.Everything)
-	require.NoError(t, err, "run `make layers`")
-	t.Cleanup(func() { g.Close() })
+	g := apptest.Graph(t, app.Everything, lambdaLike)
 	g.Embedded.BaseURL = "https://uploads.example"
-	img, err := app.FixtureImages(filepath.Join("..", "..", "testdata", "faces"))
+	img, err := app.FixtureImages(testkit.Testdata(t, "faces"))
 	require.NoError(t, err)
 	require.NoError(t, app.SeedAll(t.Context(), g.Deps, img, time.Now()))
 	return g

@@ -12,6 +12,7 @@ import (
 	"github.com/facelambda/facelambda/internal/ml/engine"
 	"github.com/facelambda/facelambda/internal/ml/liveness"
 	"github.com/facelambda/facelambda/internal/ml/modelset"
+	"github.com/facelambda/facelambda/internal/ml/raster"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
 )
 
@@ -24,14 +25,36 @@ func NewService(m config.Models, needTable bool) (*biometric.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	cal, err := calibration.Default(eng.Encoder)
+	return serviceOn(eng, eng.Encoder, m, needTable)
+}
+
+// serviceOn builds the biometric service on eng, whose templates are of
+// encoder (the manifest's embedding model when ""), with the encoder's
+// calibration table.
+func serviceOn(eng biometric.Engine, encoder string, m config.Models, needTable bool) (*biometric.Service, error) {
+	if encoder == "" {
+		var err error
+		if encoder, err = Encoder(); err != nil {
+			return nil, err
+		}
+	}
+	cal, err := calibration.Default(encoder)
 	if err != nil && needTable {
 		return nil, err
 	}
 	return biometric.New(eng, biometric.Config{
-		Encoder: eng.Encoder, Calibration: cal,
+		Encoder: encoder, Calibration: cal,
 		Decode: decode.Options{PureGo: m.PureGoDecode},
 	})
+}
+
+// engineReady is the models check of an engine given to Build: a
+// detection on a small blank image.
+func engineReady(eng biometric.Engine) func(ctx context.Context) error {
+	return func(context.Context) error {
+		_, err := eng.Detect(raster.New(32, 32))
+		return err
+	}
 }
 
 // Service builds the biometric service of the environment's configuration
@@ -63,15 +86,6 @@ func OpenLiveness(m config.Models) (*httpapi.Liveness, error) {
 		return nil, fmt.Errorf("liveness: %w (run facelambda calibrate liveness)", err)
 	}
 	return &httpapi.Liveness{Detector: det, Calibration: cal}, nil
-}
-
-// LoadLiveness is OpenLiveness of the environment's configuration.
-func LoadLiveness() (*httpapi.Liveness, error) {
-	cfg, err := config.Load()
-	if err != nil {
-		return nil, err
-	}
-	return OpenLiveness(cfg.Models)
 }
 
 // Encoder is the encoder id of the embedding model in the manifest.

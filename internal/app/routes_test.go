@@ -11,12 +11,13 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/testkit"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
 )
 
 // templateRoutes reads the HttpApi events of every function in template.yaml.
 func templateRoutes(t *testing.T) map[string][]string {
-	b, err := os.ReadFile("../../template.yaml")
+	b, err := os.ReadFile(testkit.Path(t, "template.yaml"))
 	require.NoError(t, err)
 	var doc yaml.Node
 	require.NoError(t, yaml.Unmarshal(b, &doc))

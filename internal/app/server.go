@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/facelambda/facelambda/internal/adapters/store/s3blob"
-	"github.com/facelambda/facelambda/internal/core/challenge"
 	"github.com/facelambda/facelambda/internal/core/enroll"
 	"github.com/facelambda/facelambda/internal/core/envelope"
 	"github.com/facelambda/facelambda/internal/core/events"
@@ -43,26 +42,18 @@ func SealedRecords(records store.Records, keys envelope.KeyProvider) store.Recor
 	return sealed.New(records, envelope.NewSealer(keys, envelope.Options{}))
 }
 
-// WithActive adds active (challenge) liveness to d, sealing each session's
-// capture key with keys; the measures behind results stay unanswered
-// (Build sets ExposeChecks from FACELAMBDA_LIVENESS_MEASURES).
-func WithActive(d *httpapi.Deps, keys envelope.KeyProvider) {
-	d.Active = &httpapi.ActiveLiveness{Keys: envelope.NewSealer(keys, envelope.Options{}), Challenge: challenge.DefaultConfig()}
-}
-
-// WithEnroll adds the enrolment service and the gallery identifier to d,
-// sealing templates with keys and keeping thumbnails (Build sets
-// Thumbnails from FACELAMBDA_STORE_THUMBNAILS).
-func WithEnroll(d *httpapi.Deps, keys envelope.KeyProvider) {
+// Enrolment is the enrolment service on d's engine and stores, sealing
+// templates with keys, and the gallery identifier it keeps current.
+func Enrolment(d *httpapi.Deps, keys envelope.KeyProvider, thumbnails bool) (*enroll.Service, *enroll.Galleries) {
 	es := &enroll.Service{Bio: d.Bio, Classes: d.Classes, Blobs: d.Blobs,
 		Sealer:     enroll.EnvelopeSealer{Sealer: envelope.NewSealer(keys, envelope.Options{})},
-		Thumbnails: true}
+		Thumbnails: thumbnails}
 	g := enroll.NewGalleries(es, 1<<30)
 	es.OnChange = g.Changed
 	es.OnErase = func(ctx context.Context, tenant string, galleries []string) error {
 		return g.Drop(ctx, tenant, galleries...)
 	}
-	d.Enroll, d.Galleries = es, g
+	return es, g
 }
 
 // Functions maps each Lambda function's name to its handler.
@@ -165,17 +156,9 @@ func JSONLogs() {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo})))
 }
 
-// WithLocalWebhooks adds an in-process webhook registry, dispatcher and
-// event publisher to d (the local server): secrets sealed with the key file,
+// withLocalWebhooks adds an in-process webhook registry, dispatcher and
+// event publisher to d (the embedded store): secrets sealed with keys,
 // deliveries and retries on timers instead of a queue.
-func WithLocalWebhooks(d *httpapi.Deps, items store.Items, records store.Records, keyFile string, policy webhook.Policy) error {
-	keys, err := webhook.LoadKeyFile(keyFile)
-	if err != nil {
-		return err
-	}
-	return withLocalWebhooks(d, items, records, keys, policy)
-}
-
 func withLocalWebhooks(d *httpapi.Deps, items store.Items, records store.Records, keys webhook.SecretKey, policy webhook.Policy) error {
 	d.Webhooks = webhook.NewRegistry(items, keys, policy)
 	lw, err := webhook.NewLocal(webhook.Options{Registry: d.Webhooks, Callback: webhook.SessionCallback(records)})

@@ -9,12 +9,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/config"
+	"github.com/facelambda/facelambda/internal/testkit"
 )
 
 // docRows reads the rows of the table under "## Variables" in
 // docs/configuration.md: name (without backticks) -> cells.
 func docRows(t *testing.T) (names []string, rows map[string][]string) {
-	b, err := os.ReadFile("../../docs/configuration.md")
+	b, err := os.ReadFile(testkit.Path(t, "docs", "configuration.md"))
 	require.NoError(t, err)
 	_, section, ok := strings.Cut(string(b), "\n## Variables\n")
 	require.True(t, ok, "docs/configuration.md has no ## Variables section")

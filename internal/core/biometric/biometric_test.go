@@ -2,7 +2,6 @@ package biometric_test
 
 import (
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -10,39 +9,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/core/biometric"
+	"github.com/facelambda/facelambda/internal/core/biometric/biometrictest"
 	"github.com/facelambda/facelambda/internal/core/calibration"
 	"github.com/facelambda/facelambda/internal/core/fault"
-	"github.com/facelambda/facelambda/internal/ml/engine"
+	"github.com/facelambda/facelambda/internal/testkit"
 )
 
-var (
-	svcOnce sync.Once
-	svc     *biometric.Service
-	svcErr  error
-)
-
-// service opens the real engine (ONNX Runtime and the models fetched by
-// `make layers`) and the committed calibration table.
-func service(t testing.TB) *biometric.Service {
-	t.Helper()
-	svcOnce.Do(func() {
-		var eng *engine.Engine
-		if eng, svcErr = engine.Open(engine.ConfigFromEnv()); svcErr != nil {
-			return
-		}
-		var cal *calibration.Table
-		if cal, svcErr = calibration.Default(eng.Encoder); svcErr != nil {
-			return
-		}
-		svc, svcErr = biometric.New(eng, biometric.Config{Encoder: eng.Encoder, Calibration: cal})
-	})
-	require.NoError(t, svcErr, "the engine needs the layers: run `make layers`")
-	return svc
-}
+// service is the biometric service on the real models (skipped without the layers).
+func service(t testing.TB) *biometric.Service { return biometrictest.Real(t) }
 
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "faces", name))
+	b, err := os.ReadFile(testkit.Testdata(t, "faces", name))
 	require.NoError(t, err)
 	return b
 }
@@ -193,7 +171,7 @@ func TestConcurrentAnalyze(t *testing.T) {
 }
 
 func TestRGBAPNG(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "images", "obama_rgba.png"))
+	b, err := os.ReadFile(testkit.Testdata(t, "images", "obama_rgba.png"))
 	require.NoError(t, err)
 	a, err := service(t).Analyze(b, biometric.Options{})
 	require.NoError(t, err)

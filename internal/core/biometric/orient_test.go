@@ -3,7 +3,6 @@ package biometric_test
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -13,9 +12,10 @@ import (
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/calibration"
 	"github.com/facelambda/facelambda/internal/core/fault"
-	"github.com/facelambda/facelambda/internal/ml/engine"
+	"github.com/facelambda/facelambda/internal/ml/engine/enginetest"
 	"github.com/facelambda/facelambda/internal/ml/face"
 	"github.com/facelambda/facelambda/internal/ml/raster"
+	"github.com/facelambda/facelambda/internal/testkit"
 )
 
 // orientationCase is obama2.jpg stored turned and tagged with an EXIF
@@ -104,8 +104,7 @@ func (c *countingEngine) Detect(img *raster.RGB) ([]face.Detection, error) {
 // TestUprightCostsNothing: an upright face is taken as upright on one
 // detector run, as before; a turned one pays for the other orientations.
 func TestUprightCostsNothing(t *testing.T) {
-	eng, err := engine.Open(engine.ConfigFromEnv())
-	require.NoError(t, err)
+	eng := enginetest.Open(t)
 	ce := &countingEngine{Engine: eng}
 	s, err := biometric.New(ce, biometric.Config{Encoder: eng.Encoder, Dimensions: eng.EmbeddingDims()})
 	require.NoError(t, err)
@@ -128,10 +127,8 @@ func TestUprightCostsNothing(t *testing.T) {
 // degrees) measures a little higher upside down, but too low for that
 // orientation to be taken as the upright one.
 func TestPosedFaceNotTurned(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "shared", "data", "lfw", "lfw-deepfunneled", "Yasser_Arafat", "Yasser_Arafat_0004.jpg"))
-	if err != nil {
-		t.Skip("LFW is not in ../shared/data/lfw:", err)
-	}
+	b, err := os.ReadFile(testkit.Shared(t, "data", "lfw", "lfw-deepfunneled", "Yasser_Arafat", "Yasser_Arafat_0004.jpg"))
+	require.NoError(t, err)
 	a, err := service(t).Analyze(b, biometric.Options{})
 	require.NoError(t, err)
 	assert.Zero(t, a.Rotation)

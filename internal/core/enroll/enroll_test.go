@@ -18,45 +18,20 @@ import (
 
 	"github.com/facelambda/facelambda/internal/adapters/store/embedded"
 	"github.com/facelambda/facelambda/internal/core/biometric"
-	"github.com/facelambda/facelambda/internal/core/calibration"
+	"github.com/facelambda/facelambda/internal/core/biometric/biometrictest"
 	"github.com/facelambda/facelambda/internal/core/enroll"
 	"github.com/facelambda/facelambda/internal/core/envelope"
 	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/store"
-	"github.com/facelambda/facelambda/internal/ml/engine"
+	"github.com/facelambda/facelambda/internal/testkit"
 )
 
-var (
-	once   sync.Once
-	bio    *biometric.Service
-	bioErr error
-)
-
-// service returns the biometric service on the real engine (the layers).
-func service(t *testing.T) *biometric.Service {
-	t.Helper()
-	once.Do(func() {
-		eng, err := engine.Open(engine.ConfigFromEnv())
-		if err != nil {
-			bioErr = err
-			return
-		}
-		cal, err := calibration.Default(eng.Encoder)
-		if err != nil {
-			bioErr = err
-			return
-		}
-		bio, bioErr = biometric.New(eng, biometric.Config{Encoder: eng.Encoder, Calibration: cal})
-	})
-	if bioErr != nil {
-		t.Skipf("the engine needs the layers (run `make layers`): %v", bioErr)
-	}
-	return bio
-}
+// service returns the biometric service on the real engine (the layers), or skips.
+func service(t *testing.T) *biometric.Service { return biometrictest.Real(t) }
 
 func fixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "faces", name))
+	b, err := os.ReadFile(testkit.Testdata(t, "faces", name))
 	require.NoError(t, err)
 	return b
 }

@@ -3,13 +3,13 @@ package gallery_test
 import (
 	"context"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"testing"
 
-	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/core/biometric/biometrictest"
 	"github.com/facelambda/facelambda/internal/core/gallery"
+	"github.com/facelambda/facelambda/internal/testkit"
 	"github.com/facelambda/facelambda/internal/tools/dataset"
 	"github.com/facelambda/facelambda/internal/tools/evaluation"
 )
@@ -18,10 +18,7 @@ import (
 // (evaluation.Identify) on the first identities of LFW, embedded with the
 // service's pipeline: the full run is the command (docs/accuracy.md).
 func TestLFWIdentifySubset(t *testing.T) {
-	root := filepath.Join("..", "..", "..", "..", "shared", "data", "lfw")
-	if _, err := os.Stat(root); err != nil {
-		t.Skipf("evaluation data not found at %s (../shared beside the repository): %v", root, err)
-	}
+	root := testkit.Shared(t, "data", "lfw")
 	if testing.Short() {
 		t.Skip("embeds about 200 LFW images")
 	}
@@ -38,10 +35,7 @@ func TestLFWIdentifySubset(t *testing.T) {
 			paths = append(paths, all[i])
 		}
 	}
-	svc, err := app.Service()
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := biometrictest.Real(t)
 	embs := evaluation.EmbedAll(context.Background(), svc, root, paths, 0, io.Discard)
 	res, err := evaluation.Identify(svc.Encoder(), paths, embs)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/core/template"
 	"github.com/facelambda/facelambda/internal/core/template/templatetest"
+	"github.com/facelambda/facelambda/internal/testkit"
 )
 
 // TestImageContentType checks the sniffing of stored images answers as
@@ -27,7 +28,7 @@ func TestImageContentType(t *testing.T) {
 		"riff not webp": []byte("RIFF\x00\x00\x00\x00WAVEfmt "), "short riff": []byte("RIFF\x00\x00"),
 		"binary": {0, 1, 2, 3, 0xFE}, "empty": {},
 	}
-	for _, dir := range []string{"../../../testdata/faces", "../../../testdata/images"} {
+	for _, dir := range []string{testkit.Testdata(t, "faces"), testkit.Testdata(t, "images")} {
 		entries, _ := os.ReadDir(dir)
 		for i, e := range entries {
 			if i >= 5 || e.IsDir() {

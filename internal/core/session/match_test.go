@@ -3,53 +3,27 @@ package session_test
 import (
 	"context"
 	"os"
-	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/core/biometric"
+	"github.com/facelambda/facelambda/internal/core/biometric/biometrictest"
 	"github.com/facelambda/facelambda/internal/core/calibration"
 	"github.com/facelambda/facelambda/internal/core/events"
 	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/session"
 	"github.com/facelambda/facelambda/internal/core/signing"
-	"github.com/facelambda/facelambda/internal/ml/engine"
-)
-
-var (
-	once   sync.Once
-	bio    *biometric.Service
-	bioErr error
+	"github.com/facelambda/facelambda/internal/testkit"
 )
 
 // models returns the biometric service on the real engine, or skips.
-func models(t *testing.T) *biometric.Service {
-	t.Helper()
-	once.Do(func() {
-		eng, err := engine.Open(engine.ConfigFromEnv())
-		if err != nil {
-			bioErr = err
-			return
-		}
-		cal, err := calibration.Default(eng.Encoder)
-		if err != nil {
-			bioErr = err
-			return
-		}
-		bio, bioErr = biometric.New(eng, biometric.Config{Encoder: eng.Encoder, Calibration: cal})
-	})
-	if bioErr != nil {
-		t.Skipf("the engine needs the layers (run `make layers`): %v", bioErr)
-	}
-	return bio
-}
+func models(t *testing.T) *biometric.Service { return biometrictest.Real(t) }
 
 func face(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "faces", name))
+	b, err := os.ReadFile(testkit.Testdata(t, "faces", name))
 	require.NoError(t, err)
 	return b
 }

@@ -10,11 +10,12 @@ import (
 	"image/jpeg"
 	"image/png"
 	"os"
-	"path/filepath"
 	"testing"
 
-	"github.com/facelambda/facelambda/internal/ml/raster"
 	"github.com/stretchr/testify/require"
+
+	"github.com/facelambda/facelambda/internal/ml/raster"
+	"github.com/facelambda/facelambda/internal/testkit"
 )
 
 // Colours of the marker blocks in testPattern.
@@ -68,7 +69,7 @@ func encodeGIF(t testing.TB, m image.Image) []byte {
 // fixture reads a file from testdata/images.
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "images", name))
+	b, err := os.ReadFile(testkit.Testdata(t, "images", name))
 	require.NoError(t, err)
 	return b
 }

@@ -50,17 +50,6 @@ func FromSettings(m config.Models) Config {
 	return c
 }
 
-// ConfigFromEnv is FromSettings of the environment's models settings
-// (config.Load), for tests that open the models; an invalid setting panics
-// with its message. Services build theirs through internal/app.
-func ConfigFromEnv() Config {
-	c, err := config.Load()
-	if err != nil {
-		panic(err)
-	}
-	return FromSettings(c.Models)
-}
-
 // InferenceOptions are the ONNX Runtime options of c, for every package that
 // opens the runtime (the face engine, the liveness models).
 func (c Config) InferenceOptions() inference.Options {

@@ -11,6 +11,7 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/facelambda/facelambda/internal/ml/engine"
+	"github.com/facelambda/facelambda/internal/ml/engine/enginetest"
 	"github.com/facelambda/facelambda/internal/ml/inference"
 	"github.com/facelambda/facelambda/internal/ml/modelset"
 	"github.com/facelambda/facelambda/layers/models"
@@ -18,7 +19,7 @@ import (
 
 func open(t *testing.T) (*inference.Runtime, *modelset.Manifest, engine.Config) {
 	t.Helper()
-	cfg := engine.ConfigFromEnv()
+	cfg := enginetest.Config(t)
 	man, err := modelset.Embedded()
 	require.NoError(t, err)
 	rt, err := inference.Open(inference.Options{LibraryPath: cfg.LibraryPath}, man)

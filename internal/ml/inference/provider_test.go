@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/facelambda/facelambda/internal/config"
 	"github.com/facelambda/facelambda/internal/ml/engine"
 	"github.com/facelambda/facelambda/internal/ml/inference"
 )
@@ -110,7 +111,7 @@ func TestProviders(t *testing.T) {
 	}
 }
 
-func TestConfigFromEnvCarriesProvider(t *testing.T) {
+func TestFromSettingsCarriesProvider(t *testing.T) {
 	for _, tc := range []struct {
 		provider, device         string
 		wantProvider, wantDevice string
@@ -122,7 +123,9 @@ func TestConfigFromEnvCarriesProvider(t *testing.T) {
 		t.Run(tc.provider, func(t *testing.T) {
 			t.Setenv("FACELAMBDA_ORT_PROVIDER", tc.provider)
 			t.Setenv("FACELAMBDA_CUDA_DEVICE", tc.device)
-			cfg := engine.ConfigFromEnv()
+			c, err := config.Load()
+			require.NoError(t, err)
+			cfg := engine.FromSettings(c.Models)
 			assert.Equal(t, tc.wantProvider, cfg.Provider)
 			assert.Equal(t, tc.wantDevice, cfg.CUDADevice)
 			opt := cfg.InferenceOptions()

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/ml/liveness"
+	"github.com/facelambda/facelambda/internal/testkit"
 	"github.com/facelambda/facelambda/internal/tools/dataset"
 	"github.com/facelambda/facelambda/internal/tools/evaluation"
 )
@@ -39,8 +40,7 @@ var reportKeys = []string{"auc", "apcer", "apcer_max", "apcer_by_attack_type", "
 // Without the shared data: the fixtures as a bona fide only set.
 func TestLivenessCLIOnFixtures(t *testing.T) {
 	dir := t.TempDir()
-	faces, err := filepath.Abs(filepath.Join("..", "..", "..", "testdata", "faces"))
-	require.NoError(t, err)
+	faces := testkit.Testdata(t, "faces")
 	labels := "path\tlabel\tattack_type\tgroup\n" +
 		"obama.jpg\tbonafide\tnone\tportraits\n" +
 		"biden.jpg\tbonafide\tnone\tportraits\n" +
@@ -71,8 +71,7 @@ func TestLivenessCLIOnFixtures(t *testing.T) {
 // With the shared data: calibrate on the MSU-MFSD part and evaluate with
 // the file written.
 func TestLivenessCLICalibrateAndEval(t *testing.T) {
-	root, err := filepath.Abs(filepath.Join("..", "..", "..", "..", "shared", "data", "pad"))
-	require.NoError(t, err)
+	root := testkit.Shared(t, "data", "pad")
 	all, err := os.ReadFile(filepath.Join(root, "labels.tsv"))
 	if err != nil {
 		t.Skipf("liveness PAD data not found (%s): skipping", root)

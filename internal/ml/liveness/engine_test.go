@@ -11,15 +11,17 @@ import (
 
 	"github.com/facelambda/facelambda/internal/ml/decode"
 	"github.com/facelambda/facelambda/internal/ml/engine"
+	"github.com/facelambda/facelambda/internal/ml/engine/enginetest"
 	"github.com/facelambda/facelambda/internal/ml/liveness"
+	"github.com/facelambda/facelambda/internal/testkit"
 	"github.com/facelambda/facelambda/internal/tools/dataset"
 )
 
 func open(t *testing.T) (*engine.Engine, *liveness.Loaded) {
 	t.Helper()
-	cfg := engine.ConfigFromEnv()
+	cfg := enginetest.Config(t)
 	eng, err := engine.Open(cfg)
-	require.NoError(t, err, "run `make layers`")
+	require.NoError(t, err)
 	l, err := liveness.Open(cfg)
 	require.NoError(t, err, "run `make layers`")
 	return eng, l
@@ -51,7 +53,7 @@ func TestFixturesAreLive(t *testing.T) {
 	cal, err := l.Detector.Calibration()
 	require.NoError(t, err)
 	for _, f := range []string{"obama.jpg", "obama2.jpg", "biden.jpg", "obama-240p.jpg", "two_people.jpg"} {
-		r, ok, err := score(eng, l.Detector, filepath.Join("..", "..", "..", "testdata", "faces", f))
+		r, ok, err := score(eng, l.Detector, testkit.Testdata(t, "faces", f))
 		require.NoError(t, err, f)
 		require.True(t, ok, f)
 		lvl, live := cal.HighestLevel(r.Score)
@@ -68,7 +70,7 @@ func TestFixturesAreLive(t *testing.T) {
 // figures docs/accuracy.md reports, with a small margin, and the committed
 // levels file is what `facelambda calibrate liveness` makes from it.
 func TestPADFullFrames(t *testing.T) {
-	root := filepath.Join("..", "..", "..", "..", "shared", "data", "pad")
+	root := testkit.Shared(t, "data", "pad")
 	if _, err := os.Stat(filepath.Join(root, "labels.tsv")); err != nil {
 		t.Skipf("liveness PAD data not found (%s): skipping; it lives in the project's shared folder", root)
 	}
@@ -146,16 +148,16 @@ func TestPADFullFrames(t *testing.T) {
 // already found): fr_liveness on two crops and their mirrors, and the
 // MiniFASNet pair when present.
 func BenchmarkScore(b *testing.B) {
-	cfg := engine.ConfigFromEnv()
+	cfg := enginetest.Config(b)
 	eng, err := engine.Open(cfg)
 	if err != nil {
-		b.Skip("run `make layers`")
+		b.Fatal(err)
 	}
 	l, err := liveness.Open(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "faces", "obama2.jpg"))
+	data, err := os.ReadFile(testkit.Testdata(b, "faces", "obama2.jpg"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/core/auth"
+	"github.com/facelambda/facelambda/internal/testkit"
 )
 
 // The local server keeps no template or image bytes readable in its data
@@ -62,7 +63,7 @@ func TestLocalDataSealedAtRest(t *testing.T) {
 		return m
 	}
 	image := func(name string) []byte {
-		b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "faces", name))
+		b, err := os.ReadFile(testkit.Testdata(t, "faces", name))
 		require.NoError(t, err)
 		return b
 	}

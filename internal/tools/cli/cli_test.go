@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/facelambda/facelambda/internal/testkit"
 )
 
 func run(args ...string) (code int, stdout, stderr string) {
@@ -106,7 +108,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad flag value", []string{"eval", "active", "--identities", "many"}, ExitUsage, "invalid value", "usage: facelambda eval active"},
 		{"missing flags", []string{"eval", "verify"}, ExitError, "eval verify: missing --root, --pairs", ""},
 		{"unknown level", []string{"eval", "liveness", "--root", ".", "--labels", "x.tsv", "--level", "EXTREME"}, ExitError, "unknown security level", ""},
-		{"invoke without a function", []string{"invoke", "--event", filepath.Join("..", "..", "..", "events", "face", "x.json")}, ExitError, "give --function or --binary", ""},
+		{"invoke without a function", []string{"invoke", "--event", filepath.Join(testkit.Path(t, "events"), "face", "x.json")}, ExitError, "give --function or --binary", ""},
 		{"bad bench identify size", []string{"bench", "identify", "--size", "zero"}, ExitError, `bad --size "zero"`, ""},
 	}
 	for _, tt := range tests {

@@ -67,7 +67,7 @@ func setupLocal(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	recs := dynamo.New(dc, *table)
 	d := &httpapi.Deps{Bio: bio, Records: recs, Classes: recs, Blobs: s3blob.New(sc, *bucket)}
-	app.WithEnroll(d, keys)
+	d.Enroll, d.Galleries = app.Enrolment(d, keys, env.Store.Thumbnails)
 	if err := app.SeedAll(ctx, d, img, time.Now()); err != nil {
 		return err
 	}

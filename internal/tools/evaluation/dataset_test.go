@@ -3,14 +3,14 @@ package evaluation_test
 import (
 	"context"
 	"io"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/core/biometric/biometrictest"
+	"github.com/facelambda/facelambda/internal/testkit"
 	"github.com/facelambda/facelambda/internal/tools/dataset"
 	"github.com/facelambda/facelambda/internal/tools/evaluation"
 )
@@ -18,11 +18,7 @@ import (
 // sharedData returns ../shared/data, or skips when it is absent.
 func sharedData(t *testing.T, parts ...string) string {
 	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "..", "..", "shared", "data"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("evaluation data not found at %s (../shared beside the repository): %v", p, err)
-	}
-	return p
+	return testkit.Shared(t, append([]string{"data"}, parts...)...)
 }
 
 // TestLFWVerification runs the LFW evaluation of docs/accuracy.md on the
@@ -34,8 +30,7 @@ func TestLFWVerification(t *testing.T) {
 	}
 	pairs, err := dataset.ReadPairs(filepath.Join(root, "pairs.tsv"))
 	require.NoError(t, err)
-	svc, err := app.Service()
-	require.NoError(t, err)
+	svc := biometrictest.Real(t)
 	res := evaluation.VerifyDataset(context.Background(), svc, root, pairs, 0, io.Discard)
 	t.Logf("LFW: accuracy %.4f, folds %.4f, AUC %.4f, EER %.4f, TAR %v, failures %d",
 		res.Accuracy, res.FoldAccuracy.Mean, res.AUC, res.EER, res.TARAtFAR, res.Failures)
@@ -52,8 +47,7 @@ func TestDetectDataset(t *testing.T) {
 	require.NoError(t, err)
 	boxes, err := dataset.ReadTSV(filepath.Join(root, "boxes_dlib.tsv"))
 	require.NoError(t, err)
-	svc, err := app.Service()
-	require.NoError(t, err)
+	svc := biometrictest.Real(t)
 	res := evaluation.DetectDataset(context.Background(), svc, root, rows, evaluation.TruthBoxes(boxes))
 	t.Logf("detection: %+v", res)
 	assert.Empty(t, res.Errors)

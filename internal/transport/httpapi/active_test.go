@@ -25,6 +25,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/capture"
 	"github.com/facelambda/facelambda/internal/core/challenge"
 	"github.com/facelambda/facelambda/internal/core/liveness"
+	"github.com/facelambda/facelambda/internal/testkit"
 )
 
 // attackPoses turn a flat photo left and right, then up and down, at 10
@@ -191,6 +192,7 @@ func TestActiveLivenessSecureReplay(t *testing.T) {
 
 func TestActiveLivenessUploadEvent(t *testing.T) {
 	a := newAPI(t)
+	a.st.OnUpload = nil // the test delivers the object-created event itself
 	sid := a.session(a.key, `{}`)["id"].(string)
 	p := a.initLiveness(a.key, sid, `{"nbChallenge":1}`, 200)
 	_, zip := captureOf(t, sid, p, planarFrames(t, fixture(t, "obama.jpg"), attackPoses[:10]))
@@ -388,10 +390,7 @@ func BenchmarkLivenessCapture(b *testing.B) {
 // between frontal ones: a real 3D head, so the planar test passes, the
 // identity holds and the challenge is met. It needs ../shared/data.
 func TestActiveLivenessRealHeadPoses(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "..", "shared", "data", "lfw", "lfw-deepfunneled", "Colin_Powell")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skip("needs ../shared/data/lfw (the evaluation data): ", err)
-	}
+	dir := testkit.Shared(t, "data", "lfw", "lfw-deepfunneled", "Colin_Powell")
 	a := newAPI(t)
 	cfg := a.d.Active.Challenge
 	names, err := filepath.Glob(filepath.Join(dir, "*.jpg"))

@@ -18,7 +18,7 @@ import (
 func (a *api) images(names ...string) []byte {
 	var items []map[string]string
 	for _, n := range names {
-		items = append(items, map[string]string{"image": base64.StdEncoding.EncodeToString(fixture(a.t, n))})
+		items = append(items, map[string]string{"image": base64.StdEncoding.EncodeToString(a.image(a.t, n))})
 	}
 	if items == nil {
 		return []byte(`[]`)
@@ -31,12 +31,12 @@ func (a *api) enrol(key string, class uint64, names ...string) map[string]any {
 }
 
 func (a *api) verifyClass(key string, class uint64, name string, status int) map[string]any {
-	body := jsonBody(a.t, map[string]string{"image": base64.StdEncoding.EncodeToString(fixture(a.t, name))})
+	body := jsonBody(a.t, map[string]string{"image": base64.StdEncoding.EncodeToString(a.image(a.t, name))})
 	return a.object("POST", fmt.Sprintf("/v2/verify/%d", class), "application/json", body, key, status)
 }
 
 func TestEnrolVerifyErase(t *testing.T) {
-	a := newAPI(t)
+	a := newFakeAPI(t)
 	r := a.enrol(a.key, 42, "obama.jpg", "two_people.jpg", "coffee.png")
 	assert.Equal(t, enroll.ActionCreated, r["performedAction"])
 	assert.EqualValues(t, 1, r["enrolledImages"], "the image with two faces and the one with none are skipped")
@@ -110,7 +110,7 @@ func TestEnrolVerifyErase(t *testing.T) {
 // TestTemplatesSealedAtRest tampers with stored template bytes and moves a
 // sealed template to another class: both reads are refused.
 func TestTemplatesSealedAtRest(t *testing.T) {
-	a := newAPI(t)
+	a := newFakeAPI(t)
 	a.enrol(a.key, 7, "obama.jpg")
 	a.enrol(a.key, 8, "biden.jpg")
 	ctx := context.Background()
@@ -140,7 +140,7 @@ func TestTemplatesSealedAtRest(t *testing.T) {
 }
 
 func TestConcurrentEnrolmentsLoseNothing(t *testing.T) {
-	a := newAPI(t)
+	a := newFakeAPI(t)
 	a.d.Enroll.MaxVectors = 32
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
@@ -158,7 +158,7 @@ func TestConcurrentEnrolmentsLoseNothing(t *testing.T) {
 }
 
 func TestGalleriesIdentify(t *testing.T) {
-	a := newAPI(t)
+	a := newFakeAPI(t)
 	a.enrol(a.key, 1, "obama.jpg")
 	a.enrol(a.key, 2, "biden.jpg")
 	g := a.object("POST", "/v2/galleries", "application/json", []byte(`{"name":"staff"}`), a.key, 201)
@@ -169,7 +169,7 @@ func TestGalleriesIdentify(t *testing.T) {
 	assert.EqualValues(t, 3, g["members"])
 
 	identify := func(key, name string) map[string]any {
-		body := jsonBody(t, map[string]any{"image": base64.StdEncoding.EncodeToString(fixture(t, name)), "candidateListSize": 5})
+		body := jsonBody(t, map[string]any{"image": base64.StdEncoding.EncodeToString(a.image(t, name)), "candidateListSize": 5})
 		return a.object("POST", "/v2/galleries/staff/identify", "application/json", body, key, 200)
 	}
 	res := identify(a.key, "obama2.jpg")
@@ -190,7 +190,7 @@ func TestGalleriesIdentify(t *testing.T) {
 
 	// Another tenant sees no gallery.
 	other := a.keyFor("globex")
-	body := jsonBody(t, map[string]any{"image": base64.StdEncoding.EncodeToString(fixture(t, "obama2.jpg"))})
+	body := jsonBody(t, map[string]any{"image": base64.StdEncoding.EncodeToString(a.image(t, "obama2.jpg"))})
 	a.object("POST", "/v2/galleries/staff/identify", "application/json", body, other, 404)
 	res2, out := a.call("GET", "/v2/galleries", "", nil, other)
 	require.Equal(t, 200, res2.StatusCode)

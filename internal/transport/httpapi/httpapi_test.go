@@ -2,10 +2,10 @@ package httpapi_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"image"
+	"image/jpeg"
 	"image/png"
 	"io"
 	"mime/multipart"
@@ -13,90 +13,83 @@ import (
 	"net/http/httptest"
 	"net/textproto"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/facelambda/facelambda/internal/adapters/store/embedded"
 	"github.com/facelambda/facelambda/internal/app"
-	"github.com/facelambda/facelambda/internal/core/auth"
+	"github.com/facelambda/facelambda/internal/app/apptest"
 	"github.com/facelambda/facelambda/internal/core/biometric"
-	"github.com/facelambda/facelambda/internal/core/calibration"
-	"github.com/facelambda/facelambda/internal/core/challenge"
-	"github.com/facelambda/facelambda/internal/core/envelope"
+	"github.com/facelambda/facelambda/internal/core/biometric/biometrictest"
 	"github.com/facelambda/facelambda/internal/core/fault"
-	"github.com/facelambda/facelambda/internal/core/signing"
 	"github.com/facelambda/facelambda/internal/core/template"
-	"github.com/facelambda/facelambda/internal/core/webhook"
-	"github.com/facelambda/facelambda/internal/ml/engine"
+	"github.com/facelambda/facelambda/internal/testkit"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
 )
 
-var (
-	once   sync.Once
-	svc    *biometric.Service
-	svcErr error
-	// testKey is the API key do() sends (all scopes, tenant "acme").
-	testKey string
-)
+// testKey is the API key do() sends (all scopes, tenant "acme").
+var testKey string
 
-// deps returns handler dependencies on the real engine, an embedded store in
-// a temporary folder, a fresh signing key, and an API key in testKey.
+// deps returns the handler dependencies app.Build makes of the embedded
+// store in a temporary folder with every part on the real models (the test
+// is skipped without them), and an API key in testKey.
 func deps(t testing.TB) *httpapi.Deps {
 	t.Helper()
-	s := service(t)
-	st, err := embedded.Open(t.TempDir())
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-	signer, err := signing.LoadOrCreateLocal(filepath.Join(t.TempDir(), "key.pem"))
-	require.NoError(t, err)
-	testKey, _, err = auth.Create(context.Background(), st, "acme", "test", []string{auth.ScopeAll}, time.Now())
-	require.NoError(t, err)
-	eng, err := engine.Open(engine.ConfigFromEnv())
-	require.NoError(t, err)
-	ready := func(context.Context) error { _, err := eng.Raw["eyes"].Run(make([]float32, 24*24)); return err }
-	d := &httpapi.Deps{Bio: s, Records: st, Blobs: st, Keys: st, Classes: st, Signer: signer, ModelsReady: ready}
-	keys, err := envelope.OpenLocalKey(filepath.Join(t.TempDir(), "template.key"))
-	require.NoError(t, err)
-	app.WithEnroll(d, keys)
-	d.Active = &httpapi.ActiveLiveness{Keys: envelope.NewSealer(keys, envelope.Options{}), Challenge: challenge.DefaultConfig(), ExposeChecks: true}
-	d.Usage = st
-	d.Liveness, err = app.LoadLiveness()
-	require.NoError(t, err)
-	loopback, err := webhook.ParsePrefixes("127.0.0.0/8")
-	require.NoError(t, err)
-	require.NoError(t, app.WithLocalWebhooks(d, st, st, filepath.Join(t.TempDir(), "webhook.key"),
-		webhook.Policy{AllowHTTP: true, Allow: loopback}))
-	return d
+	return graph(t, app.Everything).Deps
 }
 
-func service(t testing.TB) *biometric.Service {
+// fakeDeps is deps on the fake face engine (biometrictest): for tests of
+// HTTP behaviour, without ONNX Runtime and without liveness.
+func fakeDeps(t testing.TB) *httpapi.Deps {
 	t.Helper()
-	once.Do(func() {
-		var eng *engine.Engine
-		if eng, svcErr = engine.Open(engine.ConfigFromEnv()); svcErr != nil {
-			return
-		}
-		var cal *calibration.Table
-		if cal, svcErr = calibration.Default(eng.Encoder); svcErr != nil {
-			return
-		}
-		svc, svcErr = biometric.New(eng, biometric.Config{Encoder: eng.Encoder, Calibration: cal})
-	})
-	require.NoError(t, svcErr, "the engine needs the layers: run `make layers`")
-	return svc
+	return graph(t, apptest.Fake(app.Everything)).Deps
 }
+
+// graph builds the parts need asks through app.Build (apptest.Graph), with
+// an API key in testKey.
+func graph(t testing.TB, need app.Need) *app.Graph {
+	t.Helper()
+	g := apptest.Graph(t, need, nil)
+	testKey = apptest.Key(t, g, "acme")
+	return g
+}
+
+// service is the biometric service on the real models (skipped without them).
+func service(t testing.TB) *biometric.Service { return biometrictest.Real(t) }
 
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "faces", name))
+	b, err := os.ReadFile(testkit.Testdata(t, "faces", name))
 	require.NoError(t, err)
 	return b
+}
+
+// fakeFixture is the fake engine's stand-in for the fixture name
+// (biometrictest pictures): one colour per person, the same face counts,
+// and faces small where the fixture's are.
+func fakeFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	type face = biometrictest.Face
+	pics := map[string]*image.RGBA{
+		"obama.jpg":      biometrictest.Draw(480, 360, face{ID: 1, X: 140, Y: 80, Size: 200}),
+		"obama2.jpg":     biometrictest.Draw(520, 400, face{ID: 1, X: 180, Y: 90, Size: 220}),
+		"biden.jpg":      biometrictest.Draw(480, 360, face{ID: 2, X: 120, Y: 70, Size: 210}),
+		"biden2.jpg":     biometrictest.Draw(500, 380, face{ID: 2, X: 160, Y: 60, Size: 190}),
+		"obama-240p.jpg": biometrictest.Draw(320, 240, face{ID: 1, X: 110, Y: 60, Size: 110}),
+		"two_people.jpg": biometrictest.Draw(640, 360, face{ID: 1, X: 40, Y: 60, Size: 220}, face{ID: 2, X: 380, Y: 100, Size: 160}),
+		"coffee.png":     biometrictest.Draw(320, 240),
+	}
+	pic, ok := pics[name]
+	require.True(t, ok, "no fake stand-in for %s", name)
+	var buf bytes.Buffer
+	if strings.HasSuffix(name, ".png") {
+		require.NoError(t, png.Encode(&buf, pic))
+	} else {
+		require.NoError(t, jpeg.Encode(&buf, pic, &jpeg.Options{Quality: 92}))
+	}
+	return buf.Bytes()
 }
 
 type part struct {
@@ -151,8 +144,8 @@ func jsonBody(t testing.TB, v any) []byte {
 }
 
 func TestCreateFace(t *testing.T) {
-	h := httpapi.FaceHandler(deps(t))
-	img := fixture(t, "obama.jpg")
+	h := httpapi.FaceHandler(fakeDeps(t))
+	img := fakeFixture(t, "obama.jpg")
 	faceJSON := []byte(`{"imageType":"SELFIE","friendlyName":"Presidential portrait","imageRotationEnabled":false,"correlationId":"c-1"}`)
 
 	formCT, formBody := multipartBody(t, "form-data", part{"face", "application/json", faceJSON}, part{"image", "image/jpeg", img})
@@ -189,15 +182,15 @@ func TestCreateFace(t *testing.T) {
 }
 
 func TestCreateFaceRejects(t *testing.T) {
-	h := httpapi.FaceHandler(deps(t))
-	img := fixture(t, "obama.jpg")
+	h := httpapi.FaceHandler(fakeDeps(t))
+	img := fakeFixture(t, "obama.jpg")
 	form := func(parts ...part) (string, []byte) { return multipartBody(t, "form-data", parts...) }
-	twoCT, twoBody := form(part{"image", "image/jpeg", fixture(t, "two_people.jpg")})
-	noneCT, noneBody := form(part{"image", "image/png", fixture(t, "coffee.png")})
+	twoCT, twoBody := form(part{"image", "image/jpeg", fakeFixture(t, "two_people.jpg")})
+	noneCT, noneBody := form(part{"image", "image/png", fakeFixture(t, "coffee.png")})
 	missCT, missBody := form(part{"face", "application/json", []byte(`{"imageType":"SELFIE"}`)})
 	badFaceCT, badFaceBody := form(part{"face", "application/json", []byte(`{"imageType":`)}, part{"image", "image/jpeg", img})
 	badTypeCT, badTypeBody := form(part{"face", "application/json", []byte(`{"imageType":"PASSPORT"}`)}, part{"image", "image/jpeg", img})
-	enrolCT, enrolBody := form(part{"face", "application/json", []byte(`{"qualityMode":"ENROL"}`)}, part{"image", "image/jpeg", fixture(t, "obama-240p.jpg")})
+	enrolCT, enrolBody := form(part{"face", "application/json", []byte(`{"qualityMode":"ENROL"}`)}, part{"image", "image/jpeg", fakeFixture(t, "obama-240p.jpg")})
 	truncCT, truncBody := form(part{"image", "image/jpeg", img[:len(img)/2]})
 	hugeCT, hugeBody := form(part{"image", "image/png", hugePNG(t)})
 	bigCT, bigBody := form(part{"image", "image/jpeg", bytes.Repeat([]byte{0xff}, 16<<20)})
@@ -257,9 +250,9 @@ func hugePNG(t testing.TB) []byte {
 }
 
 func TestMatchImages(t *testing.T) {
-	h := httpapi.MatchHandler(deps(t))
+	h := httpapi.MatchHandler(fakeDeps(t))
 	match := func(ref, cand string, extra ...part) (*http.Response, map[string]any) {
-		parts := append([]part{{"referenceImage", "image/jpeg", fixture(t, ref)}, {"candidateImage", "image/jpeg", fixture(t, cand)},
+		parts := append([]part{{"referenceImage", "image/jpeg", fakeFixture(t, ref)}, {"candidateImage", "image/jpeg", fakeFixture(t, cand)},
 			{"referenceImageType", "", []byte("SELFIE")}, {"candidateImageType", "", []byte("SELFIE")}}, extra...)
 		ct, body := multipartBody(t, "form-data", parts...)
 		return do(t, h, "POST", "/v2/match/images", ct, body)
@@ -300,15 +293,15 @@ func TestMatchImages(t *testing.T) {
 }
 
 func TestMatchTemplate(t *testing.T) {
-	s := service(t)
-	d := deps(t)
+	d := fakeDeps(t)
+	s := d.Bio
 	// A face created from an image is the reference of a later match.
-	ct, body := multipartBody(t, "form-data", part{"image", "image/jpeg", fixture(t, "obama.jpg")})
+	ct, body := multipartBody(t, "form-data", part{"image", "image/jpeg", fakeFixture(t, "obama.jpg")})
 	res, faceJSON := do(t, httpapi.FaceHandler(d), "POST", "/v2/faces", ct, body)
 	require.Equal(t, 200, res.StatusCode, faceJSON)
 
 	h := httpapi.MatchHandler(d)
-	req := map[string]any{"reference": []any{faceJSON}, "candidateImage": base64.StdEncoding.EncodeToString(fixture(t, "obama2.jpg")),
+	req := map[string]any{"reference": []any{faceJSON}, "candidateImage": base64.StdEncoding.EncodeToString(fakeFixture(t, "obama2.jpg")),
 		"candidateImageType": "SELFIE", "level": "HIGH"}
 	res, m := do(t, h, "POST", "/v2/match", "application/json", jsonBody(t, req))
 	require.Equal(t, 200, res.StatusCode, m)
@@ -317,7 +310,7 @@ func TestMatchTemplate(t *testing.T) {
 
 	// Multipart: the reference face JSON as a part.
 	ct, body = multipartBody(t, "form-data", part{"reference", "application/json", jsonBody(t, faceJSON)},
-		part{"candidateImage", "image/jpeg", fixture(t, "biden.jpg")}, part{"level", "", []byte("MEDIUM")})
+		part{"candidateImage", "image/jpeg", fakeFixture(t, "biden.jpg")}, part{"level", "", []byte("MEDIUM")})
 	res, m = do(t, h, "POST", "/v2/match", ct, body)
 	require.Equal(t, 200, res.StatusCode, m)
 	assert.Equal(t, false, m["possibleMatch"])

@@ -36,9 +36,9 @@ func errorOf(t *testing.T, b []byte) httpapi.ErrorBody {
 // orders: the face JSON is kept (an ID_DOCUMENT stays one), neither order
 // answers 415.
 func TestSeedCurlMultipartMixed(t *testing.T) {
-	a := newAPI(t)
+	a := newFakeAPI(t)
 	sess := a.object("POST", "/v2/bio-sessions", "application/json", []byte(`{}`), a.key, 201)
-	img := fixture(t, "obama.jpg")
+	img := a.image(t, "obama.jpg")
 	faceJSON := []byte(`{"imageType":"ID_DOCUMENT","friendlyName":"passport"}` + "\n")
 	face := part{"", "application/octet-stream", faceJSON}
 	image := part{"", "image/jpeg", img}
@@ -93,7 +93,7 @@ func TestRequestFieldRules(t *testing.T) {
 	a := newAPI(t)
 	sess := a.object("POST", "/v2/bio-sessions", "application/json", []byte(`{}`), a.key, 201)["id"].(string)
 	a.object("POST", "/v2/galleries", "application/json", []byte(`{"name":"g"}`), a.key, 201)
-	img := fixture(t, "obama.jpg")
+	img := a.image(t, "obama.jpg")
 	dupCT, dupBody := multipartBody(t, "form-data", part{"image", "image/jpeg", img}, part{"image", "image/jpeg", img})
 	dupFaceCT, dupFaceBody := multipartBody(t, "form-data", part{"face", "application/json", []byte(`{"imageType":"SELFIE"}`)},
 		part{"face", "application/json", []byte(`{"imageType":"ID_DOCUMENT"}`)}, part{"image", "image/jpeg", img})
@@ -147,14 +147,14 @@ func TestRequestFieldRules(t *testing.T) {
 // TestCallbackAllowList: a local callback receiver is accepted when the
 // webhook allow-list (FACELAMBDA_WEBHOOK_ALLOW) covers it, refused without.
 func TestCallbackAllowList(t *testing.T) {
-	d := deps(t) // webhook policy allows 127.0.0.0/8
+	d := fakeDeps(t) // webhook policy allows 127.0.0.0/8
 	d.Config.AllowHTTPCallbacks = true
 	h := httpapi.SessionHandler(d)
 	body := []byte(`{"callbackURL":"http://127.0.0.1:9/cb"}`)
 	res, m := do(t, h, "POST", "/v2/bio-sessions", "application/json", body)
 	assert.Equal(t, 201, res.StatusCode, m)
 
-	strict := deps(t)
+	strict := fakeDeps(t)
 	strict.Config.AllowHTTPCallbacks = true
 	strict.Webhooks = webhook.NewRegistry(strict.Usage, nil, webhook.Policy{AllowHTTP: true})
 	res, m = do(t, httpapi.SessionHandler(strict), "POST", "/v2/bio-sessions", "application/json", body)
@@ -206,7 +206,7 @@ func (failingRecords) GetSession(context.Context, string, string) (store.Session
 // sees only the error object.
 func TestInternalErrorLogsItsCause(t *testing.T) {
 	logs := captureLogs(t)
-	d := deps(t)
+	d := fakeDeps(t)
 	d.Records = failingRecords{d.Records}
 	res, m := do(t, httpapi.SessionHandler(d), "GET", "/v2/bio-sessions/abc", "", nil)
 	require.Equal(t, 500, res.StatusCode)
@@ -228,7 +228,7 @@ func TestInternalErrorLogsItsCause(t *testing.T) {
 // well-formed incoming X-Request-Id is that value, a malformed one is not.
 func TestOneRequestID(t *testing.T) {
 	logs := captureLogs(t)
-	d := deps(t)
+	d := fakeDeps(t)
 	face := httpapi.FaceHandler(d)
 	send := func(id string, body []byte, ct string) (*http.Response, map[string]any) {
 		req := httptest.NewRequest("POST", "/v2/faces", bytes.NewReader(body))
@@ -252,7 +252,7 @@ func TestOneRequestID(t *testing.T) {
 		}
 		return nil
 	}
-	img := fixture(t, "obama.jpg")
+	img := fakeFixture(t, "obama.jpg")
 	ct, body := multipartBody(t, "form-data", part{"image", "image/jpeg", img})
 	res, m := send("", body, ct)
 	require.Equal(t, 200, res.StatusCode, m)
@@ -285,7 +285,7 @@ func TestOneRequestID(t *testing.T) {
 // waits its short while, then gets 503 SERVER_BUSY with Retry-After; other
 // routes are not held; once a slot is free the request is served.
 func TestGateRefusesExcessImageWork(t *testing.T) {
-	d := deps(t)
+	d := fakeDeps(t)
 	d.Gate = httpapi.NewGate(1, time.Millisecond)
 	blocked, release := make(chan struct{}), make(chan struct{})
 	// The one slot is held by a request whose upload is stalled: its

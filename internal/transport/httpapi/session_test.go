@@ -18,6 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/adapters/store/embedded"
+	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/app/apptest"
 	"github.com/facelambda/facelambda/internal/core/auth"
 	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/signing"
@@ -32,12 +34,25 @@ type api struct {
 	st   *embedded.Store
 	key  string // tenant acme, all scopes
 	jwks signing.JWKS
+	// image is fixture, or fakeFixture on the fake engine.
+	image func(t testing.TB, name string) []byte
 }
 
 func newAPI(t testing.TB) *api {
 	t.Helper()
-	d := deps(t)
-	a := &api{t: t, d: d, st: d.Records.(*embedded.Store), key: testKey}
+	return apiOf(t, graph(t, app.Everything), fixture)
+}
+
+// newFakeAPI is newAPI on the fake face engine (fakeDeps).
+func newFakeAPI(t testing.TB) *api {
+	t.Helper()
+	return apiOf(t, graph(t, apptest.Fake(app.Everything)), fakeFixture)
+}
+
+func apiOf(t testing.TB, g *app.Graph, image func(testing.TB, string) []byte) *api {
+	t.Helper()
+	d := g.Deps
+	a := &api{t: t, d: d, st: g.Embedded, key: testKey, image: image}
 	mux := http.NewServeMux()
 	for _, h := range []http.Handler{httpapi.SessionHandler(d), httpapi.FaceHandler(d), httpapi.MatchHandler(d), httpapi.EnrollHandler(d), httpapi.LivenessHandler(d)} {
 		for _, r := range httpapi.Routes(h) {
@@ -116,12 +131,12 @@ func (a *api) session(key string, body string) map[string]any {
 }
 
 func (a *api) addFace(key, sid, name string) map[string]any {
-	ct, body := multipartBody(a.t, "form-data", part{"image", "image/jpeg", fixture(a.t, name)})
+	ct, body := multipartBody(a.t, "form-data", part{"image", "image/jpeg", a.image(a.t, name)})
 	return a.object("POST", "/v2/bio-sessions/"+sid+"/faces", ct, body, key, 201)
 }
 
 func TestAuthentication(t *testing.T) {
-	a := newAPI(t)
+	a := newFakeAPI(t)
 	for _, tc := range []struct {
 		name, key string
 		status    int
@@ -156,7 +171,7 @@ func TestAuthentication(t *testing.T) {
 }
 
 func TestSessionLifecycle(t *testing.T) {
-	a := newAPI(t)
+	a := newFakeAPI(t)
 	res, out := a.call("POST", "/v2/bio-sessions", "application/json",
 		[]byte(`[{"correlationId":"c-9","imageStorageEnabled":true,"ttlSeconds":120}]`), a.key)
 	require.Equal(t, 201, res.StatusCode, "%s", out)
@@ -222,7 +237,7 @@ func TestSessionLifecycle(t *testing.T) {
 	// The stored image, as sent and as a JPEG.
 	res, img := a.call("GET", "/v2/bio-sessions/"+sid+"/faces/"+f1["id"].(string)+"/image", "", nil, a.key)
 	require.Equal(t, 200, res.StatusCode)
-	assert.Equal(t, fixture(t, "obama.jpg"), img)
+	assert.Equal(t, a.image(t, "obama.jpg"), img)
 	res, img = a.call("GET", "/v2/bio-sessions/"+sid+"/faces/"+f1["id"].(string)+"/image?compression=true", "", nil, a.key)
 	require.Equal(t, 200, res.StatusCode)
 	assert.Equal(t, "image/jpeg", res.Header.Get("Content-Type"))
@@ -244,7 +259,8 @@ func TestSessionLifecycle(t *testing.T) {
 }
 
 func TestSessionRequests(t *testing.T) {
-	a := newAPI(t)
+	a := newFakeAPI(t)
+	a.d.Config.AllowHTTPCallbacks = false // as in Lambda: http:// callbacks are refused
 	for _, tc := range []struct {
 		name, ct, body string
 		status         int
@@ -276,7 +292,7 @@ func TestSessionRequests(t *testing.T) {
 }
 
 func TestImageStorageOffAndExpiry(t *testing.T) {
-	a := newAPI(t)
+	a := newFakeAPI(t)
 	sid := a.session(a.key, `{"ttlSeconds":2}`)["id"].(string)
 	f := a.addFace(a.key, sid, "obama.jpg")
 	res, body := a.call("GET", "/v2/bio-sessions/"+sid+"/faces/"+f["id"].(string)+"/image", "", nil, a.key)
@@ -285,16 +301,16 @@ func TestImageStorageOffAndExpiry(t *testing.T) {
 	time.Sleep(2100 * time.Millisecond)
 	a.object("GET", "/v2/bio-sessions/"+sid, "", nil, a.key, 404)
 	a.object("GET", "/v2/bio-sessions/"+sid+"/faces/"+f["id"].(string), "", nil, a.key, 404)
-	ct, b := multipartBody(t, "form-data", part{"image", "image/jpeg", fixture(t, "obama.jpg")})
+	ct, b := multipartBody(t, "form-data", part{"image", "image/jpeg", a.image(t, "obama.jpg")})
 	a.object("POST", "/v2/bio-sessions/"+sid+"/faces", ct, b, a.key, 404)
 }
 
 func TestUploadThenCreateFace(t *testing.T) {
-	a := newAPI(t)
+	a := newFakeAPI(t)
 	sid := a.session(a.key, `{}`)["id"].(string)
 	up := a.object("POST", "/v2/uploads", "application/json", []byte(`{"contentType":"image/jpeg"}`), a.key, 201)
 	key := up["key"].(string)
-	req, _ := http.NewRequest("PUT", up["url"].(string), bytes.NewReader(fixture(t, "obama2.jpg")))
+	req, _ := http.NewRequest("PUT", up["url"].(string), bytes.NewReader(a.image(t, "obama2.jpg")))
 	req.Header.Set("Content-Type", "image/jpeg")
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -318,10 +334,10 @@ func TestUploadThenCreateFace(t *testing.T) {
 // other requests get 410 UPLOAD_ALREADY_USED (they all got 200 before the
 // upload was claimed).
 func TestUploadUsedOnce(t *testing.T) {
-	a := newAPI(t)
+	a := newFakeAPI(t)
 	sid := a.session(a.key, `{}`)["id"].(string)
 	up := a.object("POST", "/v2/uploads", "application/json", []byte(`{"contentType":"image/jpeg"}`), a.key, 201)
-	req, _ := http.NewRequest("PUT", up["url"].(string), bytes.NewReader(fixture(t, "obama2.jpg")))
+	req, _ := http.NewRequest("PUT", up["url"].(string), bytes.NewReader(a.image(t, "obama2.jpg")))
 	req.Header.Set("Content-Type", "image/jpeg")
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -364,7 +380,7 @@ func TestUploadUsedOnce(t *testing.T) {
 }
 
 func TestConcurrentFacesAndDeletion(t *testing.T) {
-	a := newAPI(t)
+	a := newFakeAPI(t)
 	sid := a.session(a.key, `{"imageStorageEnabled":true}`)["id"].(string)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -374,7 +390,7 @@ func TestConcurrentFacesAndDeletion(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ct, body := multipartBody(t, "form-data", part{"image", "image/jpeg", fixture(t, "obama-240p.jpg")})
+			ct, body := multipartBody(t, "form-data", part{"image", "image/jpeg", a.image(t, "obama-240p.jpg")})
 			req, _ := http.NewRequest("POST", a.srv.URL+"/v2/bio-sessions/"+sid+"/faces", bytes.NewReader(body))
 			req.Header.Set("Content-Type", ct)
 			req.Header.Set("apikey", a.key)
@@ -412,7 +428,7 @@ func TestConcurrentFacesAndDeletion(t *testing.T) {
 		wg2.Add(1)
 		go func() {
 			defer wg2.Done()
-			ct, body := multipartBody(t, "form-data", part{"image", "image/jpeg", fixture(t, "obama-240p.jpg")})
+			ct, body := multipartBody(t, "form-data", part{"image", "image/jpeg", a.image(t, "obama-240p.jpg")})
 			r, _ := a.call("POST", "/v2/bio-sessions/"+sid+"/faces", ct, body, a.key)
 			statuses <- r.StatusCode
 		}()
@@ -434,7 +450,7 @@ func TestConcurrentFacesAndDeletion(t *testing.T) {
 }
 
 func TestMonitorReportsFailure(t *testing.T) {
-	d := deps(t)
+	d := fakeDeps(t)
 	d.ModelsReady = func(context.Context) error { return errors.New("model file missing") }
 	h := httpapi.SessionHandler(d)
 	req := httptest.NewRequest("GET", "/v2/monitor", nil)

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/core/biometric"
+	"github.com/facelambda/facelambda/internal/core/biometric/biometrictest"
 	"github.com/facelambda/facelambda/internal/core/capture"
 	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/signing"
@@ -42,10 +43,10 @@ func refusal(t *testing.T, m map[string]any, code string) {
 // vector in a well-formed template. Before the fix they were accepted, and
 // a constant -1e38 vector matched anyone at HIGHEST.
 func TestForgedTemplatesRefusedByHandlers(t *testing.T) {
-	a := newAPI(t)
+	a := newFakeAPI(t)
 	enc := a.d.Bio.Encoder()
 	sid := a.session(a.key, `{}`)["id"].(string)
-	cand := base64.StdEncoding.EncodeToString(fixture(t, "obama2.jpg"))
+	cand := base64.StdEncoding.EncodeToString(a.image(t, "obama2.jpg"))
 	for _, f := range templatetest.Vectors(a.d.Bio.Dimensions()) {
 		t.Run(f.Name, func(t *testing.T) {
 			face := map[string]any{"template": templatetest.Encode(enc, f.Vector), "imageType": "SELFIE", "quality": 100, "templateVersion": 1}
@@ -57,7 +58,7 @@ func TestForgedTemplatesRefusedByHandlers(t *testing.T) {
 			refusal(t, m, fault.CodeInvalidTemplate)
 
 			ct, body := multipartBody(t, "form-data", part{"reference", "application/json", jsonBody(t, face)},
-				part{"candidateImage", "image/jpeg", fixture(t, "obama2.jpg")})
+				part{"candidateImage", "image/jpeg", a.image(t, "obama2.jpg")})
 			m = a.object("POST", "/v2/match", ct, body, a.key, 400)
 			refusal(t, m, fault.CodeInvalidTemplate)
 		})
@@ -72,7 +73,7 @@ func TestForgedTemplatesRefusedByHandlers(t *testing.T) {
 // could have stored them) give a 400 INVALID_TEMPLATE naming the face,
 // never a 500.
 func TestForgedFacesCannotBreakMatches(t *testing.T) {
-	a := newAPI(t)
+	a := newFakeAPI(t)
 	enc := a.d.Bio.Encoder()
 	dims := a.d.Bio.Dimensions()
 	sid := a.session(a.key, `{}`)["id"].(string)
@@ -119,7 +120,7 @@ func TestForgedFacesCannotBreakMatches(t *testing.T) {
 // is accepted; one whose signature does not verify, is another face's, is
 // another key's or whose fields were altered is a 400 INVALID_SIGNATURE.
 func TestFaceJSONSignatureVerified(t *testing.T) {
-	a := newAPI(t)
+	a := newFakeAPI(t)
 	sid := a.session(a.key, `{}`)["id"].(string)
 	obama := a.addFace(a.key, sid, "obama.jpg")
 	biden := a.addFace(a.key, sid, "biden.jpg")
@@ -139,7 +140,7 @@ func TestFaceJSONSignatureVerified(t *testing.T) {
 		return out
 	}
 	a.object("POST", "/v2/bio-sessions/"+sid+"/faces", "application/json", jsonBody(t, obama), a.key, 201)
-	cand := base64.StdEncoding.EncodeToString(fixture(t, "obama2.jpg"))
+	cand := base64.StdEncoding.EncodeToString(a.image(t, "obama2.jpg"))
 	for _, tc := range []struct {
 		name string
 		face map[string]any
@@ -197,7 +198,7 @@ func bound(t *testing.T, p map[string]any, tenant, requestID string, from, to ti
 func TestSignedResultsBound(t *testing.T) {
 	a := newAPI(t)
 	globex := a.keyFor("globex")
-	obama, obama2, biden := fixture(t, "obama.jpg"), fixture(t, "obama2.jpg"), fixture(t, "biden.jpg")
+	obama, obama2, biden := a.image(t, "obama.jpg"), a.image(t, "obama2.jpg"), a.image(t, "biden.jpg")
 	b64 := base64.StdEncoding.EncodeToString
 	tplOf := func(img []byte) string {
 		an, err := a.d.Bio.Analyze(img, biometric.Options{})
@@ -323,7 +324,9 @@ func TestSignedChallengeResultsBound(t *testing.T) {
 // TestTemplateDigestIsOfDecodedBytes: the template digest an integrator
 // computes from the base64 it holds is the one the service binds.
 func TestTemplateDigestIsOfDecodedBytes(t *testing.T) {
-	an, err := service(t).Analyze(fixture(t, "obama.jpg"), biometric.Options{})
+	bio, err := biometrictest.Service()
+	require.NoError(t, err)
+	an, err := bio.Analyze(fakeFixture(t, "obama.jpg"), biometric.Options{})
 	require.NoError(t, err)
 	raw, err := base64.StdEncoding.DecodeString(an.Template.Base64())
 	require.NoError(t, err)

@@ -63,7 +63,7 @@ func (rc *receiver) waitFor(t *testing.T, typ string) map[string]any {
 }
 
 func TestWebhooksAndUsage(t *testing.T) {
-	a := newAPI(t)
+	a := newFakeAPI(t)
 	rc := newReceiver(t)
 	wh := a.object("POST", "/v2/webhooks", "application/json", jsonBody(t, map[string]any{
 		"url": rc.srv.URL + "/hook", "events": []string{"session.created", "face.created"}, "encryptMessageBody": false,
@@ -109,7 +109,7 @@ func TestWebhooksAndUsage(t *testing.T) {
 	a.object("GET", "/v2/webhooks/"+id, "", nil, a.key, 404)
 
 	// Billable calls carry a transaction id and are counted per tenant.
-	ct, body := multipartBody(t, "form-data", part{"image", "image/jpeg", fixture(t, "obama-240p.jpg")})
+	ct, body := multipartBody(t, "form-data", part{"image", "image/jpeg", a.image(t, "obama-240p.jpg")})
 	res, _ = a.call("POST", "/v2/faces", ct, body, a.key)
 	require.Equal(t, 200, res.StatusCode)
 	assert.Regexp(t, `^W-face-create-face-[0-9a-f-]{36}-[0-9]{13}$`, res.Header.Get("X-Request-Id"))
