@@ -61,10 +61,10 @@ var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#
 
 // Layout of WriteSVG, in pixels.
 const (
-	svgWidth    = 960
+	svgWidth    = 1000
 	panelHeight = 190
 	marginLeft  = 70
-	marginRight = 240 // the legends
+	marginRight = 280 // the legends
 	marginTop   = 40
 	panelGap    = 30
 	marginBot   = 45
