@@ -234,7 +234,9 @@ func ticks(lo, hi float64, n int) []float64 {
 	return out
 }
 
-func num(v float64) string { return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", v), "0"), ".") }
+func num(v float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", v), "0"), ".")
+}
 
 func esc(s string) string {
 	var b strings.Builder
