@@ -104,7 +104,7 @@ func WriteSVG(w io.Writer, c Chart) error {
 			}
 			fmt.Fprintf(&b, `<line x1="%d" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#555" stroke-dasharray="4 3"/>`+"\n", marginLeft, marginLeft+plotW, sy(r.Y), sy(r.Y))
 			if r.Label != "" {
-				fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" fill="#555">%s</text>`+"\n", marginLeft+plotW-50, sy(r.Y)-3, esc(r.Label))
+				fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" fill="#555">%s</text>`+"\n", marginLeft+plotW-60, sy(r.Y)-3, esc(r.Label))
 			}
 		}
 		for _, m := range c.Marks {

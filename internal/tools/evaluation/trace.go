@@ -122,7 +122,7 @@ func TraceChart(r *ClipResult, an []Annotation, fps float64, passiveThreshold fl
 			series("EAR x2, image-left eye", func(t TraceRow) float64 { return 2 * t.EARLeft }, false),
 			series("EAR x2, image-right eye", func(t TraceRow) float64 { return 2 * t.EARRight }, false)}},
 		{YLabel: "passive log-odds", Series: []Series{
-			series("passive score (frames the API scored)", func(t TraceRow) float64 { return t.Passive }, true)},
+			series("passive (frames the API scored)", func(t TraceRow) float64 { return t.Passive }, true)},
 			Rules: []Rule{{Y: passiveThreshold, Label: "threshold"}}},
 	}
 	for _, a := range an {
