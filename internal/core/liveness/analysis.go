@@ -60,6 +60,12 @@ func sampleFrames(n, limit int) []int {
 
 // analyse measures the frames and judges the challenges.
 func (s *Service) analyse(ctx context.Context, c *capture.Capture, p Parameters, mode, sid string) (*ChallengeResult, *bestFrame, error) {
+	return s.analyseObserved(ctx, c, p, mode, sid, nil)
+}
+
+// analyseObserved is analyse that also hands the observations of the
+// analysed frames to observed (when not nil).
+func (s *Service) analyseObserved(ctx context.Context, c *capture.Capture, p Parameters, mode, sid string, observed *[]challenge.Observation) (*ChallengeResult, *bestFrame, error) {
 	sampled := &capture.Capture{Manifest: c.Manifest}
 	for _, i := range sampleFrames(len(c.Frames), MaxAnalysedFrames) {
 		sampled.Frames = append(sampled.Frames, c.Frames[i])
@@ -104,6 +110,9 @@ func (s *Service) analyse(ctx context.Context, c *capture.Capture, p Parameters,
 		}
 	}
 	res := challenge.Analyze(p.Challenges, obs, cfg)
+	if observed != nil {
+		*observed = obs
+	}
 	out := &ChallengeResult{LivenessStatus: string(res.Status), LivenessMode: mode, NumberOfChallenge: len(p.Challenges),
 		BioSessionID: sid, ServerRandom: p.ServerRandom}
 	if res.Diagnostic != "" {

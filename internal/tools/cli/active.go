@@ -15,8 +15,16 @@ func evalActive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	root := fs.String("root", "", "LFW folder (one sub-folder per identity), e.g. ../shared/data/lfw/lfw-deepfunneled")
 	maxIDs := fs.Int("identities", 400, "identities with 4+ photos to use")
 	asJSON := fs.Bool("json", false, "print JSON")
+	clips := fs.String("clips", "", "instead of --root: folder of real clips (one folder of JPEG frames each), e.g. ../shared/data/active")
+	labels := fs.String("labels", "", "with --clips: the clips' labels.tsv (clip, label, fps, challenges)")
+	annotations := fs.String("annotations", "", "with --clips: move annotations, for clips listed without challenges (default internal/tools/evaluation/testdata/active/annotations.tsv)")
+	trace := fs.String("trace", "", "with --clips: folder to write each clip's trace (TSV and SVG plot)")
+	only := fs.String("only", "", "with --clips: comma-separated clips to run (default all)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *clips != "" {
+		return evalActiveClips(ctx, clipFlags{dir: *clips, labels: *labels, annotations: *annotations, trace: *trace, only: *only, json: *asJSON}, stdout)
 	}
 	if err := required(fs, "root"); err != nil {
 		return err
