@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,30 +11,33 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/config"
+	"github.com/facelambda/facelambda/internal/core/biometric/biometrictest"
 	"github.com/facelambda/facelambda/internal/core/capture"
 	"github.com/facelambda/facelambda/internal/core/challenge"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/internal/core/liveness"
+	"github.com/facelambda/facelambda/internal/testkit"
 )
 
 // Analyse is refused where active liveness is not configured.
 func TestAnalyseNotConfigured(t *testing.T) {
 	_, err := liveness.New(liveness.Deps{}).Analyse(context.Background(), &capture.Capture{}, liveness.Parameters{})
-	var le *liveness.Error
-	require.True(t, errors.As(err, &le), "got %v", err)
-	assert.Equal(t, liveness.Unavailable, le.Kind)
+	var fe *fault.Error
+	require.True(t, errors.As(err, &fe), "got %v", err)
+	assert.Equal(t, fault.CodeNotConfigured, fe.Code)
 }
 
 // Analyse samples a long capture as an attempt does and hands back what it
 // measured on each analysed frame with the result: a still photo asked
 // to turn does not turn.
 func TestAnalyseStillPhoto(t *testing.T) {
-	img, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "faces", "obama.jpg"))
+	img, err := os.ReadFile(testkit.Testdata(t, "faces", "obama.jpg"))
 	require.NoError(t, err)
-	bio, err := app.Service()
-	if err != nil {
-		t.Skip("models not available (layers/):", err)
-	}
-	pas, err := app.LoadLiveness()
+	bio := biometrictest.Real(t)
+	cfg, err := config.Load()
+	require.NoError(t, err)
+	pas, err := app.OpenLiveness(cfg.Models)
 	if err != nil {
 		t.Skip("liveness models not available (layers/):", err)
 	}

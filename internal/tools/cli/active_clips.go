@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/config"
 	"github.com/facelambda/facelambda/internal/core/challenge"
 	"github.com/facelambda/facelambda/internal/core/liveness"
 	"github.com/facelambda/facelambda/internal/tools/evaluation"
@@ -49,19 +50,23 @@ func evalActiveClips(ctx context.Context, f clipFlags, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	pas, err := app.LoadLiveness()
+	cfg, err := config.Load()
 	if err != nil {
 		return err
 	}
-	// The server's active liveness (app.WithActive), with the measures
+	pas, err := app.OpenLiveness(cfg.Models)
+	if err != nil {
+		return err
+	}
+	// The server's active liveness, with the measures
 	// answered; no key is needed outside a session.
 	svc := liveness.New(liveness.Deps{Bio: bio, Passive: pas,
 		Active: &liveness.Active{Challenge: challenge.DefaultConfig(), ExposeChecks: true}})
-	cfg := evaluation.ClipsConfig{Dir: f.dir, Labels: labels, Annotations: an}
+	clips := evaluation.ClipsConfig{Dir: f.dir, Labels: labels, Annotations: an}
 	if f.only != "" {
-		cfg.Only = strings.Split(f.only, ",")
+		clips.Only = strings.Split(f.only, ",")
 	}
-	res, err := evaluation.ActiveClips(ctx, svc, cfg)
+	res, err := evaluation.ActiveClips(ctx, svc, clips)
 	if err != nil {
 		return err
 	}

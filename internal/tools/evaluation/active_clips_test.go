@@ -17,6 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/config"
+	"github.com/facelambda/facelambda/internal/core/biometric/biometrictest"
 	"github.com/facelambda/facelambda/internal/core/capture"
 	"github.com/facelambda/facelambda/internal/core/challenge"
 	"github.com/facelambda/facelambda/internal/core/liveness"
@@ -243,11 +245,10 @@ func TestWriteTraceTSV(t *testing.T) {
 // the API's analysis with the challenges of its annotations.
 func TestActiveClipsEndToEnd(t *testing.T) {
 	root := sharedData(t, "active")
-	bio, err := app.Service()
-	if err != nil {
-		t.Skip("models not available (layers/):", err)
-	}
-	pas, err := app.LoadLiveness()
+	bio := biometrictest.Real(t)
+	cfg, err := config.Load()
+	require.NoError(t, err)
+	pas, err := app.OpenLiveness(cfg.Models)
 	if err != nil {
 		t.Skip("liveness models not available (layers/):", err)
 	}
