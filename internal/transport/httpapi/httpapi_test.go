@@ -32,16 +32,10 @@ import (
 // testKey is the API key do() sends (all scopes, tenant "acme").
 var testKey string
 
-// deps returns the handler dependencies app.Build makes of the embedded
-// store in a temporary folder with every part on the real models (the test
-// is skipped without them), and an API key in testKey.
-func deps(t testing.TB) *httpapi.Deps {
-	t.Helper()
-	return graph(t, app.Everything).Deps
-}
-
-// fakeDeps is deps on the fake face engine (biometrictest): for tests of
-// HTTP behaviour, without ONNX Runtime and without liveness.
+// fakeDeps returns the handler dependencies app.Build makes of the
+// embedded store in a temporary folder, on the fake face engine
+// (biometrictest): for tests of HTTP behaviour, without ONNX Runtime and
+// without liveness; the API key is in testKey.
 func fakeDeps(t testing.TB) *httpapi.Deps {
 	t.Helper()
 	return graph(t, apptest.Fake(app.Everything)).Deps
