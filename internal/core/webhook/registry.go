@@ -5,12 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/facelambda/facelambda/internal/core/envelope"
-	"github.com/facelambda/facelambda/internal/core/events"
 	"github.com/facelambda/facelambda/internal/core/store"
 	"github.com/facelambda/facelambda/internal/core/uid"
 )
@@ -39,60 +36,6 @@ const (
 	maxAuthHeaderValue = 4096
 )
 
-// Webhook is a registration, as the API shows it: never its secrets nor
-// the value of its custom auth header.
-type Webhook struct {
-	ID     string   `json:"webhookId"`
-	URL    string   `json:"url"`
-	Events []string `json:"events"`
-	// AuthHeaderKey names a header sent with every delivery, with the
-	// registered value (kept encrypted, not shown).
-	AuthHeaderKey      string `json:"authHeaderKey,omitempty"`
-	EncryptMessageBody bool   `json:"encryptMessageBody"`
-	AddSignatureHeader bool   `json:"addSignatureHeader"`
-	Enabled            bool   `json:"enabled"`
-	// DisabledReason says why deliveries disabled the webhook (a 410).
-	DisabledReason string    `json:"disabledReason,omitempty"`
-	Created        time.Time `json:"created"`
-	Updated        time.Time `json:"updated"`
-	// PreviousSecretExpires is when the last secret replaced by a
-	// rotation stops signing, while it still does.
-	PreviousSecretExpires *time.Time `json:"previousSecretExpires,omitempty"`
-}
-
-// subscribes reports whether the webhook wants events of type typ.
-func (w Webhook) subscribes(typ string) bool {
-	return typ != events.WebhookTest && (slices.Contains(w.Events, typ) || slices.Contains(w.Events, AllEvents))
-}
-
-// CreateInput is a new registration (POST /v2/webhooks). Nil booleans
-// take their defaults: encryptMessageBody true and addSignatureHeader true
-// (as in seed 003), enabled true.
-type CreateInput struct {
-	URL                string   `json:"url"`
-	Events             []string `json:"events"`
-	AuthHeaderKey      string   `json:"authHeaderKey"`
-	AuthHeaderValue    string   `json:"authHeaderValue"`
-	EncryptMessageBody *bool    `json:"encryptMessageBody"`
-	AddSignatureHeader *bool    `json:"addSignatureHeader"`
-	Enabled            *bool    `json:"enabled"`
-}
-
-// UpdateInput changes a registration (PUT /v2/webhooks/{id}): nil fields
-// are kept. AuthHeaderKey "" removes the custom header. GenerateNewSecret
-// rotates the secret (see Registry.Rotate). Enabled true re-enables a
-// webhook a 410 disabled.
-type UpdateInput struct {
-	URL                *string   `json:"url"`
-	Events             *[]string `json:"events"`
-	AuthHeaderKey      *string   `json:"authHeaderKey"`
-	AuthHeaderValue    *string   `json:"authHeaderValue"`
-	EncryptMessageBody *bool     `json:"encryptMessageBody"`
-	AddSignatureHeader *bool     `json:"addSignatureHeader"`
-	Enabled            *bool     `json:"enabled"`
-	GenerateNewSecret  bool      `json:"generateNewSecret"`
-}
-
 // record is a registration as stored (JSON in a store.Item of kind
 // "webhook"): the Webhook and its sealed secrets.
 type record struct {
@@ -102,37 +45,6 @@ type record struct {
 	// encrypted with AES-256-GCM under a data key wrapped by the
 	// SecretKey, with the tenant and webhook id as additional data.
 	Sealed sealedBox `json:"sealed"`
-}
-
-type sealedBox struct {
-	// Key is the wrapped data key.
-	Key []byte `json:"key"`
-	// Box is nonce || ciphertext || tag.
-	Box []byte `json:"box"`
-}
-
-// sealedSecrets is the plaintext of record.Sealed.
-type sealedSecrets struct {
-	// Secrets are newest first; Expires is zero for the current one.
-	Secrets         []secretEntry `json:"secrets"`
-	AuthHeaderValue string        `json:"authHeaderValue,omitempty"`
-}
-
-type secretEntry struct {
-	Secret  string    `json:"secret"`
-	Created time.Time `json:"created"`
-	Expires time.Time `json:"expires,omitzero"`
-}
-
-// active returns the secrets that sign at now, newest first.
-func (s sealedSecrets) active(now time.Time) []string {
-	var out []string
-	for _, e := range s.Secrets {
-		if e.Expires.IsZero() || now.Before(e.Expires) {
-			out = append(out, e.Secret)
-		}
-	}
-	return out
 }
 
 // Registry stores webhook registrations in store.Items.
@@ -165,74 +77,6 @@ func (r *Registry) now() time.Time {
 }
 
 func newWebhookID() string { return uid.Hex(16) }
-
-// checkEvents validates and deduplicates a subscription list.
-func checkEvents(in []string) ([]string, error) {
-	if len(in) == 0 {
-		return nil, invalid("events is required: a list of event types, or [\"*\"] for all (%s)", strings.Join(events.Types, ", "))
-	}
-	if len(in) > MaxEvents {
-		return nil, invalid("at most %d events", MaxEvents)
-	}
-	out := make([]string, 0, len(in))
-	for _, e := range in {
-		if e != AllEvents && !events.Subscribable(e) {
-			return nil, invalid("unknown event type %q (one of %s, or \"*\")", e, strings.Join(events.Types, ", "))
-		}
-		if !slices.Contains(out, e) {
-			out = append(out, e)
-		}
-	}
-	return out, nil
-}
-
-// reservedHeaders cannot be the custom auth header.
-var reservedHeaders = []string{
-	"content-type", "content-length", "content-encoding", "transfer-encoding", "host",
-	"connection", "keep-alive", "upgrade", "te", "trailer", "expect", "user-agent",
-	HeaderID, HeaderTimestamp, HeaderSignature,
-}
-
-func checkAuthHeader(key, value string) error {
-	if key == "" {
-		if value != "" {
-			return invalid("authHeaderValue without authHeaderKey")
-		}
-		return nil
-	}
-	if value == "" {
-		return invalid("authHeaderKey without authHeaderValue")
-	}
-	if len(key) > maxAuthHeaderKey {
-		return invalid("authHeaderKey longer than %d bytes", maxAuthHeaderKey)
-	}
-	for i := range len(key) {
-		c := key[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return invalid("authHeaderKey is not a header name")
-		}
-	}
-	lk := strings.ToLower(key)
-	if slices.Contains(reservedHeaders, lk) || strings.HasPrefix(lk, "proxy-") || strings.HasPrefix(lk, "webhook-") {
-		return invalid("authHeaderKey %q is reserved", key)
-	}
-	if len(value) > maxAuthHeaderValue {
-		return invalid("authHeaderValue longer than %d bytes", maxAuthHeaderValue)
-	}
-	for i := range len(value) {
-		if c := value[i]; c < ' ' && c != '\t' || c == 0x7f {
-			return invalid("authHeaderValue contains a control character")
-		}
-	}
-	return nil
-}
-
-func boolOr(p *bool, def bool) bool {
-	if p == nil {
-		return def
-	}
-	return *p
-}
 
 // Create registers a webhook and returns it with its secret, which is
 // shown only here (and by rotations).
@@ -473,21 +317,6 @@ func (r *Registry) Update(ctx context.Context, tenant, id string, in UpdateInput
 	return r.view(rec), secret, nil
 }
 
-// rotate makes secret the current one: the previous current secret signs
-// for SecretOverlap more; older ones keep their expiry.
-func (s *sealedSecrets) rotate(secret string, now time.Time) {
-	kept := []secretEntry{{Secret: secret, Created: now}}
-	for _, e := range s.Secrets {
-		if e.Expires.IsZero() {
-			e.Expires = now.Add(SecretOverlap)
-		}
-		if now.Before(e.Expires) && len(kept) < maxSecrets {
-			kept = append(kept, e)
-		}
-	}
-	s.Secrets = kept
-}
-
 // Rotate replaces a webhook's secret with a new one, returned (shown only
 // here); the old one keeps signing, alongside, for SecretOverlap.
 func (r *Registry) Rotate(ctx context.Context, tenant, id string) (Webhook, string, error) {
@@ -514,54 +343,6 @@ func (r *Registry) disable(ctx context.Context, tenant, id, reason string) error
 	rec.DisabledReason = reason
 	rec.Updated = r.now()
 	return r.save(ctx, &rec, nil)
-}
-
-// target is what a delivery needs of a registration.
-type target struct {
-	Webhook
-	callback        bool
-	secrets         []string // active, newest first
-	authHeaderValue string
-}
-
-// target returns the registration of a delivery with its active secrets.
-func (r *Registry) target(ctx context.Context, rec record) (target, error) {
-	sec, err := r.open(ctx, rec)
-	if err != nil {
-		return target{}, err
-	}
-	t := target{Webhook: r.view(rec), secrets: sec.active(r.now()), authHeaderValue: sec.AuthHeaderValue}
-	if len(t.secrets) == 0 {
-		return target{}, fmt.Errorf("webhook %s: no active secret", rec.ID)
-	}
-	return t, nil
-}
-
-// targets returns the targets of an event: the enabled webhooks of the
-// tenant subscribed to its type. Registrations whose secrets cannot be
-// opened (a KMS failure) are returned apart, with the errors, so that they
-// can be retried on their own.
-func (r *Registry) targets(ctx context.Context, tenant, eventType string) ([]target, []record, error) {
-	recs, err := r.list(ctx, tenant)
-	if err != nil {
-		return nil, nil, err
-	}
-	var out []target
-	var failed []record
-	var errs []error
-	for _, rec := range recs {
-		if !rec.Enabled || !rec.subscribes(eventType) {
-			continue
-		}
-		t, err := r.target(ctx, rec)
-		if err != nil {
-			failed = append(failed, rec)
-			errs = append(errs, err)
-			continue
-		}
-		out = append(out, t)
-	}
-	return out, failed, errors.Join(errs...)
 }
 
 // isNotFound reports a missing registration.
