@@ -37,72 +37,15 @@
 package envelope
 
 import (
-	"bytes"
 	"context"
 	"crypto/cipher"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 )
-
-// AAD is what a sealed blob is bound to.
-type AAD struct {
-	Tenant  string
-	ClassID uint64
-	// Purpose names what the plaintext is (e.g. "template", "thumbnail",
-	// "gallery-shard"), so a blob of one kind cannot stand for another.
-	Purpose string
-	// Subject, when not empty, names the record the plaintext belongs to
-	// within the tenant and purpose (a session face: "<session>/<face>"; a
-	// stored object: its key). It is bound by the GCM additional data only,
-	// not by the data key's context, so data keys stay shared across the
-	// subjects of a tenant and purpose (few KMS calls). An empty Subject
-	// adds nothing to the additional data: blobs sealed before the field
-	// existed open as before.
-	Subject string
-}
-
-func (a AAD) check() error {
-	if a.Tenant == "" || a.Purpose == "" {
-		return errors.New("envelope: AAD needs a tenant and a purpose")
-	}
-	if len(a.Tenant) > maxField || len(a.Purpose) > maxField || len(a.Subject) > maxSubject {
-		return fmt.Errorf("envelope: AAD fields longer than %d bytes (subject %d)", maxField, maxSubject)
-	}
-	return nil
-}
-
-// bytes is the canonical encoding of the AAD fields.
-func (a AAD) bytes() []byte {
-	b := []byte(aadLabel)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(a.Tenant)))
-	b = append(b, a.Tenant...)
-	b = binary.BigEndian.AppendUint64(b, a.ClassID)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(a.Purpose)))
-	b = append(b, a.Purpose...)
-	if a.Subject != "" {
-		b = binary.BigEndian.AppendUint16(b, uint16(len(a.Subject)))
-		b = append(b, a.Subject...)
-	}
-	return b
-}
-
-// KeyContext is the encryption context of a data key.
-type KeyContext map[string]string
-
-// keyContext of the AAD: tenant and purpose, and the class id for a key
-// of one seal.
-func (a AAD) keyContext(withClass bool) KeyContext {
-	c := KeyContext{"tenant": a.Tenant, "purpose": a.Purpose}
-	if withClass {
-		c["classId"] = strconv.FormatUint(a.ClassID, 10)
-	}
-	return c
-}
 
 // KeyProvider makes and unwraps data keys. The encryption context is
 // bound to the wrapped key: Decrypt with another context fails (with an
@@ -324,66 +267,6 @@ func (s *Sealer) remember(id [32]byte, aead cipher.AEAD, now time.Time) {
 		}
 		delete(s.cache, victim)
 	}
-}
-
-// header is a parsed blob header.
-type header struct {
-	flags    byte
-	keyID    string
-	wrapped  []byte
-	hdrLen   int
-	nonceEnd int
-}
-
-func parseHeader(b []byte) (header, error) {
-	var h header
-	if len(b) < len(Magic) || !bytes.Equal(b[:len(Magic)], []byte(Magic)) {
-		return h, fmt.Errorf("%w: missing %q signature", ErrMalformed, Magic)
-	}
-	if len(b) < 8 {
-		return h, fmt.Errorf("%w: truncated header", ErrMalformed)
-	}
-	if b[4] != FormatVersion {
-		return h, fmt.Errorf("%w: format version %d (this build reads %d)", ErrMalformed, b[4], FormatVersion)
-	}
-	h.flags = b[5]
-	if h.flags&^flagClass != 0 {
-		return h, fmt.Errorf("%w: unknown flags %#x", ErrMalformed, h.flags)
-	}
-	k := int(binary.BigEndian.Uint16(b[6:]))
-	if k == 0 || k > maxField || len(b) < 8+k+2 {
-		return h, fmt.Errorf("%w: key id of %d bytes", ErrMalformed, k)
-	}
-	h.keyID = string(b[8 : 8+k])
-	w := int(binary.BigEndian.Uint16(b[8+k:]))
-	if w == 0 || w > maxWrapped || len(b) < 10+k+w+nonceLen+tagLen {
-		return h, fmt.Errorf("%w: truncated (wrapped key of %d bytes)", ErrMalformed, w)
-	}
-	h.wrapped = b[10+k : 10+k+w]
-	h.hdrLen = 10 + k + w
-	h.nonceEnd = h.hdrLen + nonceLen
-	return h, nil
-}
-
-// MaxOverhead is the most bytes a sealed blob adds to its plaintext.
-const MaxOverhead = 10 + maxField + maxWrapped + nonceLen + tagLen
-
-// Overhead returns how many bytes a sealed blob adds to its plaintext,
-// read from the blob's header without opening it: head is the blob's
-// start, at least min(len(blob), MaxOverhead) bytes of it.
-func Overhead(head []byte) (int, error) {
-	h, err := parseHeader(head)
-	if err != nil {
-		return 0, err
-	}
-	return h.nonceEnd + tagLen, nil
-}
-
-// KeyID returns the id of the key a blob's data key is wrapped under (for
-// re-wrapping after a key rotation, or diagnostics).
-func KeyID(blob []byte) (string, error) {
-	h, err := parseHeader(blob)
-	return h.keyID, err
 }
 
 // Open decrypts a blob sealed with the same aad. A blob that was altered,
