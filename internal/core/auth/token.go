@@ -133,6 +133,9 @@ func NewTokens(key []byte, now func() time.Time) (*Tokens, error) {
 	return &Tokens{key: slices.Clone(key), now: now}, nil
 }
 
+// WithClock returns the issuer of the same key on clock now.
+func (t *Tokens) WithClock(now func() time.Time) *Tokens { return &Tokens{key: t.key, now: now} }
+
 // Issue returns a token for tenant's bio-session sid living ttl (0:
 // DefaultTokenTTL; at most MaxTokenTTL), usable from origins.
 func (t *Tokens) Issue(tenant, sid string, ttl time.Duration, origins []string) (string, TokenClaims, error) {
