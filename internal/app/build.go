@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +23,7 @@ import (
 	"github.com/facelambda/facelambda/internal/adapters/store/embedded"
 	"github.com/facelambda/facelambda/internal/adapters/store/s3blob"
 	"github.com/facelambda/facelambda/internal/config"
+	"github.com/facelambda/facelambda/internal/core/auth"
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/challenge"
 	"github.com/facelambda/facelambda/internal/core/envelope"
@@ -121,6 +123,9 @@ func Build(ctx context.Context, cfg config.Config, need Need) (_ *Graph, err err
 	}
 	if d.Signer, err = signing.Load(ctx, signing.Source{Secret: cfg.Keys.SigningSecret,
 		Param: cfg.Keys.SigningParam, File: cfg.Keys.SigningKeyFile}); err != nil {
+		return nil, err
+	}
+	if d.Tokens, err = ClientTokens(d.Signer); err != nil {
 		return nil, err
 	}
 	if d.Encoder, err = Encoder(); err != nil {
@@ -342,4 +347,24 @@ func (g *Graph) awsConfig(ctx context.Context) (aws.Config, error) {
 		g.aws = &cfg
 	}
 	return *g.aws, nil
+}
+
+// clientTokenLabel is what the signing key signs to derive the client
+// tokens' HMAC key.
+const clientTokenLabel = "facelambda client-token HMAC key v1"
+
+// ClientTokens is the client-token issuer keyed by the service's signing
+// key: the HMAC key is the SHA-256 of the key's RS256 signature of a fixed
+// label. PKCS #1 v1.5 signatures are deterministic, so every function
+// holding the signing key derives the same key, only the holder of the
+// private key can, and no second secret has to be provisioned; rotating
+// the signing key ends the tokens issued before (they live 10 minutes at
+// most).
+func ClientTokens(s *signing.Signer) (*auth.Tokens, error) {
+	sig, err := s.Sign([]byte(clientTokenLabel))
+	if err != nil {
+		return nil, fmt.Errorf("client-token key: %w", err)
+	}
+	key := sha256.Sum256([]byte(sig))
+	return auth.NewTokens(key[:], nil)
 }

@@ -101,7 +101,11 @@ type CORS struct {
 
 // LocalCORS is the CorsConfiguration of the HttpApi in template.yaml (a
 // test holds them equal): the local server answers CORS as API Gateway
-// does in AWS, where preflights never reach the functions.
+// does in AWS, where preflights never reach the functions. A preflight
+// carries no credentials, so it cannot name a tenant: the origins of a
+// client token's key are enforced on the request itself, in the function
+// (httpapi, withClientTokens), which echoes an allowed origin in
+// Access-Control-Allow-Origin and refuses another with 403 TOKEN_SCOPE.
 var LocalCORS = CORS{
 	AllowOrigins:  []string{"*"},
 	AllowMethods:  []string{"GET", "POST", "DELETE", "PUT"},

@@ -62,6 +62,7 @@ var allScopes = []string{
 var (
 	ErrInvalidTenant = errors.New("invalid tenant id")
 	ErrInvalidScope  = errors.New("invalid scope")
+	ErrInvalidOrigin = errors.New("invalid origin")
 )
 
 // KeyPrefix starts every API key.
@@ -137,6 +138,12 @@ func Hash(plain string) string {
 // to be shown once, with the stored record. name is a label for people
 // ("backend prod"); scopes must be valid names (see ParseScopes).
 func Create(ctx context.Context, ks KeyStore, tenant, name string, scopes []string, now time.Time) (plain string, key store.APIKey, err error) {
+	return CreateWithOrigins(ctx, ks, tenant, name, scopes, nil, now)
+}
+
+// CreateWithOrigins is Create for a key whose client tokens may be used
+// from the web origins given (see ParseOrigins).
+func CreateWithOrigins(ctx context.Context, ks KeyStore, tenant, name string, scopes, origins []string, now time.Time) (plain string, key store.APIKey, err error) {
 	if err := ValidateTenant(tenant); err != nil {
 		return "", store.APIKey{}, fmt.Errorf("auth: create key: %w", err)
 	}
@@ -144,11 +151,17 @@ func Create(ctx context.Context, ks KeyStore, tenant, name string, scopes []stri
 	if err != nil {
 		return "", store.APIKey{}, fmt.Errorf("auth: create key: %w", err)
 	}
+	if origins, err = ParseOrigins(origins); err != nil {
+		return "", store.APIKey{}, fmt.Errorf("auth: create key: %w", err)
+	}
 	plain, err = NewKey()
 	if err != nil {
 		return "", store.APIKey{}, err
 	}
 	key = store.APIKey{Hash: Hash(plain), Tenant: tenant, Name: name, Scopes: scopes, Created: now.UTC()}
+	if len(origins) > 0 {
+		key.Origins = origins
+	}
 	if err := ks.PutAPIKey(ctx, key); err != nil {
 		return "", store.APIKey{}, fmt.Errorf("auth: store key for tenant %q: %w", tenant, err)
 	}
@@ -160,6 +173,10 @@ type Principal struct {
 	Tenant  string
 	KeyName string
 	Scopes  []string
+	// Origins are the key's web origins for client tokens.
+	Origins []string
+	// Token holds the claims when the caller used a client token.
+	Token *TokenClaims
 }
 
 // Has reports whether the principal holds scope, directly or through

@@ -73,7 +73,7 @@ func (a *authenticator) middleware(next http.Handler) http.Handler {
 			}
 			a.cache.put(hash, k)
 		}
-		p := Principal{Tenant: k.Tenant, KeyName: k.Name, Scopes: slices.Clone(k.Scopes)}
+		p := Principal{Tenant: k.Tenant, KeyName: k.Name, Scopes: slices.Clone(k.Scopes), Origins: slices.Clone(k.Origins)}
 		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
 	})
 }

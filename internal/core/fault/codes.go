@@ -18,6 +18,12 @@ const (
 	// Authentication.
 	CodeUnauthenticated = "UNAUTHENTICATED"
 	CodeForbidden       = "FORBIDDEN"
+	// Client tokens (core/auth): malformed or tampered, expired, used
+	// outside their session's liveness routes or origins, replayed.
+	CodeTokenInvalid  = "TOKEN_INVALID"
+	CodeTokenExpired  = "TOKEN_EXPIRED"
+	CodeTokenScope    = "TOKEN_SCOPE"
+	CodeTokenReplayed = "TOKEN_REPLAYED"
 
 	// Images, faces and templates.
 	CodeInvalidImage     = "INVALID_IMAGE"
@@ -57,6 +63,7 @@ var Codes = []string{
 	CodeInvalidRequest, CodeFieldTooLong, CodeUnknownField, CodeDuplicateField, CodeConflictingFields,
 	CodeNotFound, CodeMethodNotAllowed, CodeUnsupportedMedia, CodeRequestTooLarge, CodeConflict,
 	CodeUnauthenticated, CodeForbidden,
+	CodeTokenInvalid, CodeTokenExpired, CodeTokenScope, CodeTokenReplayed,
 	CodeInvalidImage, CodeImageTooLarge, CodeUnsupportedImage, CodeFaceNotFound, CodeMultipleFaces,
 	CodeQualityCheck, CodeInvalidTemplate, CodeTemplateVersion, CodeInvalidSignature, CodeUploadUsed,
 	CodeTemplateNotFound, CodeTemplateOutdated, CodeGalleryExists,

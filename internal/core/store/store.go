@@ -65,6 +65,9 @@ type APIKey struct {
 	Name    string
 	Scopes  []string
 	Created time.Time
+	// Origins are the web origins ("https://shop.example") allowed to use
+	// the client tokens this key issues (empty: only the API's own origin).
+	Origins []string
 }
 
 // Records stores sessions, faces and API keys.

@@ -17,7 +17,9 @@ import (
 )
 
 // keysCreate creates an API key: `keys create --tenant T [--scopes a,b]
-// [--name N] [--store local|aws] [--data .data]`. The new key is printed
+// [--name N] [--origin https://app.example ...] [--store local|aws]
+// [--data .data]`. --origin (repeatable) names a web origin allowed to use
+// the key's client tokens. The new key is printed
 // alone on the last line of output.
 func keysCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	env, err := config.Load()
@@ -28,6 +30,11 @@ func keysCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	tenant := fs.String("tenant", "", "tenant (service provider) id: 1-64 of A-Z a-z 0-9 _ -")
 	scopes := fs.String("scopes", "*", "comma-separated scopes (* for all): "+fmt.Sprint(auth.AllScopes()))
 	name := fs.String("name", "", "a name for the key")
+	var origins []string
+	fs.Func("origin", "a web origin (https://host[:port]) allowed to use the key's client tokens; repeatable", func(v string) error {
+		origins = append(origins, v)
+		return nil
+	})
 	where := fs.String("store", "local", "local (the embedded store under --data) or aws (DynamoDB table $FACELAMBDA_TABLE)")
 	data := fs.String("data", env.Store.DataDir, "local data folder (default $FACELAMBDA_DATA_DIR, else .data)")
 	if err := fs.Parse(args); err != nil {
@@ -66,11 +73,17 @@ func keysCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	default:
 		return fmt.Errorf("keys: --store must be local or aws")
 	}
-	plain, k, err := auth.Create(ctx, ks, *tenant, *name, sc, time.Now())
+	if _, err := auth.ParseOrigins(origins); err != nil {
+		return err
+	}
+	plain, k, err := auth.CreateWithOrigins(ctx, ks, *tenant, *name, sc, origins, time.Now())
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "created key %q for tenant %s with scopes %v (stored as SHA-256 %s...)\n", k.Name, k.Tenant, k.Scopes, k.Hash[:12])
+	if len(k.Origins) > 0 {
+		fmt.Fprintf(stdout, "client tokens of this key may be used from %v\n", k.Origins)
+	}
 	fmt.Fprintln(stdout, plain)
 	return nil
 }

@@ -25,6 +25,8 @@ type Deps struct {
 	// Signers published in the JWKS (the current one first); nil means Signer alone.
 	Signers []*signing.Signer
 	Keys    auth.KeyStore
+	// Tokens issues and verifies session-scoped client tokens (nil: none).
+	Tokens *auth.Tokens
 	// Enroll serves templates of class ids (enroll function).
 	Enroll *enroll.Service
 	// Classes stores templates and galleries (enroll function).

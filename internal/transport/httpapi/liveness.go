@@ -25,6 +25,7 @@ func LivenessHandler(d *Deps) http.Handler {
 	rt.handle("POST", "/v2/bio-sessions/{id}/replay-liveness-metadata", auth.ScopeLiveness, d.billable("liveness-challenge", d.replayLivenessMetadata))
 	rt.handle("GET", "/v2/bio-sessions/{id}/replay-liveness-metadata", auth.ScopeLiveness, d.getReplayStatus)
 	rt.handle("GET", "/v2/bio-sessions/{id}/recording", auth.ScopeLiveness, d.getRecording)
+	rt.handle("POST", "/v2/bio-sessions/{id}/client-token", auth.ScopeLiveness, d.createClientToken)
 	return rt
 }
 

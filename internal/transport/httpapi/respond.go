@@ -82,6 +82,8 @@ type router struct {
 	mux    *http.ServeMux
 	routes []Route
 	auth   func(http.Handler) http.Handler
+	// deps, when set, authenticates client tokens (withClientTokens).
+	deps *Deps
 	// probe, when set, is asked which methods a path has (NotRouted).
 	probe *http.ServeMux
 	gate  *Gate
@@ -94,6 +96,7 @@ func newRouter(d *Deps) *router {
 	}
 	if d != nil && d.Keys != nil {
 		rt.auth = auth.Middleware(d.Keys, WriteError)
+		rt.deps = d
 	}
 	return rt
 }
@@ -109,7 +112,8 @@ func (rt *router) handle(method, path, scope string, h http.HandlerFunc) {
 				WriteError(w, r, fault.New(fault.CodeNotConfigured, "authentication is not configured"))
 			})
 		} else {
-			handler = rt.auth(auth.Require(scope, handler, WriteError))
+			guarded := auth.Require(scope, handler, WriteError)
+			handler = rt.deps.withClientTokens(method, path, rt.auth(guarded), guarded)
 		}
 	}
 	rt.mux.Handle(method+" "+path, handler)

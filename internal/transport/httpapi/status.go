@@ -22,6 +22,10 @@ var statuses = map[string]int{
 
 	fault.CodeUnauthenticated: http.StatusUnauthorized,
 	fault.CodeForbidden:       http.StatusForbidden,
+	fault.CodeTokenInvalid:    http.StatusUnauthorized,
+	fault.CodeTokenExpired:    http.StatusUnauthorized,
+	fault.CodeTokenScope:      http.StatusForbidden,
+	fault.CodeTokenReplayed:   http.StatusConflict,
 
 	fault.CodeInvalidImage:     http.StatusBadRequest,
 	fault.CodeImageTooLarge:    http.StatusRequestEntityTooLarge,

@@ -21,6 +21,7 @@ type apiKeyItem struct {
 	Name    string   `dynamodbav:"name,omitempty"`
 	Scopes  []string `dynamodbav:"scopes,omitempty"`
 	Created int64    `dynamodbav:"created"`
+	Origins []string `dynamodbav:"origins,omitempty"`
 }
 
 // PutAPIKey stores (or replaces) an API key under its hash.
@@ -39,6 +40,7 @@ func (s *Store) PutAPIKey(ctx context.Context, k store.APIKey) error {
 		Name:    k.Name,
 		Scopes:  k.Scopes,
 		Created: k.Created.UnixNano(),
+		Origins: k.Origins,
 	})
 	if err != nil {
 		return fmt.Errorf("put API key: marshal: %w", err)
@@ -78,6 +80,7 @@ func (s *Store) GetAPIKey(ctx context.Context, hash string) (store.APIKey, error
 		Tenant:  it.Tenant,
 		Name:    it.Name,
 		Scopes:  it.Scopes,
+		Origins: it.Origins,
 		Created: fromNanos(it.Created),
 	}, nil
 }

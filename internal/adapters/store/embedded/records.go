@@ -20,6 +20,7 @@ type apiKeyRecord struct {
 	Name    string    `json:"name,omitempty"`
 	Scopes  []string  `json:"scopes,omitempty"`
 	Created time.Time `json:"created"`
+	Origins []string  `json:"origins,omitempty"`
 }
 
 func notFound(what string, ids ...string) error {
@@ -101,6 +102,7 @@ func (s *Store) PutAPIKey(ctx context.Context, k store.APIKey) error {
 			Name:    k.Name,
 			Scopes:  k.Scopes,
 			Created: k.Created.UTC(),
+			Origins: k.Origins,
 		})
 	})
 	if err != nil {
@@ -124,7 +126,7 @@ func (s *Store) GetAPIKey(ctx context.Context, hash string) (store.APIKey, error
 		if err := json.Unmarshal(v, &r); err != nil {
 			return fmt.Errorf("decode API key: %w", err)
 		}
-		out = store.APIKey{Hash: r.Hash, Tenant: r.Tenant, Name: r.Name, Scopes: r.Scopes, Created: r.Created}
+		out = store.APIKey{Hash: r.Hash, Tenant: r.Tenant, Name: r.Name, Scopes: r.Scopes, Created: r.Created, Origins: r.Origins}
 		return nil
 	})
 	if err != nil {

@@ -245,6 +245,7 @@ func testAPIKeys(t *testing.T, s store.Records) {
 			Name:    "ci key",
 			Scopes:  []string{"sessions:write", "faces:read", "admin"},
 			Created: time.Now(),
+			Origins: []string{"https://shop.example", "http://localhost:3000"},
 		}},
 		{"no scopes", store.APIKey{Hash: uid("hash"), Tenant: uid("tenant"), Created: time.Now()}},
 	}
