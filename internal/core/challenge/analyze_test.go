@@ -204,7 +204,49 @@ func TestAnalyze(t *testing.T) {
 			obs: func() []challenge.Observation {
 				c := performing(false, challenge.Blink)
 				for i := range c.obs {
-					c.obs[i].LeftEyeOpen = -1
+					c.obs[i].LeftEyeOpen, c.obs[i].Landmarks = -1, nil
+				}
+				return c.obs
+			},
+			status: challenge.StatusFailed,
+			diag:   "challenge BLINK not performed",
+		},
+		{
+			// The landmarks' eye aspect ratio shows the blink.
+			name:    "blink without the eye model",
+			actions: []challenge.Action{challenge.Blink},
+			obs: func() []challenge.Observation {
+				c := performing(false, challenge.Blink)
+				for i := range c.obs {
+					c.obs[i].LeftEyeOpen, c.obs[i].RightEyeOpen = -1, -1
+				}
+				return c.obs
+			},
+			status: challenge.StatusSuccess,
+		},
+		{
+			// Narrow eyes or glasses: the eye model reads open eyes as
+			// closed throughout; the landmarks decide.
+			name:    "eye model reading open eyes as closed",
+			actions: []challenge.Action{challenge.TurnLeft, challenge.Blink, challenge.TurnRight},
+			obs: func() []challenge.Observation {
+				c := performing(false, challenge.TurnLeft, challenge.Blink, challenge.TurnRight)
+				for i := range c.obs {
+					c.obs[i].LeftEyeOpen, c.obs[i].RightEyeOpen = 0.05, 0.1
+				}
+				return c.obs
+			},
+			status: challenge.StatusSuccess,
+		},
+		{
+			// The eye model reads both eyes wide open while the landmarks
+			// close them: they disagree, so no closed frame.
+			name:    "eye model disagreeing with a closure",
+			actions: []challenge.Action{challenge.Blink},
+			obs: func() []challenge.Observation {
+				c := performing(false, challenge.Blink)
+				for i := range c.obs {
+					c.obs[i].LeftEyeOpen, c.obs[i].RightEyeOpen = 1, 1
 				}
 				return c.obs
 			},

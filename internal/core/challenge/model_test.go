@@ -3,6 +3,7 @@ package challenge_test
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/facelambda/facelambda/internal/core/challenge"
@@ -166,7 +167,7 @@ func (c *capture) frame(t time.Duration, yaw, pitch, eyes float64) challenge.Obs
 		PoseAvailable: true,
 		LeftEyeOpen:   eyes,
 		RightEyeOpen:  eyes,
-		Landmarks:     project(c.model, yaw, pitch),
+		Landmarks:     project(withEyes(c.model, eyes), yaw, pitch),
 		Embedding:     noisy(c.rng, c.person, 0.02),
 		Live:          c.live,
 		Quality:       80,
@@ -227,6 +228,20 @@ func (c *capture) perform(a challenge.Action) *capture {
 		return c.tilt(-25)
 	}
 	return c.blink()
+}
+
+// withEyes returns a copy of the model m with both eyes' lids opened to the
+// fraction eyes of the model's (1 when eyes is outside [0, 1]): the eye
+// aspect ratio follows the eye openness.
+func withEyes(m []vec3, eyes float64) []vec3 {
+	if eyes < 0 || eyes > 1 {
+		eyes = 1
+	}
+	out := slices.Clone(m)
+	for i := 36; i < 48; i++ {
+		out[i].y *= eyes // the eye line is y = 0
+	}
+	return out
 }
 
 // pts makes points from x, y pairs.
