@@ -108,6 +108,10 @@ type Config struct {
 	// from which an eye counts as open, and up to which as closed (closed
 	// also needs the eye model not to read both eyes open).
 	EyeOpenRatio, EyeClosedRatio float64
+	// EyeAgreeRatio is the fraction of the baseline up to which eyes the
+	// eye model reads closed count as closed, for a subject whose open eyes
+	// the model sees (EyeBaseline.ModelAgrees).
+	EyeAgreeRatio float64
 	// StrictOrder fails a capture where a pose action is performed before
 	// its turn.
 	StrictOrder bool
@@ -141,6 +145,7 @@ func DefaultConfig() Config {
 		EyeBaselineQuantile: 0.8,
 		EyeOpenRatio:        0.7,
 		EyeClosedRatio:      0.4,
+		EyeAgreeRatio:       0.8,
 	}
 }
 

@@ -106,40 +106,64 @@ func (c *cues) relativeTo(r Rest) {
 
 // EyeBaseline is the subject's open-eye aspect ratio per eye: the
 // Config.EyeBaselineQuantile of the ratios over the face frames within
-// Config.Turn degrees of the rest pose (at least Config.MinFrames of them;
-// else 0, unknown).
+// Config.Neutral degrees of the rest pose (at least Config.MinFrames of
+// them; else 0, unknown). ModelAgrees is set when the eye model reads both
+// eyes open on at least half of those frames: it sees this subject's open
+// eyes, so its closures can be trusted where the landmarks also narrow.
 type EyeBaseline struct {
 	Left, Right float64
+	ModelAgrees bool
 }
 
 func eyeBaseline(c []cues, cfg Config) EyeBaseline {
 	var l, r []float64
+	modelOpen := 0
 	for i := range c {
-		if c[i].face && c[i].earKnown && c[i].within(cfg, cfg.Turn) {
+		if c[i].face && c[i].earKnown && c[i].within(cfg, cfg.Neutral) {
 			l, r = append(l, c[i].earL), append(r, c[i].earR)
+			if c[i].modelOpen(cfg) {
+				modelOpen++
+			}
 		}
 	}
 	if len(l) < max(cfg.MinFrames, 1) {
 		return EyeBaseline{}
 	}
-	return EyeBaseline{Left: quantile(l, cfg.EyeBaselineQuantile), Right: quantile(r, cfg.EyeBaselineQuantile)}
+	return EyeBaseline{
+		Left:        quantile(l, cfg.EyeBaselineQuantile),
+		Right:       quantile(r, cfg.EyeBaselineQuantile),
+		ModelAgrees: 2*modelOpen >= len(l),
+	}
+}
+
+// modelOpen and modelClosed report whether the eye model reads both eyes
+// open, or both closed.
+func (c cues) modelOpen(cfg Config) bool {
+	return c.eyesKnown && c.modelL >= cfg.EyeOpen && c.modelR >= cfg.EyeOpen
+}
+
+func (c cues) modelClosed(cfg Config) bool {
+	return c.eyesKnown && c.modelL <= cfg.EyeClosed && c.modelR <= cfg.EyeClosed
 }
 
 // judgeEyes sets c's open and closed from the landmark eye aspect ratios
-// relative to the baseline b: open when both eyes' ratios are at least
-// Config.EyeOpenRatio of the baseline, closed when both are at most
-// Config.EyeClosedRatio of it and the eye model does not read both eyes
-// open. The eye model, which reads some open eyes (narrow, behind glasses)
-// as closed, decides alone only without landmarks or baseline.
+// relative to the baseline b. Closed: both eyes' ratios at most
+// Config.EyeClosedRatio of the baseline while the eye model does not read
+// both open, or, when the eye model agrees with the landmarks on this
+// subject (b.ModelAgrees), the model reads both closed and both ratios are
+// at most Config.EyeAgreeRatio (landmarks narrow less than the lids on
+// some faces). Open: not closed, and both ratios at least
+// Config.EyeOpenRatio. The eye model alone decides only without landmarks
+// or baseline.
 func (c *cues) judgeEyes(b EyeBaseline, cfg Config) {
 	if !c.earKnown || !(b.Left > 0) || !(b.Right > 0) {
 		return
 	}
 	l, r := c.earL/b.Left, c.earR/b.Right
-	modelOpen := c.eyesKnown && c.modelL >= cfg.EyeOpen && c.modelR >= cfg.EyeOpen
+	c.closed = (l <= cfg.EyeClosedRatio && r <= cfg.EyeClosedRatio && !c.modelOpen(cfg)) ||
+		(b.ModelAgrees && c.modelClosed(cfg) && l <= cfg.EyeAgreeRatio && r <= cfg.EyeAgreeRatio)
+	c.open = !c.closed && l >= cfg.EyeOpenRatio && r >= cfg.EyeOpenRatio
 	c.eyesKnown = true
-	c.open = l >= cfg.EyeOpenRatio && r >= cfg.EyeOpenRatio
-	c.closed = l <= cfg.EyeClosedRatio && r <= cfg.EyeClosedRatio && !modelOpen
 }
 
 // median of v (sorted in place); v must not be empty.
