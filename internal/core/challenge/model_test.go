@@ -137,6 +137,11 @@ const embedDim = 64
 // subject's landmarks projected from the head model, the embedding the
 // person's vector with a little noise.
 type capture struct {
+	// restYaw and restPitch are added to every frame's pose: the subject's
+	// resting pose off frontal. eyeScale (when > 0) scales every frame's
+	// eye opening in the landmarks: a subject with narrow eyes.
+	restYaw, restPitch, eyeScale float64
+
 	model  []vec3
 	person []float32
 	live   float64
@@ -176,7 +181,15 @@ func (c *capture) frame(t time.Duration, yaw, pitch, eyes float64) challenge.Obs
 
 // add appends a frame one dt after the last.
 func (c *capture) add(yaw, pitch, eyes float64) *capture {
-	c.obs = append(c.obs, c.frame(time.Duration(len(c.obs))*c.dt, yaw, pitch, eyes))
+	o := c.frame(time.Duration(len(c.obs))*c.dt, yaw+c.restYaw, pitch+c.restPitch, eyes)
+	if c.eyeScale > 0 {
+		lids := eyes
+		if lids < 0 || lids > 1 {
+			lids = 1
+		}
+		o.Landmarks = project(withEyes(c.model, lids*c.eyeScale), yaw+c.restYaw, pitch+c.restPitch)
+	}
+	c.obs = append(c.obs, o)
 	return c
 }
 
