@@ -74,13 +74,19 @@ func restPose(c []cues, cfg Config) Rest {
 	if len(yaw) == 0 || cfg.RestFrames <= 0 {
 		return Rest{}
 	}
+	return newRest(cfg, median(yaw), median(pitch), median(gyaw), median(gpitch), len(yaw))
+}
+
+// newRest is the rest at these angles and cues, clamped to the bounds of
+// cfg, measured on n frames.
+func newRest(cfg Config, yaw, pitch, gyaw, gpitch float64, n int) Rest {
 	clamp := func(v, lim float64) float64 { return math.Max(-lim, math.Min(lim, v)) }
 	return Rest{
-		Yaw:    clamp(median(yaw), cfg.RestMaxYaw),
-		Pitch:  clamp(median(pitch), cfg.RestMaxPitch),
-		GYaw:   clamp(median(gyaw), geomYaw(cfg, cfg.RestMaxYaw)),
-		GPitch: clamp(median(gpitch), geomPitch(cfg, cfg.RestMaxPitch)),
-		Frames: len(yaw),
+		Yaw:    clamp(yaw, cfg.RestMaxYaw),
+		Pitch:  clamp(pitch, cfg.RestMaxPitch),
+		GYaw:   clamp(gyaw, geomYaw(cfg, cfg.RestMaxYaw)),
+		GPitch: clamp(gpitch, geomPitch(cfg, cfg.RestMaxPitch)),
+		Frames: n,
 	}
 }
 

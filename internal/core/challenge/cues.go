@@ -243,7 +243,17 @@ func (c cues) offAxis(cfg Config) float64 {
 // = "" whether it faces the camera with the eyes open (when known). For
 // measurement tools.
 func Performs(o Observation, cfg Config, a Action) bool {
+	return PerformsFrom(Observation{Faces: 0}, o, cfg, a)
+}
+
+// PerformsFrom is Performs with the pose measured from the subject's rest
+// shown by the frame rest (as Analyze measures it from the rest pose; an
+// absolute pose when rest shows no face).
+func PerformsFrom(rest, o Observation, cfg Config, a Action) bool {
 	c := measure(&o, cfg)
+	if r := measure(&rest, cfg); r.face && r.geom {
+		c.relativeTo(newRest(cfg, r.yaw, r.pitch, r.gYaw, r.gPitch, 1))
+	}
 	if a == "" {
 		return c.neutral(cfg)
 	}
