@@ -89,6 +89,29 @@ type Config struct {
 	LiveThreshold float64
 	// Timeout is the longest capture (0: no limit).
 	Timeout time.Duration
+	// RestFrames is how many steady face frames, the first of the capture,
+	// give the subject's resting pose (0: poses are absolute). Turns, looks
+	// and the neutral pose are measured from it.
+	RestFrames int
+	// RestSteady is the largest change of yaw and pitch (degrees) between
+	// consecutive face frames for a frame to count as steady.
+	RestSteady float64
+	// RestMaxYaw and RestMaxPitch bound the resting pose (degrees): a
+	// subject at rest further off frontal is taken at these bounds, so a
+	// move must still reach far from frontal.
+	RestMaxYaw, RestMaxPitch float64
+	// EyeBaselineQuantile is the quantile of each eye's landmark aspect
+	// ratio, over the frames within Turn of the rest pose, taken as the
+	// subject's open eye.
+	EyeBaselineQuantile float64
+	// EyeOpenRatio and EyeClosedRatio are the fractions of that baseline
+	// from which an eye counts as open, and up to which as closed (closed
+	// also needs the eye model not to read both eyes open).
+	EyeOpenRatio, EyeClosedRatio float64
+	// EyeAgreeRatio is the fraction of the baseline up to which eyes the
+	// eye model reads closed count as closed, for a subject whose open eyes
+	// the model sees (EyeBaseline.ModelAgrees).
+	EyeAgreeRatio float64
 	// StrictOrder fails a capture where a pose action is performed before
 	// its turn.
 	StrictOrder bool
@@ -114,6 +137,15 @@ func DefaultConfig() Config {
 		PlanarMaxResidual: 0.035,
 		LiveThreshold:     math.Inf(-1),
 		StrictOrder:       true,
+
+		RestFrames:          5,
+		RestSteady:          4,
+		RestMaxYaw:          12,
+		RestMaxPitch:        20,
+		EyeBaselineQuantile: 0.8,
+		EyeOpenRatio:        0.7,
+		EyeClosedRatio:      0.4,
+		EyeAgreeRatio:       0.8,
 	}
 }
 
@@ -192,6 +224,11 @@ type Result struct {
 	LiveFrames int
 	// Duration is the last frame's time minus the first's.
 	Duration time.Duration
+	// Rest is the subject's resting pose the moves were measured from.
+	Rest Rest
+	// Eyes is the subject's open-eye baseline (zero: the eye model alone
+	// judged the eyes).
+	Eyes EyeBaseline
 }
 
 // Analyze judges a capture of the subject performing actions, in order,
@@ -226,6 +263,14 @@ func Analyze(actions []Action, obs []Observation, cfg Config) Result {
 	}
 	if faces == 0 {
 		return res.verdict(StatusError, "no face")
+	}
+	res.Rest = restPose(c, cfg)
+	for i := range c {
+		c[i].relativeTo(res.Rest)
+	}
+	res.Eyes = eyeBaseline(c, cfg)
+	for i := range c {
+		c[i].judgeEyes(res.Eyes, cfg)
 	}
 
 	wrongOrder := runChallenges(actions, c, cfg, res.Steps)

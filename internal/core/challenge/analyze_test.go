@@ -204,7 +204,82 @@ func TestAnalyze(t *testing.T) {
 			obs: func() []challenge.Observation {
 				c := performing(false, challenge.Blink)
 				for i := range c.obs {
-					c.obs[i].LeftEyeOpen = -1
+					c.obs[i].LeftEyeOpen, c.obs[i].Landmarks = -1, nil
+				}
+				return c.obs
+			},
+			status: challenge.StatusFailed,
+			diag:   "challenge BLINK not performed",
+		},
+		{
+			// A look down straight into a turn, with no pause facing the
+			// camera: back on the pitch axis re-arms for the turn.
+			name:    "look down straight into a turn",
+			actions: []challenge.Action{challenge.LookDown, challenge.TurnLeft},
+			obs: func() []challenge.Observation {
+				c := newCapture(false).neutral(3)
+				for _, p := range [][2]float64{{0, -8}, {0, -16}, {0, -25}, {0, -25}, {10, -15}, {20, -6}, {35, 0}, {35, 0}, {20, 0}} {
+					c.add(p[0], p[1], 0.95)
+				}
+				return c.neutral(3).obs
+			},
+			status: challenge.StatusSuccess,
+		},
+		{
+			// Back on the first move's axis re-arms only for another pose
+			// move: a blink still needs a neutral frame first.
+			name:    "look down into a blink while turned",
+			actions: []challenge.Action{challenge.LookDown, challenge.Blink},
+			obs: func() []challenge.Observation {
+				c := newCapture(false).neutral(3)
+				for _, p := range [][3]float64{{0, -16}, {0, -25}, {0, -25}, {15, -5}, {15, 0, 1}, {15, 0, 0.9}, {15, 0, 0.05}, {15, 0, 0.9}} {
+					e := 0.95
+					if p[2] > 0 {
+						e = p[2]
+					}
+					c.add(p[0], p[1], e)
+				}
+				return c.obs
+			},
+			status: challenge.StatusFailed,
+			diag:   "challenge BLINK not performed",
+		},
+		{
+			// The landmarks' eye aspect ratio shows the blink.
+			name:    "blink without the eye model",
+			actions: []challenge.Action{challenge.Blink},
+			obs: func() []challenge.Observation {
+				c := performing(false, challenge.Blink)
+				for i := range c.obs {
+					c.obs[i].LeftEyeOpen, c.obs[i].RightEyeOpen = -1, -1
+				}
+				return c.obs
+			},
+			status: challenge.StatusSuccess,
+		},
+		{
+			// Narrow eyes or glasses: the eye model reads open eyes as
+			// closed throughout; the landmarks decide.
+			name:    "eye model reading open eyes as closed",
+			actions: []challenge.Action{challenge.TurnLeft, challenge.Blink, challenge.TurnRight},
+			obs: func() []challenge.Observation {
+				c := performing(false, challenge.TurnLeft, challenge.Blink, challenge.TurnRight)
+				for i := range c.obs {
+					c.obs[i].LeftEyeOpen, c.obs[i].RightEyeOpen = 0.05, 0.1
+				}
+				return c.obs
+			},
+			status: challenge.StatusSuccess,
+		},
+		{
+			// The eye model reads both eyes wide open while the landmarks
+			// close them: they disagree, so no closed frame.
+			name:    "eye model disagreeing with a closure",
+			actions: []challenge.Action{challenge.Blink},
+			obs: func() []challenge.Observation {
+				c := performing(false, challenge.Blink)
+				for i := range c.obs {
+					c.obs[i].LeftEyeOpen, c.obs[i].RightEyeOpen = 1, 1
 				}
 				return c.obs
 			},

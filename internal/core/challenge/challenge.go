@@ -29,6 +29,13 @@
 //
 // # Challenges
 //
+// Every angle and landmark cue below is measured from the subject's resting
+// pose (Rest: the median of the first RestFrames steady face frames,
+// clamped to RestMaxYaw and RestMaxPitch), not from frontal. Eyes are read
+// from the landmarks' eye aspect ratio against the subject's own open eye
+// (EyeBaseline), the eye model counting only where it agrees (see
+// judgeEyes); without landmarks the eye model decides alone.
+//
 // The frames with a face are read in order. Nothing is recognised before a
 // neutral frame: the subject faces the camera (|yaw| and |pitch| below
 // Config.Neutral) with the eyes open when their state is known. Then:
@@ -40,13 +47,14 @@
 //     GeomPitchZero >= GeomTilt, LookDown the opposite. Without a pose
 //     (PoseAvailable false) the geometry decides alone; without landmarks a
 //     pose action cannot be met.
-//   - Blink is met by a sequence of frames where both eyes are open (>=
-//     EyeOpen), then both closed (<= EyeClosed), then both open again, all
+//   - Blink is met by a sequence of frames where both eyes are open, then
+//     both closed, then both open again, all
 //     while the subject roughly faces the camera (|yaw| and |pitch| below
 //     Turn). A frame with an unknown eye or turned away restarts the sequence.
 //   - After an action is met, the subject must come back to a neutral frame
 //     before the next one can be recognised, so one turn cannot satisfy two
-//     steps.
+//     steps; before another pose action, coming back within Neutral on the
+//     met action's own axis is enough (a look down straight into a turn).
 //   - While waiting for an action, a different pose action clearly performed
 //     (the same agreement test) is a wrong order when StrictOrder is set;
 //     the subject must then come back to neutral. Blinks are never out of

@@ -120,9 +120,13 @@ type cues struct {
 	geom       bool          // the landmark cues are available
 	gYaw       float64       // GeometryYaw
 	gPitch     float64       // GeometryPitch - GeomPitchZero
-	eyesKnown  bool          // both eye probabilities known
+	eyesKnown  bool          // both eyes' openness known
 	open       bool          // both eyes open
 	closed     bool          // both eyes closed
+	modelL     float64       // eye model, left eye
+	modelR     float64       // eye model, right eye
+	earKnown   bool          // the landmark eye aspect ratios are available
+	earL, earR float64       // landmark eye aspect ratios
 }
 
 func measure(o *Observation, cfg Config) cues {
@@ -135,6 +139,8 @@ func measure(o *Observation, cfg Config) cues {
 	c.geom = okY && okP
 	c.gYaw, c.gPitch = gy, gp-cfg.GeomPitchZero
 	l, r := o.LeftEyeOpen, o.RightEyeOpen
+	c.modelL, c.modelR = l, r
+	c.earL, c.earR, c.earKnown = eyeRatios(o.Landmarks)
 	c.eyesKnown = l >= 0 && l <= 1 && r >= 0 && r <= 1
 	c.open = c.eyesKnown && l >= cfg.EyeOpen && r >= cfg.EyeOpen
 	c.closed = c.eyesKnown && l <= cfg.EyeClosed && r <= cfg.EyeClosed
@@ -237,7 +243,17 @@ func (c cues) offAxis(cfg Config) float64 {
 // = "" whether it faces the camera with the eyes open (when known). For
 // measurement tools.
 func Performs(o Observation, cfg Config, a Action) bool {
+	return PerformsFrom(Observation{Faces: 0}, o, cfg, a)
+}
+
+// PerformsFrom is Performs with the pose measured from the subject's rest
+// shown by the frame rest (as Analyze measures it from the rest pose; an
+// absolute pose when rest shows no face).
+func PerformsFrom(rest, o Observation, cfg Config, a Action) bool {
 	c := measure(&o, cfg)
+	if r := measure(&rest, cfg); r.face && r.geom {
+		c.relativeTo(newRest(cfg, r.yaw, r.pitch, r.gYaw, r.gPitch, 1))
+	}
 	if a == "" {
 		return c.neutral(cfg)
 	}

@@ -3,6 +3,7 @@ package challenge_test
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/facelambda/facelambda/internal/core/challenge"
@@ -136,6 +137,11 @@ const embedDim = 64
 // subject's landmarks projected from the head model, the embedding the
 // person's vector with a little noise.
 type capture struct {
+	// restYaw and restPitch are added to every frame's pose: the subject's
+	// resting pose off frontal. eyeScale (when > 0) scales every frame's
+	// eye opening in the landmarks: a subject with narrow eyes.
+	restYaw, restPitch, eyeScale float64
+
 	model  []vec3
 	person []float32
 	live   float64
@@ -166,7 +172,7 @@ func (c *capture) frame(t time.Duration, yaw, pitch, eyes float64) challenge.Obs
 		PoseAvailable: true,
 		LeftEyeOpen:   eyes,
 		RightEyeOpen:  eyes,
-		Landmarks:     project(c.model, yaw, pitch),
+		Landmarks:     project(withEyes(c.model, eyes), yaw, pitch),
 		Embedding:     noisy(c.rng, c.person, 0.02),
 		Live:          c.live,
 		Quality:       80,
@@ -175,7 +181,15 @@ func (c *capture) frame(t time.Duration, yaw, pitch, eyes float64) challenge.Obs
 
 // add appends a frame one dt after the last.
 func (c *capture) add(yaw, pitch, eyes float64) *capture {
-	c.obs = append(c.obs, c.frame(time.Duration(len(c.obs))*c.dt, yaw, pitch, eyes))
+	o := c.frame(time.Duration(len(c.obs))*c.dt, yaw+c.restYaw, pitch+c.restPitch, eyes)
+	if c.eyeScale > 0 {
+		lids := eyes
+		if lids < 0 || lids > 1 {
+			lids = 1
+		}
+		o.Landmarks = project(withEyes(c.model, lids*c.eyeScale), yaw+c.restYaw, pitch+c.restPitch)
+	}
+	c.obs = append(c.obs, o)
 	return c
 }
 
@@ -227,6 +241,20 @@ func (c *capture) perform(a challenge.Action) *capture {
 		return c.tilt(-25)
 	}
 	return c.blink()
+}
+
+// withEyes returns a copy of the model m with both eyes' lids opened to the
+// fraction eyes of the model's (1 when eyes is outside [0, 1]): the eye
+// aspect ratio follows the eye openness.
+func withEyes(m []vec3, eyes float64) []vec3 {
+	if eyes < 0 || eyes > 1 {
+		eyes = 1
+	}
+	out := slices.Clone(m)
+	for i := 36; i < 48; i++ {
+		out[i].y *= eyes // the eye line is y = 0
+	}
+	return out
 }
 
 // pts makes points from x, y pairs.

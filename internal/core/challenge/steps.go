@@ -20,7 +20,7 @@ func runChallenges(actions []Action, c []cues, cfg Config, steps []Step) (wrongO
 			}
 		}
 		if !armed {
-			if !f.neutral(cfg) {
+			if !f.neutral(cfg) && !backFrom(f, cfg, actions, peakStep) {
 				continue
 			}
 			armed, blink, peakStep = true, 0, -1
@@ -57,6 +57,18 @@ func runChallenges(actions []Action, c []cues, cfg Config, steps []Step) (wrongO
 		}
 	}
 	return wrongOrder
+}
+
+// backFrom reports whether the frame shows the head back from the pose
+// action of step k (within Config.Neutral of the rest pose in that
+// action's direction) while another pose action is awaited: a subject may
+// go from a look down straight into a turn without pausing facing the
+// camera, and the next move is still a distinct one.
+func backFrom(f cues, cfg Config, actions []Action, k int) bool {
+	if k < 0 || k+1 >= len(actions) || !actions[k+1].pose() || !f.face || !f.geom {
+		return false
+	}
+	return f.deviation(cfg, actions[k]) < cfg.Neutral
 }
 
 // performsOther reports whether the frame shows a pose action other than

@@ -129,10 +129,12 @@ func activeSequences(svc *biometric.Service, paths []string, cfg challenge.Confi
 	if neutral < 0 {
 		return nil, nil, all
 	}
+	// An action photo must show the move from the neutral photo, as
+	// Analyze measures moves from the subject's rest.
 	shown := map[challenge.Action]int{}
 	for _, a := range []challenge.Action{challenge.TurnLeft, challenge.TurnRight, challenge.LookUp, challenge.LookDown} {
 		for i, p := range photos {
-			if challenge.Performs(p.obs, cfg, a) {
+			if challenge.PerformsFrom(photos[neutral].obs, p.obs, cfg, a) {
 				shown[a] = i
 				break
 			}
