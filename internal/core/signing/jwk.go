@@ -34,10 +34,7 @@ func (s JWKS) Lookup(kid string) (JWK, bool) {
 }
 
 // JWK returns the signer's public key as a JWK (use "sig", alg "RS256").
-func (s *Signer) JWK() JWK {
-	n, e := encodePublic(&s.key.PublicKey)
-	return JWK{Kty: "RSA", Use: "sig", Alg: Alg, Kid: s.kid, N: n, E: e}
-}
+func (s *Signer) JWK() JWK { return s.jwk }
 
 // JWKS returns the JWK Set of the signer's key.
 func (s *Signer) JWKS() JWKS { return JWKSOf(s) }

@@ -92,6 +92,7 @@ type Signer struct {
 	key    *rsa.PrivateKey
 	kid    string
 	header string // base64url of the JWS header
+	jwk    JWK    // the public key, published in every JWKS
 }
 
 type jwsHeader struct {
@@ -118,7 +119,9 @@ func NewSigner(key *rsa.PrivateKey) (*Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing: encode header: %w", err)
 	}
-	return &Signer{key: key, kid: kid, header: b64.EncodeToString(h)}, nil
+	n, e := encodePublic(&key.PublicKey)
+	return &Signer{key: key, kid: kid, header: b64.EncodeToString(h),
+		jwk: JWK{Kty: "RSA", Use: "sig", Alg: Alg, Kid: kid, N: n, E: e}}, nil
 }
 
 // KID returns the key id: the RFC 7638 thumbprint of the public key.

@@ -8,8 +8,9 @@ import (
 )
 
 // sessions is the session, face and match service over the Deps' stores,
-// models, keys and configuration (built per call: Deps may change
-// between calls in tests, and the service holds no state of its own).
+// models, keys and configuration. It is built per call (Deps may change
+// between calls in tests, and the service holds no state of its own); that
+// is cheap, as the signers hold their JWKs ready.
 func (d *Deps) sessions() *session.Service {
 	return &session.Service{Records: d.Records, Blobs: d.Blobs, Bio: d.Bio, Signer: d.Signer, Keys: d.keySet(),
 		Events: d.Events, Callbacks: d.callbackPolicy(), DefaultTTL: d.Config.DefaultTTL, MaxTTL: d.Config.MaxTTL,
