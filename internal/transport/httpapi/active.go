@@ -69,11 +69,11 @@ type (
 	}
 )
 
-func (p *signedParameters) setSignature(sig string)      { p.Signature = sig }
-func (c *signedChallengeResult) setSignature(sig string) { c.Signature = sig }
-func (c *signedChallengeResult) bind(cl *signing.Claims) { c.Claims = cl }
-func (s *signedReplayStatus) setSignature(sig string)    { s.Signature = sig }
-func (s *signedReplayStatus) bind(c *signing.Claims)     { s.Claims = c }
+func (p *signedParameters) SetSignature(sig string)      { p.Signature = sig }
+func (c *signedChallengeResult) SetSignature(sig string) { c.Signature = sig }
+func (c *signedChallengeResult) Bind(cl *signing.Claims) { c.Claims = cl }
+func (s *signedReplayStatus) SetSignature(sig string)    { s.Signature = sig }
+func (s *signedReplayStatus) Bind(c *signing.Claims)     { s.Claims = c }
 
 func (d *Deps) activeReady(w http.ResponseWriter, r *http.Request, svc *liveness.Service) bool {
 	if err := svc.ActiveReady(); err != nil {

@@ -37,8 +37,8 @@ type LivenessResult struct {
 	Signature string `json:"signature,omitempty"`
 }
 
-func (l *LivenessResult) setSignature(sig string) { l.Signature = sig }
-func (l *LivenessResult) bind(c *signing.Claims)  { l.Claims = c }
+func (l *LivenessResult) SetSignature(sig string) { l.Signature = sig }
+func (l *LivenessResult) Bind(c *signing.Claims)  { l.Claims = c }
 
 func (d *Deps) passiveLiveness(w http.ResponseWriter, r *http.Request) {
 	svc := d.LivenessService()

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -177,53 +176,20 @@ func (d *Deps) jwks(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, d.keySet())
 }
 
-// signable is a resource with a signature field.
-type signable interface{ setSignature(string) }
-
-// sign fills the resource's signature: a compact JWS over its JSON without
-// the signature member.
-func (d *Deps) sign(v signable) error {
-	if d.Signer == nil {
-		return nil
-	}
-	v.setSignature("")
-	sig, err := d.Signer.SignResource(v)
-	if err != nil {
-		return fmt.Errorf("sign: %w", err)
-	}
-	v.setSignature(sig)
-	return nil
-}
-
-// decision is a signed result that is bound to what it is about: it
-// carries signing.Claims, set when it is signed.
-type decision interface {
-	signable
-	bind(*signing.Claims)
-}
-
-// signDecision binds v to the request (tenant, X-Request-Id, the time) and
-// to subjects, then signs it. Without a signer nothing is bound or signed.
-func (d *Deps) signDecision(w http.ResponseWriter, r *http.Request, v decision, subjects ...signing.Subject) error {
-	if d.Signer == nil {
-		v.bind(nil)
-		return nil
-	}
-	v.bind(signing.NewClaims(tenant(r), w.Header().Get("X-Request-Id"), d.now(), subjects...))
-	return d.sign(v)
-}
-
-// writeDecision signs a decision (signDecision) and writes it.
-func (d *Deps) writeDecision(w http.ResponseWriter, r *http.Request, status int, v decision, subjects ...signing.Subject) {
-	if err := d.signDecision(w, r, v, subjects...); err != nil {
+// writeDecision binds v to the request (tenant, X-Request-Id, the time)
+// and to subjects, signs it (nothing is bound or signed without a Signer)
+// and writes it.
+func (d *Deps) writeDecision(w http.ResponseWriter, r *http.Request, status int, v signing.Decision, subjects ...signing.Subject) {
+	if err := d.Signer.SignDecision(v, tenant(r), w.Header().Get("X-Request-Id"), d.now(), subjects...); err != nil {
 		WriteError(w, r, fault.Internal("", err))
 		return
 	}
 	writeJSON(w, status, v)
 }
 
-func (d *Deps) writeSigned(w http.ResponseWriter, r *http.Request, status int, v signable) {
-	if err := d.sign(v); err != nil {
+// writeSigned signs v (unsigned without a Signer) and writes it.
+func (d *Deps) writeSigned(w http.ResponseWriter, r *http.Request, status int, v signing.Signable) {
+	if err := d.Signer.SignInto(v); err != nil {
 		WriteError(w, r, fault.Internal("", err))
 		return
 	}
