@@ -92,10 +92,7 @@ func evalIdentify(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	useCache := fs.Bool("cache", true, "reuse embeddings cached under .tools/cache (keyed by encoder, decoder and image path, size and time)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := required(fs, "root"); err != nil {
+	if err := fs.ParseRequired(args, "root"); err != nil {
 		return err
 	}
 	if *cpuprofile != "" {

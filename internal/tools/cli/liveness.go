@@ -24,10 +24,7 @@ func evalLiveness(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	folds := fs.Int("folds", 3, "subject-disjoint folds for the cross-validated rates at the level (0: none; needs a subject column)")
 	workers := fs.Int("workers", 0, "parallel workers (default: one per CPU)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := required(fs, "root", "labels"); err != nil {
+	if err := fs.ParseRequired(args, "root", "labels"); err != nil {
 		return err
 	}
 	level, err := liveness.ParseLevel(*levelName)
@@ -133,10 +130,7 @@ func calibrateLiveness(ctx context.Context, args []string, stdout, stderr io.Wri
 	out := fs.String("out", "", "levels file to write (default: the committed "+liveness.LevelsFile+")")
 	workers := fs.Int("workers", 0, "parallel workers (default: one per CPU)")
 	asJSON := fs.Bool("json", false, "print the calibration as JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := required(fs, "root", "labels"); err != nil {
+	if err := fs.ParseRequired(args, "root", "labels"); err != nil {
 		return err
 	}
 	rows, err := dataset.ReadTSV(*labels)
