@@ -46,11 +46,11 @@ func evalActiveClips(ctx context.Context, f clipFlags, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	bio, err := app.Service()
+	cfg, err := config.Load()
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Load()
+	bio, err := app.NewService(cfg.Models, true)
 	if err != nil {
 		return err
 	}

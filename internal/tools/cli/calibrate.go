@@ -20,10 +20,7 @@ func calibrate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	workers := fs.Int("workers", 0, "parallel workers (default: one per CPU)")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	top := fs.Int("top", 0, "also list the N highest-scoring cross-identity pairs (label-noise check)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := required(fs, "root"); err != nil {
+	if err := fs.ParseRequired(args, "root"); err != nil {
 		return err
 	}
 	svc, err := app.BootstrapService()

@@ -28,10 +28,7 @@ func buildCapture(_ context.Context, args []string, stdout, stderr io.Writer) er
 	fps := fs.Float64("fps", 10, "frames per second (timestamps)")
 	out := fs.String("out", "", "where to write the container (or, with --seal, encryptedMetaData)")
 	seal := fs.Bool("seal", false, "encrypt for the session (replay-liveness-metadata)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := required(fs, "params", "frames", "out"); err != nil {
+	if err := fs.ParseRequired(args, "params", "frames", "out"); err != nil {
 		return err
 	}
 	if !(*fps > 0 && *fps <= 120) {

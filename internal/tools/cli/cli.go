@@ -198,6 +198,15 @@ func (f *flagSet) Parse(args []string) error {
 	}
 }
 
+// ParseRequired parses args (see Parse), then checks that the named flags
+// were given a value (see required).
+func (f *flagSet) ParseRequired(args []string, names ...string) error {
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	return required(f, names...)
+}
+
 func (f *flagSet) usage(w io.Writer) {
 	c := find(f.Name())
 	if c == nil { // not in the tree: the flags alone

@@ -19,10 +19,7 @@ func evalVerify(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	pairsPath := fs.String("pairs", "", "pairs file: imgA imgB same [fold]")
 	workers := fs.Int("workers", 0, "parallel workers (default: one per CPU)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := required(fs, "root", "pairs"); err != nil {
+	if err := fs.ParseRequired(args, "root", "pairs"); err != nil {
 		return err
 	}
 	pairs, err := dataset.ReadPairs(*pairsPath)
@@ -87,10 +84,7 @@ func evalDetect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	labels := fs.String("labels", "", "labels.tsv: path, category, expected_faces (n, >=n, ? or 'n (partial)')")
 	boxes := fs.String("boxes", "", "optional ground-truth boxes TSV (path, left, top, width, height, ignore); default boxes_dlib.tsv beside the labels")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := required(fs, "root", "labels"); err != nil {
+	if err := fs.ParseRequired(args, "root", "labels"); err != nil {
 		return err
 	}
 	rows, err := dataset.ReadTSV(*labels)

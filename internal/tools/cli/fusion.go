@@ -14,10 +14,7 @@ func evalFusion(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	root := fs.String("root", "", "LFW image folder, one sub-folder per identity")
 	enrolN := fs.Int("enrol", 3, "images per template")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := required(fs, "root"); err != nil {
+	if err := fs.ParseRequired(args, "root"); err != nil {
 		return err
 	}
 	svc, err := app.Service()

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 
@@ -92,23 +90,14 @@ func evalIdentify(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	useCache := fs.Bool("cache", true, "reuse embeddings cached under .tools/cache (keyed by encoder, decoder and image path, size and time)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.ParseRequired(args, "root"); err != nil {
 		return err
 	}
-	if err := required(fs, "root"); err != nil {
+	stop, err := startCPUProfile(*cpuprofile)
+	if err != nil {
 		return err
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
+	defer stop()
 	svc, err := app.Service()
 	if err != nil {
 		return err

@@ -23,10 +23,7 @@ func invoke(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	event := fs.String("event", "", "event JSON file (see events/)")
 	timeout := fs.Duration("timeout", 60*time.Second, "invocation timeout")
 	expect := fs.Bool("expect-status", false, "fail unless the HTTP status is the one the event's name gives (name.json: 200, name.415.json: 415)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := required(fs, "event"); err != nil {
+	if err := fs.ParseRequired(args, "event"); err != nil {
 		return err
 	}
 	if *binary == "" {

@@ -37,10 +37,7 @@ func keysCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	})
 	where := fs.String("store", "local", "local (the embedded store under --data) or aws (DynamoDB table $FACELAMBDA_TABLE)")
 	data := fs.String("data", env.Store.DataDir, "local data folder (default $FACELAMBDA_DATA_DIR, else .data)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := required(fs, "tenant"); err != nil {
+	if err := fs.ParseRequired(args, "tenant"); err != nil {
 		return err
 	}
 	sc, err := auth.ParseScopes(*scopes)

@@ -24,26 +24,16 @@ func evalLiveness(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	folds := fs.Int("folds", 3, "subject-disjoint folds for the cross-validated rates at the level (0: none; needs a subject column)")
 	workers := fs.Int("workers", 0, "parallel workers (default: one per CPU)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := required(fs, "root", "labels"); err != nil {
+	if err := fs.ParseRequired(args, "root", "labels"); err != nil {
 		return err
 	}
 	level, err := liveness.ParseLevel(*levelName)
 	if err != nil {
 		return err
 	}
-	rows, err := dataset.ReadTSV(*labels)
+	rows, m, err := openLivenessRows(*labels, stderr, "running %s")
 	if err != nil {
 		return err
-	}
-	m, err := evaluation.OpenLiveness()
-	if err != nil {
-		return err
-	}
-	if len(m.Missing) > 0 {
-		fmt.Fprintf(stderr, "liveness: optional models absent (%s): running %s\n", strings.Join(m.Missing, ", "), m.Detector.Fusion())
 	}
 	cfg := evaluation.LivenessConfig{Root: *root, Rows: rows, Level: level, Compare: *compare, Folds: *folds, Workers: *workers}
 	if *calPath != "" {
@@ -64,6 +54,24 @@ func evalLiveness(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	printLiveness(stdout, res)
 	return nil
+}
+
+// openLivenessRows reads the labels file and opens the liveness models,
+// telling stderr which optional models are absent and, by absent (a format
+// of the fusion run), what is done without them.
+func openLivenessRows(labels string, stderr io.Writer, absent string) ([]map[string]string, *evaluation.LivenessModels, error) {
+	rows, err := dataset.ReadTSV(labels)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := evaluation.OpenLiveness()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(m.Missing) > 0 {
+		fmt.Fprintf(stderr, "liveness: optional models absent (%s): "+absent+"\n", strings.Join(m.Missing, ", "), m.Detector.Fusion())
+	}
+	return rows, m, nil
 }
 
 func printLiveness(w io.Writer, res *evaluation.LivenessResult) {
@@ -133,22 +141,12 @@ func calibrateLiveness(ctx context.Context, args []string, stdout, stderr io.Wri
 	out := fs.String("out", "", "levels file to write (default: the committed "+liveness.LevelsFile+")")
 	workers := fs.Int("workers", 0, "parallel workers (default: one per CPU)")
 	asJSON := fs.Bool("json", false, "print the calibration as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.ParseRequired(args, "root", "labels"); err != nil {
 		return err
 	}
-	if err := required(fs, "root", "labels"); err != nil {
-		return err
-	}
-	rows, err := dataset.ReadTSV(*labels)
+	rows, m, err := openLivenessRows(*labels, stderr, "calibrating %s only")
 	if err != nil {
 		return err
-	}
-	m, err := evaluation.OpenLiveness()
-	if err != nil {
-		return err
-	}
-	if len(m.Missing) > 0 {
-		fmt.Fprintf(stderr, "liveness: optional models absent (%s): calibrating %s only\n", strings.Join(m.Missing, ", "), m.Detector.Fusion())
 	}
 	file, err := evaluation.CalibrateLiveness(ctx, m, *root, *labels, rows, *workers, stderr)
 	if err != nil {

@@ -46,10 +46,7 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	imgA := fs.String("reference", "testdata/faces/obama.jpg", "reference image")
 	imgB := fs.String("candidate", "testdata/faces/obama2.jpg", "candidate image")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := required(fs, "key"); err != nil {
+	if err := fs.ParseRequired(args, "key"); err != nil {
 		return err
 	}
 	a, err := os.ReadFile(*imgA)

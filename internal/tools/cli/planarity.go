@@ -14,10 +14,7 @@ func evalPlanarity(ctx context.Context, args []string, stdout, stderr io.Writer)
 	root := fs.String("root", "", "LFW folder (one sub-folder per identity), e.g. ../shared/data/lfw/lfw-deepfunneled")
 	maxIDs := fs.Int("identities", 400, "identities with 3+ photos to use")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := required(fs, "root"); err != nil {
+	if err := fs.ParseRequired(args, "root"); err != nil {
 		return err
 	}
 	svc, err := app.Service()

@@ -34,10 +34,7 @@ func setupLocal(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	table := fs.String("table", "facelambda-local", "table name")
 	bucket := fs.String("bucket", "facelambda-local", "bucket name")
 	templateKey := fs.String("template-key", ".tools/localaws/template-master.key", "local key file templates are sealed with (the functions' FACELAMBDA_TEMPLATE_KEY_FILE)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := required(fs, "dynamodb", "s3"); err != nil {
+	if err := fs.ParseRequired(args, "dynamodb", "s3"); err != nil {
 		return err
 	}
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}

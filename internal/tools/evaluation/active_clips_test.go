@@ -23,6 +23,7 @@ import (
 	"github.com/facelambda/facelambda/internal/core/challenge"
 	"github.com/facelambda/facelambda/internal/core/liveness"
 	"github.com/facelambda/facelambda/internal/ml/geometry"
+	"github.com/facelambda/facelambda/internal/testkit"
 	"github.com/facelambda/facelambda/internal/tools/evaluation"
 )
 
@@ -244,7 +245,7 @@ func TestWriteTraceTSV(t *testing.T) {
 // TestActiveClipsEndToEnd runs one short real clip (lp_d0: a blink) through
 // the API's analysis with the challenges of its annotations.
 func TestActiveClipsEndToEnd(t *testing.T) {
-	root := sharedData(t, "active")
+	root := testkit.Shared(t, "data", "active")
 	bio := biometrictest.Real(t)
 	cfg, err := config.Load()
 	require.NoError(t, err)

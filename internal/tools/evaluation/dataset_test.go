@@ -15,16 +15,10 @@ import (
 	"github.com/facelambda/facelambda/internal/tools/evaluation"
 )
 
-// sharedData returns ../shared/data, or skips when it is absent.
-func sharedData(t *testing.T, parts ...string) string {
-	t.Helper()
-	return testkit.Shared(t, append([]string{"data"}, parts...)...)
-}
-
 // TestLFWVerification runs the LFW evaluation of docs/accuracy.md on the
 // official pairs and holds the pipeline to the targets.
 func TestLFWVerification(t *testing.T) {
-	root := sharedData(t, "lfw")
+	root := testkit.Shared(t, "data", "lfw")
 	if testing.Short() {
 		t.Skip("LFW evaluation takes a minute or two")
 	}
@@ -42,7 +36,7 @@ func TestLFWVerification(t *testing.T) {
 }
 
 func TestDetectDataset(t *testing.T) {
-	root := sharedData(t, "detection")
+	root := testkit.Shared(t, "data", "detection")
 	rows, err := dataset.ReadTSV(filepath.Join(root, "labels.tsv"))
 	require.NoError(t, err)
 	boxes, err := dataset.ReadTSV(filepath.Join(root, "boxes_dlib.tsv"))
