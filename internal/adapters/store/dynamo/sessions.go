@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -59,24 +60,29 @@ func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 	if err != nil {
 		return fmt.Errorf("create session %s/%s: marshal: %w", sess.Tenant, sess.ID, err)
 	}
-	err = retryConflict(ctx, func() error {
-		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName:           aws.String(s.table),
-			Item:                item,
-			ConditionExpression: aws.String("attribute_not_exists(pk) OR expires <= :now"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":now": num(now.UnixNano()),
-			},
-		})
-		return err
-	})
-	if err != nil {
-		if isConditionFailed(err) {
-			return fmt.Errorf("create session %s/%s: %w", sess.Tenant, sess.ID, store.ErrExists)
-		}
+	if err := s.putUnlessLive(ctx, item, now); err != nil {
 		return fmt.Errorf("create session %s/%s: %w", sess.Tenant, sess.ID, err)
 	}
 	return nil
+}
+
+// putUnlessLive writes item unless an item with its key exists whose
+// expires attribute is after now (store.ErrExists then): one conditional
+// PutItem, so exactly one of racing writers of a live item wins.
+func (s *Store) putUnlessLive(ctx context.Context, item map[string]types.AttributeValue, now time.Time) error {
+	err := retryConflict(ctx, func() error {
+		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName:                 aws.String(s.table),
+			Item:                      item,
+			ConditionExpression:       aws.String("attribute_not_exists(pk) OR expires <= :now"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.UnixNano())},
+		})
+		return err
+	})
+	if isConditionFailed(err) {
+		return store.ErrExists
+	}
+	return err
 }
 
 // GetSession returns a live session.
