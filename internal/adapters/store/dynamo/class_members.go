@@ -47,19 +47,6 @@ func parseMemberSK(sk string) (uint64, error) {
 	return id, nil
 }
 
-// uniqueIDs returns the distinct ids, sorted, or an error for an id 0.
-func uniqueIDs(ids []uint64) ([]uint64, error) {
-	out := slices.Clone(ids)
-	slices.Sort(out)
-	out = slices.Compact(out)
-	if len(out) > 0 {
-		if err := ident.CheckClassID(out[0]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
 // memberOf returns the "member of" items of a class id.
 func (s *Store) memberOf(ctx context.Context, tenant string, classID uint64) ([]memberOfItem, error) {
 	items, err := s.queryAll(ctx, &dynamodb.QueryInput{
@@ -166,7 +153,7 @@ func (s *Store) changeMembers(ctx context.Context, what, tenant, name string, cl
 	if err := checkRead(what, "tenant", tenant, "gallery name", name); err != nil {
 		return store.Gallery{}, err
 	}
-	ids, err := uniqueIDs(classIDs)
+	ids, err := ident.UniqueClassIDs(classIDs)
 	if err != nil {
 		return store.Gallery{}, fmt.Errorf("%s %s/%s: %w", what, tenant, name, err)
 	}

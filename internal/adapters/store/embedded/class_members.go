@@ -6,26 +6,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/facelambda/facelambda/internal/core/store"
 	"github.com/facelambda/facelambda/internal/core/store/ident"
 )
-
-// uniqueIDs returns the distinct ids, sorted, or an error for an id 0.
-func uniqueIDs(ids []uint64) ([]uint64, error) {
-	out := slices.Clone(ids)
-	slices.Sort(out)
-	out = slices.Compact(out)
-	if len(out) > 0 {
-		if err := ident.CheckClassID(out[0]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
 
 // AddMembers adds class ids to a gallery.
 func (s *Store) AddMembers(ctx context.Context, tenant, name string, classIDs []uint64) (store.Gallery, error) {
@@ -41,7 +27,7 @@ func (s *Store) changeMembers(ctx context.Context, what, tenant, name string, cl
 	if err := checkRead(what, "tenant", tenant, "gallery name", name); err != nil {
 		return store.Gallery{}, err
 	}
-	ids, err := uniqueIDs(classIDs)
+	ids, err := ident.UniqueClassIDs(classIDs)
 	if err != nil {
 		return store.Gallery{}, fmt.Errorf("%s %s/%s: %w", what, tenant, name, err)
 	}
