@@ -45,8 +45,8 @@ const DefaultItemsLimit = 1000
 // UTF-8. It returns the limit to use (DefaultItemsLimit when limit is not
 // positive) and whether [from, to) can hold no id at all.
 func ListItemsArgs(tenant, kind, from, to string, limit int) (n int, empty bool, err error) {
-	if err := ident.CheckAll("tenant", tenant, "item kind", kind); err != nil {
-		return 0, false, fmt.Errorf("list items: %w (%w)", ErrNotFound, err)
+	if err := CheckRead("list items", "tenant", tenant, "item kind", kind); err != nil {
+		return 0, false, err
 	}
 	if !utf8.ValidString(from) || !utf8.ValidString(to) {
 		return 0, false, fmt.Errorf("list items %s/%s: %w: range bounds are not UTF-8", tenant, kind, ident.ErrInvalid)

@@ -150,7 +150,7 @@ func (s *Store) RemoveMembers(ctx context.Context, tenant, name string, classIDs
 // ids are members, writes the changes in transactions, and starts over
 // when one of them lost a race.
 func (s *Store) changeMembers(ctx context.Context, what, tenant, name string, classIDs []uint64, add bool) (store.Gallery, error) {
-	if err := checkRead(what, "tenant", tenant, "gallery name", name); err != nil {
+	if err := store.CheckRead(what, "tenant", tenant, "gallery name", name); err != nil {
 		return store.Gallery{}, err
 	}
 	ids, err := ident.UniqueClassIDs(classIDs)
@@ -288,7 +288,7 @@ func (s *Store) members(ctx context.Context, pk string, ids []uint64) (map[uint6
 
 // Members pages through a gallery's class ids in ascending order.
 func (s *Store) Members(ctx context.Context, tenant, name string, after uint64, limit int) ([]uint64, uint64, error) {
-	if err := checkRead("members", "tenant", tenant, "gallery name", name); err != nil {
+	if err := store.CheckRead("members", "tenant", tenant, "gallery name", name); err != nil {
 		return nil, 0, err
 	}
 	if limit <= 0 {
@@ -349,7 +349,7 @@ func (s *Store) Members(ctx context.Context, tenant, name string, after uint64, 
 // those of its "member of" items whose gallery exists as the same
 // incarnation.
 func (s *Store) GalleriesOf(ctx context.Context, tenant string, classID uint64) ([]string, error) {
-	if err := checkClassRead("galleries of", tenant, classID); err != nil {
+	if err := store.CheckClassRead("galleries of", tenant, classID); err != nil {
 		return nil, err
 	}
 	refs, err := s.memberOf(ctx, tenant, classID)

@@ -126,7 +126,7 @@ func (s *Store) PutItem(ctx context.Context, it store.Item) error {
 
 // GetItem returns a live item.
 func (s *Store) GetItem(ctx context.Context, tenant, kind, id string) (store.Item, error) {
-	if err := checkRead("get item", "tenant", tenant, "item kind", kind, "item id", id); err != nil {
+	if err := store.CheckRead("get item", "tenant", tenant, "item kind", kind, "item id", id); err != nil {
 		return store.Item{}, err
 	}
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
@@ -222,7 +222,7 @@ func (s *Store) ListItems(ctx context.Context, tenant, kind, from, to string, li
 // DeleteItem deletes an item (ErrNotFound when it was absent or expired;
 // an expired one is deleted all the same).
 func (s *Store) DeleteItem(ctx context.Context, tenant, kind, id string) error {
-	if err := checkRead("delete item", "tenant", tenant, "item kind", kind, "item id", id); err != nil {
+	if err := store.CheckRead("delete item", "tenant", tenant, "item kind", kind, "item id", id); err != nil {
 		return err
 	}
 	var old map[string]types.AttributeValue

@@ -87,7 +87,7 @@ func (s *Store) putUnlessLive(ctx context.Context, item map[string]types.Attribu
 
 // GetSession returns a live session.
 func (s *Store) GetSession(ctx context.Context, tenant, id string) (store.Session, error) {
-	if err := checkRead("get session", "tenant", tenant, "session id", id); err != nil {
+	if err := store.CheckRead("get session", "tenant", tenant, "session id", id); err != nil {
 		return store.Session{}, err
 	}
 	item, ok, err := s.getSession(ctx, tenant, id)
@@ -148,7 +148,7 @@ func (s *Store) liveSession(ctx context.Context, tenant, id string) (sessionItem
 // UpdateSessionData replaces the session's data attribute when it still
 // holds old, in one conditional update.
 func (s *Store) UpdateSessionData(ctx context.Context, tenant, id string, old, data []byte) error {
-	if err := checkRead("update session", "tenant", tenant, "session id", id); err != nil {
+	if err := store.CheckRead("update session", "tenant", tenant, "session id", id); err != nil {
 		return err
 	}
 	cond := "attribute_exists(pk) AND expires > :now AND "
@@ -193,7 +193,7 @@ func (s *Store) UpdateSessionData(ctx context.Context, tenant, id string, old, d
 // reports store.ErrNotFound when the session was missing or expired, after
 // removing whatever was left of it.
 func (s *Store) DeleteSession(ctx context.Context, tenant, id string) error {
-	if err := checkRead("delete session", "tenant", tenant, "session id", id); err != nil {
+	if err := store.CheckRead("delete session", "tenant", tenant, "session id", id); err != nil {
 		return err
 	}
 	pk := sessionPK(tenant, id)

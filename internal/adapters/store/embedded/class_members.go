@@ -24,7 +24,7 @@ func (s *Store) RemoveMembers(ctx context.Context, tenant, name string, classIDs
 }
 
 func (s *Store) changeMembers(ctx context.Context, what, tenant, name string, classIDs []uint64, add bool) (store.Gallery, error) {
-	if err := checkRead(what, "tenant", tenant, "gallery name", name); err != nil {
+	if err := store.CheckRead(what, "tenant", tenant, "gallery name", name); err != nil {
 		return store.Gallery{}, err
 	}
 	ids, err := ident.UniqueClassIDs(classIDs)
@@ -99,7 +99,7 @@ func changeMembers(tx *bolt.Tx, tenant, name string, ids []uint64, add bool) (*g
 
 // Members pages through a gallery's class ids in ascending order.
 func (s *Store) Members(ctx context.Context, tenant, name string, after uint64, limit int) ([]uint64, uint64, error) {
-	if err := checkRead("members", "tenant", tenant, "gallery name", name); err != nil {
+	if err := store.CheckRead("members", "tenant", tenant, "gallery name", name); err != nil {
 		return nil, 0, err
 	}
 	if limit <= 0 {
@@ -137,7 +137,7 @@ func (s *Store) Members(ctx context.Context, tenant, name string, after uint64, 
 
 // GalleriesOf lists the galleries a class id belongs to, sorted by name.
 func (s *Store) GalleriesOf(ctx context.Context, tenant string, classID uint64) ([]string, error) {
-	if err := checkClassRead("galleries of", tenant, classID); err != nil {
+	if err := store.CheckClassRead("galleries of", tenant, classID); err != nil {
 		return nil, err
 	}
 	var names []string
