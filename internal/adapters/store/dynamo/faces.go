@@ -224,18 +224,7 @@ func (s *Store) DeleteFace(ctx context.Context, tenant, sessionID, faceID string
 	if err := store.CheckRead("delete face", "tenant", tenant, "session id", sessionID, "face id", faceID); err != nil {
 		return err
 	}
-	var old map[string]types.AttributeValue
-	err := retryConflict(ctx, func() error {
-		out, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName:    aws.String(s.table),
-			Key:          key(sessionPK(tenant, sessionID), faceSK(faceID)),
-			ReturnValues: types.ReturnValueAllOld,
-		})
-		if err == nil {
-			old = out.Attributes
-		}
-		return err
-	})
+	old, err := s.deleteOld(ctx, key(sessionPK(tenant, sessionID), faceSK(faceID)))
 	if err != nil {
 		return fmt.Errorf("delete face %s/%s/%s: %w", tenant, sessionID, faceID, err)
 	}

@@ -225,18 +225,7 @@ func (s *Store) DeleteItem(ctx context.Context, tenant, kind, id string) error {
 	if err := store.CheckRead("delete item", "tenant", tenant, "item kind", kind, "item id", id); err != nil {
 		return err
 	}
-	var old map[string]types.AttributeValue
-	err := retryConflict(ctx, func() error {
-		out, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName:    aws.String(s.table),
-			Key:          key(itemsPK(tenant, kind), itemSK(id)),
-			ReturnValues: types.ReturnValueAllOld,
-		})
-		if err == nil {
-			old = out.Attributes
-		}
-		return err
-	})
+	old, err := s.deleteOld(ctx, key(itemsPK(tenant, kind), itemSK(id)))
 	if err != nil {
 		return fmt.Errorf("delete item %s/%s/%s: %w", tenant, kind, id, err)
 	}

@@ -197,18 +197,7 @@ func (s *Store) DeleteSession(ctx context.Context, tenant, id string) error {
 		return err
 	}
 	pk := sessionPK(tenant, id)
-	var old map[string]types.AttributeValue
-	err := retryConflict(ctx, func() error {
-		out, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName:    aws.String(s.table),
-			Key:          key(pk, skSession),
-			ReturnValues: types.ReturnValueAllOld,
-		})
-		if err == nil {
-			old = out.Attributes
-		}
-		return err
-	})
+	old, err := s.deleteOld(ctx, key(pk, skSession))
 	if err != nil {
 		return fmt.Errorf("delete session %s/%s: %w", tenant, id, err)
 	}
