@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
+	"unicode/utf8"
+
+	"github.com/facelambda/facelambda/internal/core/store/ident"
 )
 
 // Item is a small JSON document of a tenant, addressed by kind and id
@@ -30,4 +34,25 @@ type Items interface {
 	ListItems(ctx context.Context, tenant, kind, from, to string, limit int) ([]Item, error)
 	// DeleteItem removes an item (ErrNotFound when absent).
 	DeleteItem(ctx context.Context, tenant, kind, id string) error
+}
+
+// DefaultItemsLimit is ListItems' limit when the one given is not
+// positive.
+const DefaultItemsLimit = 1000
+
+// ListItemsArgs checks the arguments of Items.ListItems for the adapters:
+// invalid identifiers name no item (ErrNotFound), range bounds must be
+// UTF-8. It returns the limit to use (DefaultItemsLimit when limit is not
+// positive) and whether [from, to) can hold no id at all.
+func ListItemsArgs(tenant, kind, from, to string, limit int) (n int, empty bool, err error) {
+	if err := CheckRead("list items", "tenant", tenant, "item kind", kind); err != nil {
+		return 0, false, err
+	}
+	if !utf8.ValidString(from) || !utf8.ValidString(to) {
+		return 0, false, fmt.Errorf("list items %s/%s: %w: range bounds are not UTF-8", tenant, kind, ident.ErrInvalid)
+	}
+	if limit <= 0 {
+		limit = DefaultItemsLimit
+	}
+	return limit, to != "" && to <= from, nil
 }

@@ -57,7 +57,7 @@ func (s *Store) PutAPIKey(ctx context.Context, k store.APIKey) error {
 
 // GetAPIKey returns the API key of a hash.
 func (s *Store) GetAPIKey(ctx context.Context, hash string) (store.APIKey, error) {
-	if err := checkRead("get API key", "API key hash", hash); err != nil {
+	if err := store.CheckRead("get API key", "API key hash", hash); err != nil {
 		return store.APIKey{}, err
 	}
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{

@@ -5,11 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/facelambda/facelambda/internal/core/store"
 	"github.com/facelambda/facelambda/internal/core/store/ident"
 )
 
@@ -27,31 +22,13 @@ const (
 // Claim records a one-time claim of name for tenant with a conditional
 // put: exactly one caller gets it while it lives.
 func (s *Store) Claim(ctx context.Context, tenant, name string, expires time.Time) error {
-	if err := ident.Check("tenant", tenant); err != nil {
-		return fmt.Errorf("claim: %w", err)
-	}
-	if err := ident.CheckKey(name); err != nil {
-		return fmt.Errorf("claim: %w", err)
-	}
-	if expires.IsZero() {
-		return fmt.Errorf("claim %s/%s: %w: no expiry", tenant, name, ident.ErrInvalid)
+	if err := ident.CheckClaim(tenant, name, expires); err != nil {
+		return fmt.Errorf("claim %s/%s: %w", tenant, name, err)
 	}
 	item := key(pkTenant+tenant+pkClaim+name, skClaim)
 	item["expires"] = num(expires.UnixNano())
 	item[attrExpiresAt] = num(ttlSeconds(expires))
-	err := retryConflict(ctx, func() error {
-		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName:                 aws.String(s.table),
-			Item:                      item,
-			ConditionExpression:       aws.String("attribute_not_exists(pk) OR expires <= :now"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(s.now().UnixNano())},
-		})
-		return err
-	})
-	if isConditionFailed(err) {
-		return fmt.Errorf("claim %s/%s: %w", tenant, name, store.ErrExists)
-	}
-	if err != nil {
+	if err := s.putUnlessLive(ctx, item, s.now()); err != nil {
 		return fmt.Errorf("claim %s/%s: %w", tenant, name, err)
 	}
 	return nil

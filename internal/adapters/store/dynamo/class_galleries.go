@@ -164,7 +164,7 @@ func (s *Store) readGallery(ctx context.Context, tenant, name string) (galleryIt
 
 // GetGallery returns a gallery.
 func (s *Store) GetGallery(ctx context.Context, tenant, name string) (store.Gallery, error) {
-	if err := checkRead("get gallery", "tenant", tenant, "gallery name", name); err != nil {
+	if err := store.CheckRead("get gallery", "tenant", tenant, "gallery name", name); err != nil {
 		return store.Gallery{}, err
 	}
 	it, ok, err := s.getGallery(ctx, tenant, name)
@@ -179,7 +179,7 @@ func (s *Store) GetGallery(ctx context.Context, tenant, name string) (store.Gall
 
 // ListGalleries returns the tenant's galleries, sorted by name.
 func (s *Store) ListGalleries(ctx context.Context, tenant string) ([]store.Gallery, error) {
-	if err := checkRead("list galleries", "tenant", tenant); err != nil {
+	if err := store.CheckRead("list galleries", "tenant", tenant); err != nil {
 		return nil, err
 	}
 	items, err := s.queryAll(ctx, &dynamodb.QueryInput{
@@ -210,7 +210,7 @@ func (s *Store) ListGalleries(ctx context.Context, tenant string) ([]store.Galle
 // DeleteGallery turns the gallery item into a tombstone (one version up,
 // without incarnation), then deletes its memberships.
 func (s *Store) DeleteGallery(ctx context.Context, tenant, name string) error {
-	if err := checkRead("delete gallery", "tenant", tenant, "gallery name", name); err != nil {
+	if err := store.CheckRead("delete gallery", "tenant", tenant, "gallery name", name); err != nil {
 		return err
 	}
 	var old map[string]types.AttributeValue

@@ -47,19 +47,6 @@ func parseMemberSK(sk string) (uint64, error) {
 	return id, nil
 }
 
-// uniqueIDs returns the distinct ids, sorted, or an error for an id 0.
-func uniqueIDs(ids []uint64) ([]uint64, error) {
-	out := slices.Clone(ids)
-	slices.Sort(out)
-	out = slices.Compact(out)
-	if len(out) > 0 {
-		if err := ident.CheckClassID(out[0]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
 // memberOf returns the "member of" items of a class id.
 func (s *Store) memberOf(ctx context.Context, tenant string, classID uint64) ([]memberOfItem, error) {
 	items, err := s.queryAll(ctx, &dynamodb.QueryInput{
@@ -163,10 +150,10 @@ func (s *Store) RemoveMembers(ctx context.Context, tenant, name string, classIDs
 // ids are members, writes the changes in transactions, and starts over
 // when one of them lost a race.
 func (s *Store) changeMembers(ctx context.Context, what, tenant, name string, classIDs []uint64, add bool) (store.Gallery, error) {
-	if err := checkRead(what, "tenant", tenant, "gallery name", name); err != nil {
+	if err := store.CheckRead(what, "tenant", tenant, "gallery name", name); err != nil {
 		return store.Gallery{}, err
 	}
-	ids, err := uniqueIDs(classIDs)
+	ids, err := ident.UniqueClassIDs(classIDs)
 	if err != nil {
 		return store.Gallery{}, fmt.Errorf("%s %s/%s: %w", what, tenant, name, err)
 	}
@@ -301,7 +288,7 @@ func (s *Store) members(ctx context.Context, pk string, ids []uint64) (map[uint6
 
 // Members pages through a gallery's class ids in ascending order.
 func (s *Store) Members(ctx context.Context, tenant, name string, after uint64, limit int) ([]uint64, uint64, error) {
-	if err := checkRead("members", "tenant", tenant, "gallery name", name); err != nil {
+	if err := store.CheckRead("members", "tenant", tenant, "gallery name", name); err != nil {
 		return nil, 0, err
 	}
 	if limit <= 0 {
@@ -362,7 +349,7 @@ func (s *Store) Members(ctx context.Context, tenant, name string, after uint64, 
 // those of its "member of" items whose gallery exists as the same
 // incarnation.
 func (s *Store) GalleriesOf(ctx context.Context, tenant string, classID uint64) ([]string, error) {
-	if err := checkClassRead("galleries of", tenant, classID); err != nil {
+	if err := store.CheckClassRead("galleries of", tenant, classID); err != nil {
 		return nil, err
 	}
 	refs, err := s.memberOf(ctx, tenant, classID)

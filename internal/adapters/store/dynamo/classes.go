@@ -154,21 +154,9 @@ func (it classItem) class() store.Class {
 	}
 }
 
-// checkClassRead validates the identifiers of a read of a class: invalid
-// ones name no class.
-func checkClassRead(what, tenant string, id uint64) error {
-	if err := checkRead(what, "tenant", tenant); err != nil {
-		return err
-	}
-	if err := ident.CheckClassID(id); err != nil {
-		return fmt.Errorf("%s: %w (%w)", what, store.ErrNotFound, err)
-	}
-	return nil
-}
-
 // GetClass returns a class.
 func (s *Store) GetClass(ctx context.Context, tenant string, classID uint64) (store.Class, error) {
-	if err := checkClassRead("get class", tenant, classID); err != nil {
+	if err := store.CheckClassRead("get class", tenant, classID); err != nil {
 		return store.Class{}, err
 	}
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
@@ -343,7 +331,7 @@ func (s *Store) wroteClass(ctx context.Context, k map[string]types.AttributeValu
 // membership of the class id (even when the class item was absent: ids
 // need not be enrolled).
 func (s *Store) DeleteClass(ctx context.Context, tenant string, classID uint64) (store.Class, error) {
-	if err := checkClassRead("delete class", tenant, classID); err != nil {
+	if err := store.CheckClassRead("delete class", tenant, classID); err != nil {
 		return store.Class{}, err
 	}
 	pk := classPK(tenant, classID)

@@ -44,7 +44,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/facelambda/facelambda/internal/core/store"
-	"github.com/facelambda/facelambda/internal/core/store/ident"
 )
 
 // Attribute names.
@@ -120,15 +119,6 @@ func (s *Store) now() time.Time {
 // notFound wraps store.ErrNotFound with what was looked for.
 func notFound(what string, ids ...string) error {
 	return fmt.Errorf("%s %s: %w", what, strings.Join(ids, "/"), store.ErrNotFound)
-}
-
-// checkRead validates identifiers of a read: an invalid one names no
-// record, so it is reported as not found.
-func checkRead(what string, kindValue ...string) error {
-	if err := ident.CheckAll(kindValue...); err != nil {
-		return fmt.Errorf("%s: %w (%w)", what, store.ErrNotFound, err)
-	}
-	return nil
 }
 
 // live reports whether an item expiring at expires (unix nanoseconds) is

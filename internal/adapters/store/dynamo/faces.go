@@ -129,7 +129,7 @@ func (s *Store) PutFace(ctx context.Context, f store.Face) (store.Face, error) {
 
 // GetFace returns a live face of a live session.
 func (s *Store) GetFace(ctx context.Context, tenant, sessionID, faceID string) (store.Face, error) {
-	if err := checkRead("get face", "tenant", tenant, "session id", sessionID, "face id", faceID); err != nil {
+	if err := store.CheckRead("get face", "tenant", tenant, "session id", sessionID, "face id", faceID); err != nil {
 		return store.Face{}, err
 	}
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
@@ -161,7 +161,7 @@ func (s *Store) GetFace(ctx context.Context, tenant, sessionID, faceID string) (
 
 // ListFaces returns the live faces of a live session, oldest first.
 func (s *Store) ListFaces(ctx context.Context, tenant, sessionID string) ([]store.Face, error) {
-	if err := checkRead("list faces", "tenant", tenant, "session id", sessionID); err != nil {
+	if err := store.CheckRead("list faces", "tenant", tenant, "session id", sessionID); err != nil {
 		return nil, err
 	}
 	items, err := s.queryFaces(ctx, sessionPK(tenant, sessionID), false)
@@ -221,21 +221,10 @@ func (s *Store) queryFaces(ctx context.Context, pk string, keysOnly bool) ([]map
 
 // DeleteFace deletes a live face.
 func (s *Store) DeleteFace(ctx context.Context, tenant, sessionID, faceID string) error {
-	if err := checkRead("delete face", "tenant", tenant, "session id", sessionID, "face id", faceID); err != nil {
+	if err := store.CheckRead("delete face", "tenant", tenant, "session id", sessionID, "face id", faceID); err != nil {
 		return err
 	}
-	var old map[string]types.AttributeValue
-	err := retryConflict(ctx, func() error {
-		out, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName:    aws.String(s.table),
-			Key:          key(sessionPK(tenant, sessionID), faceSK(faceID)),
-			ReturnValues: types.ReturnValueAllOld,
-		})
-		if err == nil {
-			old = out.Attributes
-		}
-		return err
-	})
+	old, err := s.deleteOld(ctx, key(sessionPK(tenant, sessionID), faceSK(faceID)))
 	if err != nil {
 		return fmt.Errorf("delete face %s/%s/%s: %w", tenant, sessionID, faceID, err)
 	}
@@ -255,7 +244,7 @@ func (s *Store) DeleteFace(ctx context.Context, tenant, sessionID, faceID string
 // DeleteFaces deletes every face of a live session and returns how many
 // were live. Faces put concurrently may survive: the session is live.
 func (s *Store) DeleteFaces(ctx context.Context, tenant, sessionID string) (int, error) {
-	if err := checkRead("delete faces", "tenant", tenant, "session id", sessionID); err != nil {
+	if err := store.CheckRead("delete faces", "tenant", tenant, "session id", sessionID); err != nil {
 		return 0, err
 	}
 	pk := sessionPK(tenant, sessionID)

@@ -26,7 +26,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -45,9 +44,6 @@ const (
 	// item limit (400 KB) less room for keys and attributes. The embedded
 	// store refuses the same.
 	maxItemData = 380 << 10
-	// defaultItemsLimit is ListItems' limit when the one given is not
-	// positive.
-	defaultItemsLimit = 1000
 )
 
 var _ store.Items = (*Store)(nil)
@@ -130,7 +126,7 @@ func (s *Store) PutItem(ctx context.Context, it store.Item) error {
 
 // GetItem returns a live item.
 func (s *Store) GetItem(ctx context.Context, tenant, kind, id string) (store.Item, error) {
-	if err := checkRead("get item", "tenant", tenant, "item kind", kind, "item id", id); err != nil {
+	if err := store.CheckRead("get item", "tenant", tenant, "item kind", kind, "item id", id); err != nil {
 		return store.Item{}, err
 	}
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
@@ -158,17 +154,12 @@ func (s *Store) GetItem(ctx context.Context, tenant, kind, id string) (store.Ite
 // ("" for an unbounded end), ascending by id (bytewise), at most limit
 // (1,000 when limit is not positive).
 func (s *Store) ListItems(ctx context.Context, tenant, kind, from, to string, limit int) ([]store.Item, error) {
-	if err := checkRead("list items", "tenant", tenant, "item kind", kind); err != nil {
+	limit, empty, err := store.ListItemsArgs(tenant, kind, from, to, limit)
+	if err != nil {
 		return nil, err
 	}
-	if !utf8.ValidString(from) || !utf8.ValidString(to) {
-		return nil, fmt.Errorf("list items %s/%s: %w: range bounds are not UTF-8", tenant, kind, ident.ErrInvalid)
-	}
-	if limit <= 0 {
-		limit = defaultItemsLimit
-	}
 	out := []store.Item{}
-	if to != "" && to <= from {
+	if empty {
 		return out, nil
 	}
 	values := map[string]types.AttributeValue{
@@ -231,21 +222,10 @@ func (s *Store) ListItems(ctx context.Context, tenant, kind, from, to string, li
 // DeleteItem deletes an item (ErrNotFound when it was absent or expired;
 // an expired one is deleted all the same).
 func (s *Store) DeleteItem(ctx context.Context, tenant, kind, id string) error {
-	if err := checkRead("delete item", "tenant", tenant, "item kind", kind, "item id", id); err != nil {
+	if err := store.CheckRead("delete item", "tenant", tenant, "item kind", kind, "item id", id); err != nil {
 		return err
 	}
-	var old map[string]types.AttributeValue
-	err := retryConflict(ctx, func() error {
-		out, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName:    aws.String(s.table),
-			Key:          key(itemsPK(tenant, kind), itemSK(id)),
-			ReturnValues: types.ReturnValueAllOld,
-		})
-		if err == nil {
-			old = out.Attributes
-		}
-		return err
-	})
+	old, err := s.deleteOld(ctx, key(itemsPK(tenant, kind), itemSK(id)))
 	if err != nil {
 		return fmt.Errorf("delete item %s/%s/%s: %w", tenant, kind, id, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -94,3 +95,21 @@ func canceledAt(err error, i int, code string) bool {
 }
 
 const conditionFailed = "ConditionalCheckFailed"
+
+// deleteOld deletes the item under k, retrying transaction conflicts, and
+// returns its attributes (nil when there was no item).
+func (s *Store) deleteOld(ctx context.Context, k map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	var old map[string]types.AttributeValue
+	err := retryConflict(ctx, func() error {
+		out, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName:    aws.String(s.table),
+			Key:          k,
+			ReturnValues: types.ReturnValueAllOld,
+		})
+		if err == nil {
+			old = out.Attributes
+		}
+		return err
+	})
+	return old, err
+}

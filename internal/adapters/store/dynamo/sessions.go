@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -59,29 +60,34 @@ func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 	if err != nil {
 		return fmt.Errorf("create session %s/%s: marshal: %w", sess.Tenant, sess.ID, err)
 	}
-	err = retryConflict(ctx, func() error {
-		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName:           aws.String(s.table),
-			Item:                item,
-			ConditionExpression: aws.String("attribute_not_exists(pk) OR expires <= :now"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":now": num(now.UnixNano()),
-			},
-		})
-		return err
-	})
-	if err != nil {
-		if isConditionFailed(err) {
-			return fmt.Errorf("create session %s/%s: %w", sess.Tenant, sess.ID, store.ErrExists)
-		}
+	if err := s.putUnlessLive(ctx, item, now); err != nil {
 		return fmt.Errorf("create session %s/%s: %w", sess.Tenant, sess.ID, err)
 	}
 	return nil
 }
 
+// putUnlessLive writes item unless an item with its key exists whose
+// expires attribute is after now (store.ErrExists then): one conditional
+// PutItem, so exactly one of racing writers of a live item wins.
+func (s *Store) putUnlessLive(ctx context.Context, item map[string]types.AttributeValue, now time.Time) error {
+	err := retryConflict(ctx, func() error {
+		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName:                 aws.String(s.table),
+			Item:                      item,
+			ConditionExpression:       aws.String("attribute_not_exists(pk) OR expires <= :now"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.UnixNano())},
+		})
+		return err
+	})
+	if isConditionFailed(err) {
+		return store.ErrExists
+	}
+	return err
+}
+
 // GetSession returns a live session.
 func (s *Store) GetSession(ctx context.Context, tenant, id string) (store.Session, error) {
-	if err := checkRead("get session", "tenant", tenant, "session id", id); err != nil {
+	if err := store.CheckRead("get session", "tenant", tenant, "session id", id); err != nil {
 		return store.Session{}, err
 	}
 	item, ok, err := s.getSession(ctx, tenant, id)
@@ -142,7 +148,7 @@ func (s *Store) liveSession(ctx context.Context, tenant, id string) (sessionItem
 // UpdateSessionData replaces the session's data attribute when it still
 // holds old, in one conditional update.
 func (s *Store) UpdateSessionData(ctx context.Context, tenant, id string, old, data []byte) error {
-	if err := checkRead("update session", "tenant", tenant, "session id", id); err != nil {
+	if err := store.CheckRead("update session", "tenant", tenant, "session id", id); err != nil {
 		return err
 	}
 	cond := "attribute_exists(pk) AND expires > :now AND "
@@ -187,22 +193,11 @@ func (s *Store) UpdateSessionData(ctx context.Context, tenant, id string, old, d
 // reports store.ErrNotFound when the session was missing or expired, after
 // removing whatever was left of it.
 func (s *Store) DeleteSession(ctx context.Context, tenant, id string) error {
-	if err := checkRead("delete session", "tenant", tenant, "session id", id); err != nil {
+	if err := store.CheckRead("delete session", "tenant", tenant, "session id", id); err != nil {
 		return err
 	}
 	pk := sessionPK(tenant, id)
-	var old map[string]types.AttributeValue
-	err := retryConflict(ctx, func() error {
-		out, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName:    aws.String(s.table),
-			Key:          key(pk, skSession),
-			ReturnValues: types.ReturnValueAllOld,
-		})
-		if err == nil {
-			old = out.Attributes
-		}
-		return err
-	})
+	old, err := s.deleteOld(ctx, key(pk, skSession))
 	if err != nil {
 		return fmt.Errorf("delete session %s/%s: %w", tenant, id, err)
 	}

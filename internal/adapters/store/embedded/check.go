@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -147,7 +146,7 @@ func (s *Store) rewriteIfNeeded(ctx context.Context, key string) (repaired, rese
 	}
 	if !legacy {
 		// Most files are fine: look at their header only.
-		head, err := readHead(s.blobPath(key), len(blobMagic)+1+binary.MaxVarintLen64+maxContentType)
+		head, err := readHead(s.blobPath(key), maxBlobHeader)
 		if err != nil {
 			return false, false, err
 		}

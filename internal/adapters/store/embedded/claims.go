@@ -23,14 +23,8 @@ type claimRecord struct {
 // Claim records a one-time claim of name for tenant: one transaction reads
 // and writes it, so exactly one caller gets it while it lives.
 func (s *Store) Claim(ctx context.Context, tenant, name string, expires time.Time) error {
-	if err := ident.Check("tenant", tenant); err != nil {
-		return fmt.Errorf("claim: %w", err)
-	}
-	if err := ident.CheckKey(name); err != nil {
-		return fmt.Errorf("claim: %w", err)
-	}
-	if expires.IsZero() {
-		return fmt.Errorf("claim %s/%s: %w: no expiry", tenant, name, ident.ErrInvalid)
+	if err := ident.CheckClaim(tenant, name, expires); err != nil {
+		return fmt.Errorf("claim %s/%s: %w", tenant, name, err)
 	}
 	k := appendPart(appendPart(nil, tenant), name)
 	err := s.update(ctx, func(tx *bolt.Tx) error {

@@ -98,7 +98,7 @@ func (s *Store) CreateGallery(ctx context.Context, g store.Gallery) error {
 
 // GetGallery returns a gallery.
 func (s *Store) GetGallery(ctx context.Context, tenant, name string) (store.Gallery, error) {
-	if err := checkRead("get gallery", "tenant", tenant, "gallery name", name); err != nil {
+	if err := store.CheckRead("get gallery", "tenant", tenant, "gallery name", name); err != nil {
 		return store.Gallery{}, err
 	}
 	var out store.Gallery
@@ -121,7 +121,7 @@ func (s *Store) GetGallery(ctx context.Context, tenant, name string) (store.Gall
 
 // ListGalleries returns the tenant's galleries, sorted by name.
 func (s *Store) ListGalleries(ctx context.Context, tenant string) ([]store.Gallery, error) {
-	if err := checkRead("list galleries", "tenant", tenant); err != nil {
+	if err := store.CheckRead("list galleries", "tenant", tenant); err != nil {
 		return nil, err
 	}
 	out := []store.Gallery{}
@@ -148,7 +148,7 @@ func (s *Store) ListGalleries(ctx context.Context, tenant string) ([]store.Galle
 // DeleteGallery removes a gallery and its memberships, in one transaction,
 // leaving a tombstone with the version one up.
 func (s *Store) DeleteGallery(ctx context.Context, tenant, name string) error {
-	if err := checkRead("delete gallery", "tenant", tenant, "gallery name", name); err != nil {
+	if err := store.CheckRead("delete gallery", "tenant", tenant, "gallery name", name); err != nil {
 		return err
 	}
 	err := s.update(ctx, func(tx *bolt.Tx) error {

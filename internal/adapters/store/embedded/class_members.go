@@ -6,26 +6,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/facelambda/facelambda/internal/core/store"
 	"github.com/facelambda/facelambda/internal/core/store/ident"
 )
-
-// uniqueIDs returns the distinct ids, sorted, or an error for an id 0.
-func uniqueIDs(ids []uint64) ([]uint64, error) {
-	out := slices.Clone(ids)
-	slices.Sort(out)
-	out = slices.Compact(out)
-	if len(out) > 0 {
-		if err := ident.CheckClassID(out[0]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
 
 // AddMembers adds class ids to a gallery.
 func (s *Store) AddMembers(ctx context.Context, tenant, name string, classIDs []uint64) (store.Gallery, error) {
@@ -38,10 +24,10 @@ func (s *Store) RemoveMembers(ctx context.Context, tenant, name string, classIDs
 }
 
 func (s *Store) changeMembers(ctx context.Context, what, tenant, name string, classIDs []uint64, add bool) (store.Gallery, error) {
-	if err := checkRead(what, "tenant", tenant, "gallery name", name); err != nil {
+	if err := store.CheckRead(what, "tenant", tenant, "gallery name", name); err != nil {
 		return store.Gallery{}, err
 	}
-	ids, err := uniqueIDs(classIDs)
+	ids, err := ident.UniqueClassIDs(classIDs)
 	if err != nil {
 		return store.Gallery{}, fmt.Errorf("%s %s/%s: %w", what, tenant, name, err)
 	}
@@ -113,7 +99,7 @@ func changeMembers(tx *bolt.Tx, tenant, name string, ids []uint64, add bool) (*g
 
 // Members pages through a gallery's class ids in ascending order.
 func (s *Store) Members(ctx context.Context, tenant, name string, after uint64, limit int) ([]uint64, uint64, error) {
-	if err := checkRead("members", "tenant", tenant, "gallery name", name); err != nil {
+	if err := store.CheckRead("members", "tenant", tenant, "gallery name", name); err != nil {
 		return nil, 0, err
 	}
 	if limit <= 0 {
@@ -151,7 +137,7 @@ func (s *Store) Members(ctx context.Context, tenant, name string, after uint64, 
 
 // GalleriesOf lists the galleries a class id belongs to, sorted by name.
 func (s *Store) GalleriesOf(ctx context.Context, tenant string, classID uint64) ([]string, error) {
-	if err := checkClassRead("galleries of", tenant, classID); err != nil {
+	if err := store.CheckClassRead("galleries of", tenant, classID); err != nil {
 		return nil, err
 	}
 	var names []string

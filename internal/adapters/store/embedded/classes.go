@@ -98,20 +98,9 @@ func memberOfKey(tenant string, id uint64, name string) []byte {
 
 func classIDString(id uint64) string { return strconv.FormatUint(id, 10) }
 
-// checkClassRead validates the identifiers of a read of a class.
-func checkClassRead(what, tenant string, id uint64) error {
-	if err := checkRead(what, "tenant", tenant); err != nil {
-		return err
-	}
-	if err := ident.CheckClassID(id); err != nil {
-		return fmt.Errorf("%s: %w (%w)", what, store.ErrNotFound, err)
-	}
-	return nil
-}
-
 // GetClass returns a class.
 func (s *Store) GetClass(ctx context.Context, tenant string, classID uint64) (store.Class, error) {
-	if err := checkClassRead("get class", tenant, classID); err != nil {
+	if err := store.CheckClassRead("get class", tenant, classID); err != nil {
 		return store.Class{}, err
 	}
 	var out store.Class
@@ -201,7 +190,7 @@ func (s *Store) PutClass(ctx context.Context, c store.Class) (store.Class, error
 // and returns the class removed. Memberships of an id without a class are
 // removed too (and ErrNotFound reported).
 func (s *Store) DeleteClass(ctx context.Context, tenant string, classID uint64) (store.Class, error) {
-	if err := checkClassRead("delete class", tenant, classID); err != nil {
+	if err := store.CheckClassRead("delete class", tenant, classID); err != nil {
 		return store.Class{}, err
 	}
 	var old *classRecord

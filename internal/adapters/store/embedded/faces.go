@@ -82,7 +82,7 @@ func (s *Store) PutFace(ctx context.Context, f store.Face) (store.Face, error) {
 
 // GetFace returns a face of a live session.
 func (s *Store) GetFace(ctx context.Context, tenant, sessionID, faceID string) (store.Face, error) {
-	if err := checkRead("get face", "tenant", tenant, "session id", sessionID, "face id", faceID); err != nil {
+	if err := store.CheckRead("get face", "tenant", tenant, "session id", sessionID, "face id", faceID); err != nil {
 		return store.Face{}, err
 	}
 	var out store.Face
@@ -113,7 +113,7 @@ func (s *Store) GetFace(ctx context.Context, tenant, sessionID, faceID string) (
 // ListFaces returns the faces of a live session, oldest first (ties by
 // id).
 func (s *Store) ListFaces(ctx context.Context, tenant, sessionID string) ([]store.Face, error) {
-	if err := checkRead("list faces", "tenant", tenant, "session id", sessionID); err != nil {
+	if err := store.CheckRead("list faces", "tenant", tenant, "session id", sessionID); err != nil {
 		return nil, err
 	}
 	var faces []store.Face
@@ -152,7 +152,7 @@ func (s *Store) ListFaces(ctx context.Context, tenant, sessionID string) ([]stor
 
 // DeleteFace removes a face of a live session.
 func (s *Store) DeleteFace(ctx context.Context, tenant, sessionID, faceID string) error {
-	if err := checkRead("delete face", "tenant", tenant, "session id", sessionID, "face id", faceID); err != nil {
+	if err := store.CheckRead("delete face", "tenant", tenant, "session id", sessionID, "face id", faceID); err != nil {
 		return err
 	}
 	err := s.update(ctx, func(tx *bolt.Tx) error {
@@ -174,7 +174,7 @@ func (s *Store) DeleteFace(ctx context.Context, tenant, sessionID, faceID string
 
 // DeleteFaces removes every face of a live session and returns how many.
 func (s *Store) DeleteFaces(ctx context.Context, tenant, sessionID string) (int, error) {
-	if err := checkRead("delete faces", "tenant", tenant, "session id", sessionID); err != nil {
+	if err := store.CheckRead("delete faces", "tenant", tenant, "session id", sessionID); err != nil {
 		return 0, err
 	}
 	var n int

@@ -23,7 +23,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -41,9 +40,6 @@ const (
 	// maxItemData is the largest Data of an item, in bytes: DynamoDB's
 	// item limit (400 KB) less room for keys and attributes.
 	maxItemData = 380 << 10
-	// defaultItemsLimit is ListItems' limit when the one given is not
-	// positive.
-	defaultItemsLimit = 1000
 	// itemPurgeBatch bounds the expired items one PutItem deletes.
 	itemPurgeBatch = 100
 )
@@ -191,7 +187,7 @@ func purgeExpiredItems(items, index *bolt.Bucket, now time.Time, max int) error 
 
 // GetItem returns a live item.
 func (s *Store) GetItem(ctx context.Context, tenant, kind, id string) (store.Item, error) {
-	if err := checkRead("get item", "tenant", tenant, "item kind", kind, "item id", id); err != nil {
+	if err := store.CheckRead("get item", "tenant", tenant, "item kind", kind, "item id", id); err != nil {
 		return store.Item{}, err
 	}
 	var rec itemRecord
@@ -221,22 +217,17 @@ func (s *Store) GetItem(ctx context.Context, tenant, kind, id string) (store.Ite
 // ("" for an unbounded end), ascending by id (bytewise), at most limit
 // (1,000 when limit is not positive).
 func (s *Store) ListItems(ctx context.Context, tenant, kind, from, to string, limit int) ([]store.Item, error) {
-	if err := checkRead("list items", "tenant", tenant, "item kind", kind); err != nil {
+	limit, empty, err := store.ListItemsArgs(tenant, kind, from, to, limit)
+	if err != nil {
 		return nil, err
 	}
-	if !utf8.ValidString(from) || !utf8.ValidString(to) {
-		return nil, fmt.Errorf("list items %s/%s: %w: range bounds are not UTF-8", tenant, kind, ident.ErrInvalid)
-	}
-	if limit <= 0 {
-		limit = defaultItemsLimit
-	}
 	out := []store.Item{}
-	if to != "" && to <= from {
+	if empty {
 		return out, nil
 	}
 	now := s.now()
 	prefix := itemPrefix(tenant, kind)
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	err = s.view(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketItems)
 		if b == nil {
 			return nil
@@ -269,7 +260,7 @@ func (s *Store) ListItems(ctx context.Context, tenant, kind, from, to string, li
 // DeleteItem deletes an item (ErrNotFound when it was absent or expired;
 // an expired one is deleted all the same).
 func (s *Store) DeleteItem(ctx context.Context, tenant, kind, id string) error {
-	if err := checkRead("delete item", "tenant", tenant, "item kind", kind, "item id", id); err != nil {
+	if err := store.CheckRead("delete item", "tenant", tenant, "item kind", kind, "item id", id); err != nil {
 		return err
 	}
 	k := itemKey(tenant, kind, id)

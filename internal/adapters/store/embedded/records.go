@@ -27,16 +27,6 @@ func notFound(what string, ids ...string) error {
 	return fmt.Errorf("%s %s: %w", what, strings.Join(ids, "/"), store.ErrNotFound)
 }
 
-// checkRead validates identifiers of a read: an invalid one names no
-// record, so it is reported as not found. The same identifiers as the
-// DynamoDB store's are accepted.
-func checkRead(what string, kindValue ...string) error {
-	if err := ident.CheckAll(kindValue...); err != nil {
-		return fmt.Errorf("%s: %w (%w)", what, store.ErrNotFound, err)
-	}
-	return nil
-}
-
 // update runs fn in a read-write transaction, unless ctx is done.
 func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
@@ -113,7 +103,7 @@ func (s *Store) PutAPIKey(ctx context.Context, k store.APIKey) error {
 
 // GetAPIKey returns the API key of a hash.
 func (s *Store) GetAPIKey(ctx context.Context, hash string) (store.APIKey, error) {
-	if err := checkRead("get API key", "API key hash", hash); err != nil {
+	if err := store.CheckRead("get API key", "API key hash", hash); err != nil {
 		return store.APIKey{}, err
 	}
 	var out store.APIKey

@@ -6,8 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
@@ -38,6 +36,8 @@ const (
 	blobFlagSealed = 1
 	maxContentType = 1024
 	blobPurpose    = "blob"
+	// maxBlobHeader is the longest a blob file's header (before its body) can be.
+	maxBlobHeader = len(blobMagic) + 1 + binary.MaxVarintLen64 + maxContentType
 )
 
 // Option configures Open.
@@ -126,13 +126,8 @@ func (s *Store) decodeBlob(ctx context.Context, key string, file []byte) ([]byte
 // dataSize returns the size of the data of the blob file at path, of
 // size bytes, without opening a sealed body.
 func dataSize(path string, size int64) (int64, error) {
-	f, err := os.Open(path)
+	head, err := readHead(path, maxBlobHeader+envelope.MaxOverhead)
 	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	head := make([]byte, min(size, int64(len(blobMagic)+1+binary.MaxVarintLen64+maxContentType+envelope.MaxOverhead)))
-	if _, err := io.ReadFull(f, head); err != nil {
 		return 0, err
 	}
 	_, sealed, off, err := blobHeader(head)

@@ -95,7 +95,7 @@ func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 
 // GetSession returns a live session.
 func (s *Store) GetSession(ctx context.Context, tenant, id string) (store.Session, error) {
-	if err := checkRead("get session", "tenant", tenant, "session id", id); err != nil {
+	if err := store.CheckRead("get session", "tenant", tenant, "session id", id); err != nil {
 		return store.Session{}, err
 	}
 	var out store.Session
@@ -128,7 +128,7 @@ func (r sessionRecord) session() store.Session {
 
 // UpdateSessionData replaces the session's Data when it still holds old.
 func (s *Store) UpdateSessionData(ctx context.Context, tenant, id string, old, data []byte) error {
-	if err := checkRead("update session", "tenant", tenant, "session id", id); err != nil {
+	if err := store.CheckRead("update session", "tenant", tenant, "session id", id); err != nil {
 		return err
 	}
 	err := s.update(ctx, func(tx *bolt.Tx) error {
@@ -152,7 +152,7 @@ func (s *Store) UpdateSessionData(ctx context.Context, tenant, id string, old, d
 // (store.ErrNotFound when it was missing or expired; what was left of it
 // is removed all the same).
 func (s *Store) DeleteSession(ctx context.Context, tenant, id string) error {
-	if err := checkRead("delete session", "tenant", tenant, "session id", id); err != nil {
+	if err := store.CheckRead("delete session", "tenant", tenant, "session id", id); err != nil {
 		return err
 	}
 	var live bool

@@ -3,6 +3,7 @@ package ident
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // ErrTooLarge reports a class too large to store.
@@ -34,6 +35,20 @@ func CheckClassID(id uint64) error {
 		return fmt.Errorf("%w: class id 0", ErrInvalid)
 	}
 	return nil
+}
+
+// UniqueClassIDs returns the distinct ids, sorted, or an error for an id 0
+// (see CheckClassID).
+func UniqueClassIDs(ids []uint64) ([]uint64, error) {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) > 0 {
+		if err := CheckClassID(out[0]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // CheckClassSize returns nil when a class of size bytes (see ClassSize)

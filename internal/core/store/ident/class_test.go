@@ -21,3 +21,16 @@ func TestClassSize(t *testing.T) {
 	assert.ErrorIs(t, err, ErrTooLarge)
 	assert.False(t, errors.Is(err, ErrInvalid))
 }
+
+func TestUniqueClassIDs(t *testing.T) {
+	ids, err := UniqueClassIDs([]uint64{3, 1, 3, 2, 1})
+	assert.NoError(t, err)
+	assert.Equal(t, []uint64{1, 2, 3}, ids)
+
+	ids, err = UniqueClassIDs(nil)
+	assert.NoError(t, err)
+	assert.Empty(t, ids)
+
+	_, err = UniqueClassIDs([]uint64{5, 0})
+	assert.ErrorIs(t, err, ErrInvalid)
+}
