@@ -58,6 +58,16 @@ type Config struct {
 	// GeomTilt is the GeometryPitch (less GeomPitchZero) a look up or down
 	// must reach (default 0.20, from the same measure).
 	GeomTilt float64
+	// GeomProfile is the GeometryYaw beyond which the head is near
+	// profile: the nose tip is past the outline's middle by well over
+	// GeomTurn (the default, 0.60, is twice GeomTurn; 95% of LFW's frontal
+	// faces are below 0.31 and the median of heads turned 20+ degrees is
+	// 0.48). The pose model and the face encoder are trained on
+	// faces up to about 45 degrees and read such frames at random (yaw
+	// flipping sign between frames, embeddings of another person), so a
+	// turn the geometry shows this far counts without the pose model, and
+	// these frames are left out of the identity check.
+	GeomProfile float64
 	// GeomPitchZero is GeometryPitch on a frontal face of the population
 	// (the LFW median, 0.075), subtracted before comparing with GeomTilt.
 	GeomPitchZero float64
@@ -66,7 +76,9 @@ type Config struct {
 	// EyeClosed is the probability up to which an eye counts as closed.
 	EyeClosed float64
 	// SameCosine is the lowest cosine between a face frame's embedding and
-	// the best frame's for the same person.
+	// the best frame's for the same person. The face changed when two
+	// consecutive comparable face frames are both below it: one frame (a
+	// hand crossing the face, motion blur) does not fail the capture.
 	SameCosine float64
 	// MaxGap is the longest time allowed between consecutive frames
 	// (0: no limit).
@@ -78,6 +90,13 @@ type Config struct {
 	// PlanarMinMotion is the similarity residual (fraction of the inter-eye
 	// distance) from which a pair of frames shows out-of-plane motion.
 	PlanarMinMotion float64
+	// PlanarStillMotion is PlanarMinMotion for a capture where no head
+	// move was asked (blinks only): the frames compared are then the ones
+	// furthest from a similarity of the best frame, which on a nearly
+	// still head is expression and landmark noise (about 0.02-0.05), where
+	// a homography fits a real face as well as a photo. Only motion above
+	// this is tested.
+	PlanarStillMotion float64
 	// PlanarMaxResidual is the homography residual (fraction of the
 	// inter-eye distance) up to which a pair of frames moved like a plane.
 	// The default, 0.035, is measured by `facelambda eval planarity`: on
@@ -127,6 +146,7 @@ func DefaultConfig() Config {
 		GeomTurn:          0.30,
 		GeomTilt:          0.20,
 		GeomPitchZero:     0.075,
+		GeomProfile:       0.60,
 		EyeOpen:           0.6,
 		EyeClosed:         0.3,
 		SameCosine:        0.4,
@@ -134,6 +154,7 @@ func DefaultConfig() Config {
 		MinFrames:         5,
 		MaxMissing:        0.25,
 		PlanarMinMotion:   0.04,
+		PlanarStillMotion: 0.08,
 		PlanarMaxResidual: 0.035,
 		LiveThreshold:     math.Inf(-1),
 		StrictOrder:       true,
@@ -214,8 +235,10 @@ type Result struct {
 	Steps []Step
 	// BestFrame is the index of the best frame for a face image (-1: none).
 	BestFrame int
-	// MinCosine is the lowest cosine of a face frame's embedding to the best
-	// frame's (1 when fewer than two embeddings were compared).
+	// MinCosine is the identity measure: the lowest cosine to the best
+	// frame's embedding held by two consecutive face frames, frames near
+	// profile left out (see Config.SameCosine and GeomProfile; 1 when no
+	// embeddings were compared).
 	MinCosine float64
 	Planarity Planarity
 	// LiveMedian is the median passive live log-odds over the LiveFrames
@@ -275,8 +298,8 @@ func Analyze(actions []Action, obs []Observation, cfg Config) Result {
 
 	wrongOrder := runChallenges(actions, c, cfg, res.Steps)
 	res.BestFrame = bestFrame(obs, c, cfg)
-	res.MinCosine = minCosine(obs, c, res.BestFrame)
-	res.Planarity = planarity(obs, c, res.BestFrame, res.Steps, cfg)
+	res.MinCosine = minCosine(obs, c, res.BestFrame, cfg)
+	res.Planarity = planarity(obs, c, res.BestFrame, actions, res.Steps, cfg)
 	res.LiveMedian, res.LiveFrames = liveMedian(obs, c)
 
 	if cfg.Timeout > 0 && res.Duration > cfg.Timeout {

@@ -381,6 +381,112 @@ func TestAnalyze(t *testing.T) {
 			},
 		},
 		{
+			// One frame of another face (a hand across the face, blur) is
+			// not a changed face; two in a row are.
+			name:    "one odd frame is not a changed face",
+			actions: tlBlinkUp,
+			obs: func() []challenge.Observation {
+				c := performing(false, tlBlinkUp...)
+				other := unitVector(rand.New(rand.NewPCG(9, 9)), embedDim)
+				c.obs[len(c.obs)/2].Embedding = noisy(c.rng, other, 0.02)
+				return c.obs
+			},
+			status: challenge.StatusSuccess,
+			check: func(t *testing.T, _ []challenge.Observation, r challenge.Result) {
+				assert.Greater(t, r.MinCosine, 0.9)
+			},
+		},
+		{
+			name:    "two odd frames in a row are a changed face",
+			actions: tlBlinkUp,
+			obs: func() []challenge.Observation {
+				c := performing(false, tlBlinkUp...)
+				other := unitVector(rand.New(rand.NewPCG(9, 9)), embedDim)
+				for i := len(c.obs) / 2; i < len(c.obs)/2+2; i++ {
+					c.obs[i].Embedding = noisy(c.rng, other, 0.02)
+				}
+				return c.obs
+			},
+			status: challenge.StatusFailed,
+			diag:   "face changed",
+		},
+		{
+			// Near profile the pose model reads yaw at random (here the wrong
+			// sign) and the encoder another face: the geometry decides the
+			// turn and those frames are left out of the identity check.
+			name:    "turn to near profile",
+			actions: []challenge.Action{challenge.TurnLeft},
+			obs: func() []challenge.Observation {
+				c := newCapture(false).neutral(3)
+				for _, yaw := range []float64{70, 75, 75} {
+					c.add(yaw, 0, 0.95)
+					o := &c.obs[len(c.obs)-1]
+					o.Yaw = -30
+					o.Embedding = unitVector(c.rng, embedDim)
+				}
+				return c.neutral(3).obs
+			},
+			status: challenge.StatusSuccess,
+			check: func(t *testing.T, obs []challenge.Observation, r challenge.Result) {
+				gy, ok := challenge.GeometryYaw(obs[4].Landmarks)
+				require.True(t, ok)
+				assert.GreaterOrEqual(t, gy, challenge.DefaultConfig().GeomProfile, "the frames are near profile")
+				assert.Greater(t, r.MinCosine, 0.9)
+			},
+		},
+		{
+			// The pose model reads a look up while the landmarks show mostly
+			// a turn (as at the end of a turn back): not a look out of turn.
+			name:    "a turn read with some pitch is not a look",
+			actions: []challenge.Action{challenge.TurnLeft},
+			obs: func() []challenge.Observation {
+				c := newCapture(false).neutral(3)
+				for range 2 {
+					c.add(40, 13, 0.95)
+					c.obs[len(c.obs)-1].Yaw = 10
+				}
+				c.neutral(3).perform(challenge.TurnLeft)
+				return c.neutral(3).obs
+			},
+			status: challenge.StatusSuccess,
+			check: func(t *testing.T, obs []challenge.Observation, r challenge.Result) {
+				cfg := challenge.DefaultConfig()
+				assert.True(t, challenge.PerformsFrom(obs[0], obs[3], cfg, challenge.LookUp), "the frame performs a look up")
+			},
+		},
+		{
+			// Blinks only: a nearly still head's landmarks move by
+			// expression and noise, which a homography fits on a real face
+			// too; only motion above PlanarStillMotion is tested.
+			name:    "blink with a nearly still head",
+			actions: []challenge.Action{challenge.Blink},
+			obs: func() []challenge.Observation {
+				c := newCapture(true).neutral(3)
+				c.add(25, 0, 0.95).blink()
+				return c.neutral(3).obs
+			},
+			status: challenge.StatusSuccess,
+			check: func(t *testing.T, obs []challenge.Observation, r challenge.Result) {
+				assert.Zero(t, r.Planarity.Pairs)
+				sim, _, ok := challenge.PlanarResiduals(obs[0].Landmarks, obs[3].Landmarks)
+				require.True(t, ok)
+				cfg := challenge.DefaultConfig()
+				assert.GreaterOrEqual(t, sim, cfg.PlanarMinMotion, "the still motion would have been tested before")
+				assert.Less(t, sim, cfg.PlanarStillMotion)
+			},
+		},
+		{
+			name:    "blink with a photo turned well",
+			actions: []challenge.Action{challenge.Blink},
+			obs: func() []challenge.Observation {
+				c := newCapture(true).neutral(3)
+				c.add(40, 0, 0.95).add(40, 0, 0.95).blink()
+				return c.neutral(3).obs
+			},
+			status: challenge.StatusSpoof,
+			diag:   "planar motion",
+		},
+		{
 			name:    "photo moved like the challenges",
 			actions: tlBlinkUp,
 			obs:     func() []challenge.Observation { return performing(true, tlBlinkUp...).obs },

@@ -20,8 +20,9 @@
 //     frames"); two consecutive frames further apart than Config.MaxGap
 //     ("frames too far apart"); a frame with more than one face ("multiple
 //     faces"); more than the fraction Config.MaxMissing of the frames without
-//     a face ("face not visible"); a face frame whose embedding has a cosine
-//     below Config.SameCosine to the best frame's ("face changed"); a pose
+//     a face ("face not visible"); two consecutive face frames (near-profile
+//     frames left out) whose embeddings have a cosine below
+//     Config.SameCosine to the best frame's ("face changed"); a pose
 //     action performed out of turn while Config.StrictOrder is set ("wrong
 //     challenge order"); a challenge not met ("challenge X not performed",
 //     the first one missing).
@@ -45,8 +46,9 @@
 //     Yaw >= Turn and GeometryYaw >= GeomTurn, TurnRight Yaw <= -Turn and
 //     GeometryYaw <= -GeomTurn, LookUp Pitch >= Tilt and GeometryPitch -
 //     GeomPitchZero >= GeomTilt, LookDown the opposite. Without a pose
-//     (PoseAvailable false) the geometry decides alone; without landmarks a
-//     pose action cannot be met.
+//     (PoseAvailable false) the geometry decides alone, and so it does for
+//     a turn beyond Config.GeomProfile (near profile, where the pose model
+//     reads yaw at random); without landmarks a pose action cannot be met.
 //   - Blink is met by a sequence of frames where both eyes are open, then
 //     both closed, then both open again, all
 //     while the subject roughly faces the camera (|yaw| and |pitch| below
@@ -56,7 +58,9 @@
 //     steps; before another pose action, coming back within Neutral on the
 //     met action's own axis is enough (a look down straight into a turn).
 //   - While waiting for an action, a different pose action clearly performed
-//     (the same agreement test) is a wrong order when StrictOrder is set;
+//     (the same agreement test, and the frame's main movement: its
+//     landmark cue, in units of its threshold, at least the other axis') is
+//     a wrong order when StrictOrder is set;
 //     the subject must then come back to neutral. Blinks are never out of
 //     turn.
 //
@@ -68,7 +72,9 @@
 // The best frame is, among the frames with exactly one face, a neutral one
 // first, then the one of highest Quality, then the one closest to frontal
 // (smallest |yaw|+|pitch|), then the earliest. Every face frame's embedding
-// is compared with the best frame's; MinCosine is the lowest cosine. The
+// but those near profile is compared with the best frame's; MinCosine is
+// the lowest cosine held by two consecutive such frames, so one frame (a
+// hand crossing the face, motion blur) does not fail the capture. The
 // passive score is the median of the frames' Live log-odds, NaN excluded.
 //
 // # Planar motion
@@ -80,7 +86,10 @@
 // largest deviation of each pose step met, or, when no pose step was met,
 // with the (up to 3) frames furthest from a similarity of the reference. A
 // pair counts only when its similarity residual is at least PlanarMinMotion
-// (the head really moved out of the image plane). The motion is planar when
+// (the head really moved out of the image plane), or PlanarStillMotion when
+// no head move was asked (blinks only: the small motion of a still head is
+// expression and landmark noise, which a homography fits on a real face
+// too; a blink is itself the proof against a photograph). The motion is planar when
 // at least one pair counts and every counted pair's homography residual is
 // at most PlanarMaxResidual. See PlanarResiduals.
 package challenge

@@ -188,9 +188,9 @@ func (c cues) performs(cfg Config, a Action) bool {
 	}
 	switch a {
 	case TurnLeft:
-		return (!c.pose || c.yaw >= cfg.Turn) && c.gYaw >= cfg.GeomTurn
+		return (!c.pose || c.yaw >= cfg.Turn || c.profile(cfg)) && c.gYaw >= cfg.GeomTurn
 	case TurnRight:
-		return (!c.pose || c.yaw <= -cfg.Turn) && c.gYaw <= -cfg.GeomTurn
+		return (!c.pose || c.yaw <= -cfg.Turn || c.profile(cfg)) && c.gYaw <= -cfg.GeomTurn
 	case LookUp:
 		return (!c.pose || c.pitch >= cfg.Tilt) && c.gPitch >= cfg.GeomTilt
 	case LookDown:
@@ -199,11 +199,36 @@ func (c cues) performs(cfg Config, a Action) bool {
 	return false
 }
 
+// profile reports whether the geometry shows the head near profile
+// (|GeometryYaw| from the rest beyond Config.GeomProfile), where the pose
+// model and the face encoder cannot be trusted.
+func (c cues) profile(cfg Config) bool {
+	return c.geom && cfg.GeomProfile > 0 && math.Abs(c.gYaw) >= cfg.GeomProfile
+}
+
+// dominant reports whether a's axis is the frame's main movement: its
+// landmark cue, in units of its threshold (GeomTurn for yaw, GeomTilt for
+// pitch), at least the other axis'. A turn raises the pitch cue too (the
+// nose tip drops towards the chin in the image as it turns) and a look
+// comes with some turn, so a move on one axis is not read as a move on the
+// other.
+func (c cues) dominant(cfg Config, a Action) bool {
+	if !c.geom || !(cfg.GeomTurn > 0) || !(cfg.GeomTilt > 0) {
+		return true
+	}
+	y, p := math.Abs(c.gYaw)/cfg.GeomTurn, math.Abs(c.gPitch)/cfg.GeomTilt
+	if a == TurnLeft || a == TurnRight {
+		return y >= p
+	}
+	return p >= y
+}
+
 // deviation is how far the head is turned in the direction of the pose
-// action a, in degrees (geometry converted when the pose is unavailable).
+// action a, in degrees (geometry converted when the pose is unavailable or
+// the head near profile).
 func (c cues) deviation(cfg Config, a Action) float64 {
 	yaw, pitch := c.yaw, c.pitch
-	if !c.pose {
+	if !c.pose || c.profile(cfg) {
 		yaw, pitch = c.gYaw*cfg.Turn/cfg.GeomTurn, c.gPitch*cfg.Tilt/cfg.GeomTilt
 	}
 	var d float64

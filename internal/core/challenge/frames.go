@@ -28,21 +28,31 @@ func bestFrame(obs []Observation, c []cues, cfg Config) int {
 	return best
 }
 
-// minCosine is the lowest cosine of a face frame's embedding to the best
-// frame's, over the embeddings that can be compared (1 when none).
-func minCosine(obs []Observation, c []cues, best int) float64 {
+// minCosine is the identity measure: the lowest cosine to the best frame's
+// embedding held by two consecutive comparable face frames (the higher of
+// each such pair's two), or the one comparable frame's cosine when there is
+// only one; 1 when none. Comparable: a face frame other than the best, not
+// near profile (cues.profile), whose embedding can be compared.
+func minCosine(obs []Observation, c []cues, best int, cfg Config) float64 {
 	lowest := 1.0
 	if best < 0 {
 		return lowest
 	}
 	ref := obs[best].Embedding
+	var cos []float64
 	for i := range obs {
-		if i == best || !c[i].face {
+		if i == best || !c[i].face || c[i].profile(cfg) {
 			continue
 		}
-		if cos, ok := cosine(ref, obs[i].Embedding); ok && cos < lowest {
-			lowest = cos
+		if v, ok := cosine(ref, obs[i].Embedding); ok {
+			cos = append(cos, v)
 		}
+	}
+	if len(cos) == 1 {
+		return math.Min(lowest, cos[0])
+	}
+	for i := 1; i < len(cos); i++ {
+		lowest = math.Min(lowest, math.Max(cos[i-1], cos[i]))
 	}
 	return lowest
 }

@@ -12,8 +12,9 @@ const maxPlanarCandidates = 3
 
 // planarity tests the best frame's landmarks against the peak frame of each
 // pose step met or, failing those, against the frames furthest from a
-// similarity of them.
-func planarity(obs []Observation, c []cues, best int, steps []Step, cfg Config) Planarity {
+// similarity of them (moved at least Config.PlanarStillMotion when no head
+// move was asked).
+func planarity(obs []Observation, c []cues, best int, actions []Action, steps []Step, cfg Config) Planarity {
 	var p Planarity
 	if best < 0 {
 		return p
@@ -44,10 +45,14 @@ func planarity(obs []Observation, c []cues, best int, steps []Step, cfg Config) 
 			frames = append(frames, cands[j].i)
 		}
 	}
+	floor := cfg.PlanarMinMotion
+	if !hasPose(actions) {
+		floor = max(floor, cfg.PlanarStillMotion)
+	}
 	planar := true
 	for _, i := range frames {
 		sim, hom, ok := PlanarResiduals(ref, obs[i].Landmarks)
-		if !ok || sim < cfg.PlanarMinMotion {
+		if !ok || sim < floor {
 			continue
 		}
 		p.Pairs++

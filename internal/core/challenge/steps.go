@@ -72,10 +72,11 @@ func backFrom(f cues, cfg Config, actions []Action, k int) bool {
 }
 
 // performsOther reports whether the frame shows a pose action other than
-// want.
+// want, as its main movement (a diagonal move towards want is not out of
+// turn).
 func performsOther(f cues, cfg Config, want Action) bool {
 	for _, a := range Actions {
-		if a != want && a.pose() && f.performs(cfg, a) {
+		if a != want && a.pose() && f.performs(cfg, a) && f.dominant(cfg, a) {
 			return true
 		}
 	}

@@ -234,12 +234,12 @@ func TestWriteTraceTSV(t *testing.T) {
 	nan := math.NaN()
 	var b strings.Builder
 	require.NoError(t, evaluation.WriteTraceTSV(&b, []evaluation.TraceRow{
-		{Frame: 1, T: 0, Faces: 1, Yaw: 1.5, Pitch: -2, Roll: 0, EyeLeft: 0.9, EyeRight: 0.8, EARLeft: 0.3, EARRight: 0.31, Passive: nan},
-		{Frame: 3, T: 0.2, Faces: 0, Yaw: nan, Pitch: nan, Roll: nan, EyeLeft: nan, EyeRight: nan, EARLeft: nan, EARRight: nan, Passive: 2.5}}))
+		{Frame: 1, T: 0, Faces: 1, Yaw: 1.5, Pitch: -2, Roll: 0, EyeLeft: 0.9, EyeRight: 0.8, EARLeft: 0.3, EARRight: 0.31, GeomYaw: 0.25, GeomPitch: -0.1, Passive: nan},
+		{Frame: 3, T: 0.2, Faces: 0, Yaw: nan, Pitch: nan, Roll: nan, EyeLeft: nan, EyeRight: nan, EARLeft: nan, EARRight: nan, GeomYaw: nan, GeomPitch: nan, Passive: 2.5}}))
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	require.Len(t, lines, 3)
-	assert.Equal(t, "1\t0.0\t1\t1.500\t-2.000\t0.000\t0.900\t0.800\t0.300\t0.310\t", lines[1])
-	assert.Equal(t, "3\t0.2\t0\t\t\t\t\t\t\t\t2.500", lines[2])
+	assert.Equal(t, "1\t0.0\t1\t1.500\t-2.000\t0.000\t0.900\t0.800\t0.300\t0.310\t0.250\t-0.100\t", lines[1])
+	assert.Equal(t, "3\t0.2\t0\t\t\t\t\t\t\t\t\t\t2.500", lines[2])
 }
 
 // TestActiveClipsEndToEnd runs one short real clip (lp_d0: a blink) through

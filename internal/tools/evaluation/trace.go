@@ -26,6 +26,9 @@ type TraceRow struct {
 	// EARRight the landmarks' eye aspect ratios (image left and right eye).
 	EyeLeft, EyeRight float64
 	EARLeft, EARRight float64
+	// GeomYaw and GeomPitch are the landmark pose cues (challenge.GeometryYaw,
+	// and challenge.GeometryPitch less the default GeomPitchZero).
+	GeomYaw, GeomPitch float64
 	// Passive is the passive live log-odds where the API scored the frame.
 	Passive float64
 }
@@ -35,7 +38,7 @@ func traceRows(a *liveness.Analysis) []TraceRow {
 	nan := math.NaN()
 	for i, o := range a.Observations {
 		r := TraceRow{Frame: a.Frames[i] + 1, T: o.Time.Seconds(), Faces: o.Faces,
-			Yaw: nan, Pitch: nan, Roll: nan, EyeLeft: nan, EyeRight: nan, EARLeft: nan, EARRight: nan, Passive: o.Live}
+			Yaw: nan, Pitch: nan, Roll: nan, EyeLeft: nan, EyeRight: nan, EARLeft: nan, EARRight: nan, GeomYaw: nan, GeomPitch: nan, Passive: o.Live}
 		if o.Faces > 0 {
 			r.Roll = o.Roll
 			if o.PoseAvailable {
@@ -45,6 +48,12 @@ func traceRows(a *liveness.Analysis) []TraceRow {
 				r.EyeLeft, r.EyeRight = o.LeftEyeOpen, o.RightEyeOpen
 			}
 			r.EARLeft, r.EARRight = EyeAspectRatios(o.Landmarks)
+			if gy, ok := challenge.GeometryYaw(o.Landmarks); ok {
+				r.GeomYaw = gy
+			}
+			if gp, ok := challenge.GeometryPitch(o.Landmarks); ok {
+				r.GeomPitch = gp - challenge.DefaultConfig().GeomPitchZero
+			}
 		}
 		out[i] = r
 	}
@@ -74,7 +83,7 @@ func ear(p []geometry.Point) float64 {
 }
 
 // traceHeader is the TSV header of WriteTraceTSV.
-const traceHeader = "frame\tt\tfaces\tyaw\tpitch\troll\teye_open_left\teye_open_right\tear_left\tear_right\tpassive"
+const traceHeader = "frame\tt\tfaces\tyaw\tpitch\troll\teye_open_left\teye_open_right\tear_left\tear_right\tgeom_yaw\tgeom_pitch\tpassive"
 
 // WriteTraceTSV writes rows as TSV (NaN written as an empty field).
 func WriteTraceTSV(w io.Writer, rows []TraceRow) error {
@@ -82,7 +91,7 @@ func WriteTraceTSV(w io.Writer, rows []TraceRow) error {
 	b.WriteString(traceHeader + "\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "%d\t%.1f\t%d", r.Frame, r.T, r.Faces)
-		for _, v := range []float64{r.Yaw, r.Pitch, r.Roll, r.EyeLeft, r.EyeRight, r.EARLeft, r.EARRight, r.Passive} {
+		for _, v := range []float64{r.Yaw, r.Pitch, r.Roll, r.EyeLeft, r.EyeRight, r.EARLeft, r.EARRight, r.GeomYaw, r.GeomPitch, r.Passive} {
 			b.WriteByte('\t')
 			if !math.IsNaN(v) {
 				fmt.Fprintf(&b, "%.3f", v)
