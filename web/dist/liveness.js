@@ -579,19 +579,22 @@ function buildUi(root) {
   const start = el("button", { type: "button", id: "start", class: "fl-button" }, "Start");
   const result = el("div", { id: "result", class: "fl-result", role: "status", hidden: "" });
   const error = el("div", { id: "error", class: "fl-error", role: "alert", hidden: "" });
-  root.append(stage, step, prompt, start, result, error);
-  return { root, video, stage, arrow, step, prompt, start, result, error };
+  const next = el("a", { id: "continue", class: "fl-button", hidden: "" }, "Continue");
+  root.append(stage, step, prompt, start, result, error, next);
+  return { root, video, stage, arrow, step, prompt, start, result, error, next };
 }
 var Client = class {
   constructor(o, ui, api) {
     __publicField(this, "o", o);
     __publicField(this, "ui", ui);
     __publicField(this, "api", api);
-    __publicField(this, "state", "idle");
     __publicField(this, "stream", null);
   }
   setState(s, prompt) {
-    this.state = s;
+    if ((s === "done" || s === "error") && this.o.returnUrl) {
+      this.ui.next.href = this.o.returnUrl;
+      this.ui.next.hidden = false;
+    }
     document.body.dataset.state = s;
     this.ui.root.dataset.state = s;
     if (prompt !== void 0) {
@@ -768,7 +771,7 @@ function startLiveness(options) {
   const ui = buildUi(options.element);
   const apiBase = options.apiBase || location.origin;
   const api = new Api(apiBase, options.sessionId, options.token);
-  const c = new Client(options, ui, api);
+  const c = new Client({ ...options, returnUrl: sameOrigin(options.returnUrl) }, ui, api);
   c.setState("idle", prompts.idle);
   if (!options.sessionId || !options.token) {
     ui.start.hidden = true;
@@ -783,15 +786,26 @@ function startLiveness(options) {
     ui.start.focus();
   });
 }
+function sameOrigin(u) {
+  if (!u) {
+    return void 0;
+  }
+  try {
+    const abs = new URL(u, location.href);
+    return abs.origin === location.origin && (abs.protocol === "https:" || abs.protocol === "http:") ? abs.href : void 0;
+  } catch {
+    return void 0;
+  }
+}
 function pageParameters(hash) {
   const q = new URLSearchParams(hash.replace(/^#/, ""));
-  return { sessionId: q.get("session") || "", token: q.get("token") || "", apiBase: q.get("api") || "" };
+  return { sessionId: q.get("session") || "", token: q.get("token") || "", apiBase: q.get("api") || "", returnUrl: q.get("return") || "" };
 }
 if (typeof document !== "undefined") {
   const root = document.querySelector("[data-facelambda-liveness]");
   if (root) {
     const p = pageParameters(location.hash);
-    void startLiveness({ element: root, sessionId: p.sessionId, token: p.token, apiBase: p.apiBase || void 0 });
+    void startLiveness({ element: root, sessionId: p.sessionId, token: p.token, apiBase: p.apiBase || void 0, returnUrl: p.returnUrl || void 0 });
   }
 }
 export {
