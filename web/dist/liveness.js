@@ -401,7 +401,7 @@ function promptFor(action) {
   return challengePrompts[action] || { text: "Follow the instruction on the screen" };
 }
 var prompts = {
-  idle: "When you are ready, press Start. We will use your camera for a few seconds.",
+  idle: "Press Start when you are ready.",
   camera: "Allow the use of your camera when your browser asks.",
   fit: "Fit your face in the oval",
   closer: "Move closer",

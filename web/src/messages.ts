@@ -27,7 +27,7 @@ export function promptFor(action: string): Prompt {
 }
 
 export const prompts = {
-  idle: "When you are ready, press Start. We will use your camera for a few seconds.",
+  idle: "Press Start when you are ready.",
   camera: "Allow the use of your camera when your browser asks.",
   fit: "Fit your face in the oval",
   closer: "Move closer",

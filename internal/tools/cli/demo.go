@@ -129,7 +129,8 @@ type demoResult struct {
 	JSON    string
 }
 
-// result reads the last session's challenge result with the API key.
+// result reads the last session's challenge result with the API key: the
+// attempt's mode from its parameters, then the result in that mode.
 func (b *demoBackend) result(ctx context.Context) *demoResult {
 	b.mu.Lock()
 	sid := b.last
@@ -138,19 +139,27 @@ func (b *demoBackend) result(ctx context.Context) *demoResult {
 		return nil
 	}
 	out := &demoResult{Session: sid}
-	for _, mode := range []string{"LIVENESS_HIGH", "LIVENESS_MEDIUM"} {
-		var res map[string]any
-		err := b.call(ctx, http.MethodGet, "/v2/bio-sessions/"+url.PathEscape(sid)+"/liveness-challenge-result/"+mode, nil, http.StatusOK, &res)
-		if err != nil {
-			out.Detail = err.Error()
-			continue
-		}
-		out.Status, _ = res["livenessStatus"].(string)
-		out.Detail, _ = res["diagnostic"].(string)
-		js, _ := json.MarshalIndent(res, "", "  ")
-		out.JSON = string(js)
-		break
+	base := "/v2/bio-sessions/" + url.PathEscape(sid)
+	var params struct {
+		Type string `json:"type"`
 	}
+	if err := b.call(ctx, http.MethodGet, base+"/liveness-parameters", nil, http.StatusOK, &params); err != nil {
+		out.Detail = "the page has not started the attempt"
+		return out
+	}
+	mode := "LIVENESS_HIGH"
+	if params.Type == "MEDIUM" {
+		mode = "LIVENESS_MEDIUM"
+	}
+	var res map[string]any
+	if err := b.call(ctx, http.MethodGet, base+"/liveness-challenge-result/"+mode, nil, http.StatusOK, &res); err != nil {
+		out.Detail = err.Error()
+		return out
+	}
+	out.Status, _ = res["livenessStatus"].(string)
+	out.Detail, _ = res["diagnostic"].(string)
+	js, _ := json.MarshalIndent(res, "", "  ")
+	out.JSON = string(js)
 	return out
 }
 
