@@ -455,6 +455,7 @@ var errorSentences = {
   UPLOAD_FAILED: "We could not send your video. Check your connection and try again.",
   NETWORK_ERROR: "We could not reach the service. Check your connection and try again.",
   CAPTURE_FAILED: "We could not film you. Reload the page and try again.",
+  PAGE_HIDDEN: "The page must stay open and in front while you do the steps. Ask for a new link and try again.",
   RESULT_TIMEOUT: "Checking your video is taking too long. Try again later.",
   // The API's codes (docs/api.md).
   TOKEN_EXPIRED: "This link has expired. Ask for a new one.",
@@ -665,6 +666,11 @@ var Client = class {
     this.setState("ready", prompts.ready);
     await this.guide(readyMs);
     const grabber = new Grabber(ui.video, interval, maxFrames);
+    let hidden = false;
+    const onVisibility = () => {
+      hidden = hidden || document.hidden;
+    };
+    document.addEventListener("visibilitychange", onVisibility);
     this.setState("challenge");
     grabber.start();
     for (let i = 0; i < n; i++) {
@@ -672,7 +678,11 @@ var Client = class {
       await sleep(per);
     }
     const frames = await grabber.stop();
+    document.removeEventListener("visibilitychange", onVisibility);
     this.setChallenge(null);
+    if (hidden) {
+      throw new ApiError(0, "PAGE_HIDDEN", "the page was hidden during the challenges");
+    }
     if (frames.length < 2) {
       throw new ApiError(0, "CAPTURE_FAILED", "the camera gave no frames");
     }

@@ -219,6 +219,13 @@ class Client {
     await this.guide(readyMs);
 
     const grabber = new Grabber(ui.video, interval, maxFrames);
+    // A hidden page is filmed a frame a second at best: the capture would
+    // fail for gaps, so it is not sent.
+    let hidden = false;
+    const onVisibility = () => {
+      hidden = hidden || document.hidden;
+    };
+    document.addEventListener("visibilitychange", onVisibility);
     this.setState("challenge");
     grabber.start();
     for (let i = 0; i < n; i++) {
@@ -226,7 +233,11 @@ class Client {
       await sleep(per);
     }
     const frames = await grabber.stop();
+    document.removeEventListener("visibilitychange", onVisibility);
     this.setChallenge(null);
+    if (hidden) {
+      throw new ApiError(0, "PAGE_HIDDEN", "the page was hidden during the challenges");
+    }
     if (frames.length < 2) {
       throw new ApiError(0, "CAPTURE_FAILED", "the camera gave no frames");
     }

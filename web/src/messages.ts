@@ -90,6 +90,7 @@ export const errorSentences: Record<string, string> = {
   UPLOAD_FAILED: "We could not send your video. Check your connection and try again.",
   NETWORK_ERROR: "We could not reach the service. Check your connection and try again.",
   CAPTURE_FAILED: "We could not film you. Reload the page and try again.",
+  PAGE_HIDDEN: "The page must stay open and in front while you do the steps. Ask for a new link and try again.",
   RESULT_TIMEOUT: "Checking your video is taking too long. Try again later.",
   // The API's codes (docs/api.md).
   TOKEN_EXPIRED: "This link has expired. Ask for a new one.",
