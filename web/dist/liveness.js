@@ -1,21 +1,15 @@
-var __defProp = Object.defineProperty;
-var __defNormalProp = (obj, key, value) => key in obj ? __defProp(obj, key, { enumerable: true, configurable: true, writable: true, value }) : obj[key] = value;
-var __publicField = (obj, key, value) => __defNormalProp(obj, typeof key !== "symbol" ? key + "" : key, value);
-
 // web/src/api.ts
 var ApiError = class extends Error {
   constructor(status, code, message) {
     super(message);
-    __publicField(this, "status", status);
-    __publicField(this, "code", code);
+    this.status = status;
+    this.code = code;
     this.name = "ApiError";
   }
 };
 var Api = class {
   constructor(apiBase, sessionId, token) {
-    __publicField(this, "sessionId", sessionId);
-    __publicField(this, "token", token);
-    __publicField(this, "base");
+    this.token = token;
     this.base = apiBase.replace(/\/+$/, "") + "/v2/bio-sessions/" + encodeURIComponent(sessionId);
   }
   async call(method, path, body, contentType) {
@@ -82,7 +76,7 @@ function modeOf(type) {
 var CameraError = class extends Error {
   constructor(code, message) {
     super(message);
-    __publicField(this, "code", code);
+    this.code = code;
     this.name = "CameraError";
   }
 };
@@ -141,17 +135,15 @@ function sleep(ms) {
 }
 var Grabber = class {
   constructor(video, interval, maxFrames2, maxSide = 640, quality = 0.8) {
-    __publicField(this, "video", video);
-    __publicField(this, "interval", interval);
-    __publicField(this, "maxFrames", maxFrames2);
-    __publicField(this, "quality", quality);
-    __publicField(this, "canvas");
-    __publicField(this, "ctx");
-    __publicField(this, "pending", []);
-    __publicField(this, "frames", []);
-    __publicField(this, "timer", 0);
-    __publicField(this, "t0", -1);
-    __publicField(this, "last", -1);
+    this.video = video;
+    this.interval = interval;
+    this.maxFrames = maxFrames2;
+    this.quality = quality;
+    this.pending = [];
+    this.frames = [];
+    this.timer = 0;
+    this.t0 = -1;
+    this.last = -1;
     const w = video.videoWidth;
     const h = video.videoHeight;
     const scale = Math.min(1, maxSide / Math.max(w, h));
@@ -586,10 +578,10 @@ function buildUi(root) {
 }
 var Client = class {
   constructor(o, ui, api) {
-    __publicField(this, "o", o);
-    __publicField(this, "ui", ui);
-    __publicField(this, "api", api);
-    __publicField(this, "stream", null);
+    this.o = o;
+    this.ui = ui;
+    this.api = api;
+    this.stream = null;
   }
   setState(s, prompt) {
     if ((s === "done" || s === "error") && this.o.returnUrl) {
