@@ -40,5 +40,8 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sso v1.39.3 // indirect
 	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.3 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sts v1.51.8 // indirect
+	github.com/evanw/esbuild v0.28.2 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 )
+
+tool github.com/evanw/esbuild/cmd/esbuild
