@@ -66,6 +66,11 @@ type TokenClaims struct {
 	IssuedAt int64    `json:"iat"`
 	Expires  int64    `json:"exp"`
 	Origins  []string `json:"org,omitempty"`
+	// Liveness holds the liveness parameters the issuing backend fixed for
+	// the token's attempt (a JSON object of init-liveness-parameters
+	// fields; empty: the service's defaults). A page holding the token
+	// cannot choose others.
+	Liveness json.RawMessage `json:"lp,omitempty"`
 }
 
 // ExpiresAt returns the expiry as a time.
@@ -137,8 +142,15 @@ func NewTokens(key []byte, now func() time.Time) (*Tokens, error) {
 func (t *Tokens) WithClock(now func() time.Time) *Tokens { return &Tokens{key: t.key, now: now} }
 
 // Issue returns a token for tenant's bio-session sid living ttl (0:
-// DefaultTokenTTL; at most MaxTokenTTL), usable from origins.
+// DefaultTokenTTL; at most MaxTokenTTL), usable from origins, for an
+// attempt with the service's default liveness parameters.
 func (t *Tokens) Issue(tenant, sid string, ttl time.Duration, origins []string) (string, TokenClaims, error) {
+	return t.IssueWith(tenant, sid, ttl, origins, nil)
+}
+
+// IssueWith is Issue for an attempt with the liveness parameters params (a
+// JSON object; nil: the defaults), which the token's holder cannot change.
+func (t *Tokens) IssueWith(tenant, sid string, ttl time.Duration, origins []string, params json.RawMessage) (string, TokenClaims, error) {
 	switch {
 	case ttl == 0:
 		ttl = DefaultTokenTTL
@@ -151,7 +163,7 @@ func (t *Tokens) Issue(tenant, sid string, ttl time.Duration, origins []string) 
 	}
 	now := t.now().UTC()
 	c := TokenClaims{Version: 1, Tenant: tenant, Session: sid, ID: hex.EncodeToString(id[:]),
-		IssuedAt: now.Unix(), Expires: now.Add(ttl).Unix(), Origins: slices.Clone(origins)}
+		IssuedAt: now.Unix(), Expires: now.Add(ttl).Unix(), Origins: slices.Clone(origins), Liveness: slices.Clone(params)}
 	payload, err := json.Marshal(c)
 	if err != nil {
 		return "", TokenClaims{}, fmt.Errorf("auth: encode token: %w", err)

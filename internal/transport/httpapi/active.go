@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/facelambda/facelambda/internal/core/auth"
 	"github.com/facelambda/facelambda/internal/core/biometric"
 	"github.com/facelambda/facelambda/internal/core/capture"
 	"github.com/facelambda/facelambda/internal/core/events"
@@ -92,6 +93,13 @@ func (d *Deps) initLivenessParameters(w http.ResponseWriter, r *http.Request) {
 	if err := readJSON(w, r, 64<<10, &req); err != nil {
 		WriteError(w, r, err)
 		return
+	}
+	if pr, _ := auth.FromContext(r.Context()); pr.Token != nil {
+		var err error
+		if req, err = liveness.PinnedRequest(pr.Token.Liveness, req); err != nil {
+			WriteError(w, r, err)
+			return
+		}
 	}
 	p, err := svc.InitParameters(r.Context(), tenant(r), r.PathValue("id"), req)
 	if err != nil {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -8,12 +9,17 @@ import (
 
 	"github.com/facelambda/facelambda/internal/core/auth"
 	"github.com/facelambda/facelambda/internal/core/fault"
+	"github.com/facelambda/facelambda/internal/core/liveness"
 	"github.com/facelambda/facelambda/internal/core/store"
 )
 
 // clientTokenRequest is the optional body of POST .../client-token.
 type clientTokenRequest struct {
 	TTLSeconds int `json:"ttlSeconds"`
+	// LivenessParameters fixes the attempt's init-liveness-parameters
+	// fields (type, timeout, securityLevel, nbChallenge); absent: the
+	// service's defaults. The page cannot change them.
+	LivenessParameters *liveness.ParametersRequest `json:"livenessParameters"`
 }
 
 // clientTokenResponse is the answer: the token and what it allows.
@@ -22,6 +28,9 @@ type clientTokenResponse struct {
 	ExpiresAt     time.Time `json:"expiresAt"`
 	SessionID     string    `json:"sessionId"`
 	AllowedRoutes []string  `json:"allowedRoutes"`
+	// LivenessParameters are the parameters fixed for the attempt ({}:
+	// the defaults).
+	LivenessParameters json.RawMessage `json:"livenessParameters"`
 }
 
 // createClientToken issues a client token for the bio-session {id} of the
@@ -60,8 +69,15 @@ func (d *Deps) createClientToken(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, fault.Newf(fault.CodeNotFound, "no bio-session %q", clip(sid)))
 		return
 	}
+	var pin json.RawMessage
+	if req.LivenessParameters != nil {
+		if pin, err = d.LivenessService().Pin(*req.LivenessParameters); err != nil {
+			WriteError(w, r, err)
+			return
+		}
+	}
 	p, _ := auth.FromContext(r.Context())
-	token, c, err := d.Tokens.Issue(t, sid, ttl, p.Origins)
+	token, c, err := d.Tokens.IssueWith(t, sid, ttl, p.Origins, pin)
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -71,7 +87,11 @@ func (d *Deps) createClientToken(w http.ResponseWriter, r *http.Request) {
 		routes = append(routes, tr.Method+" "+strings.ReplaceAll(tr.Pattern, "{id}", sid))
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, clientTokenResponse{Token: token, ExpiresAt: c.ExpiresAt(), SessionID: sid, AllowedRoutes: routes})
+	if pin == nil {
+		pin = json.RawMessage("{}")
+	}
+	writeJSON(w, http.StatusCreated, clientTokenResponse{Token: token, ExpiresAt: c.ExpiresAt(), SessionID: sid,
+		AllowedRoutes: routes, LivenessParameters: pin})
 }
 
 // bearerToken returns the client token of r's Authorization header, or ""

@@ -223,3 +223,68 @@ func TestClientTokenReplay(t *testing.T) {
 	assert.Equal(t, 404, status)
 	assert.Equal(t, fault.CodeNotFound, code)
 }
+
+// tokenObject sends a request with a client token and returns the status
+// and the decoded JSON body.
+func (a *api) tokenObject(method, path, body, bearer string) (int, map[string]any) {
+	a.t.Helper()
+	req, err := http.NewRequest(method, a.srv.URL+path, strings.NewReader(body))
+	require.NoError(a.t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(a.t, err)
+	defer res.Body.Close()
+	var m map[string]any
+	require.NoError(a.t, json.NewDecoder(res.Body).Decode(&m))
+	return res.StatusCode, m
+}
+
+// TestClientTokenPinnedParameters: the backend fixes the attempt's
+// parameters when it asks for the token (default: the service's); a page
+// holding the token may repeat them but not change them. API keys choose
+// freely, as before.
+func TestClientTokenPinnedParameters(t *testing.T) {
+	a := newAPI(t)
+	sid := a.session(a.key, `{}`)["id"].(string)
+	init := "/v2/bio-sessions/" + sid + "/init-liveness-parameters"
+	pinned := `{"livenessParameters":{"nbChallenge":4,"securityLevel":"very_high","type":"HIGH"}}`
+	m := a.clientToken(a.key, sid, pinned)
+	assert.Equal(t, map[string]any{"nbChallenge": 4.0, "securityLevel": "VERY_HIGH", "type": "HIGH"}, m["livenessParameters"])
+	assert.Equal(t, map[string]any{}, a.clientToken(a.key, sid, `{}`)["livenessParameters"])
+
+	for _, tc := range []struct {
+		name, pin, body string
+		status          int
+		field           string
+		challenges      int
+	}{
+		{"pinned used", pinned, `{}`, 200, "", 4},
+		{"pinned repeated", pinned, `{"nbChallenge":4,"securityLevel":"VERY_HIGH"}`, 200, "", 4},
+		{"fewer challenges", pinned, `{"nbChallenge":1}`, 403, "nbChallenge", 0},
+		{"lower level", pinned, `{"securityLevel":"LOW"}`, 403, "securityLevel", 0},
+		{"default repeated", `{}`, `{"nbChallenge":3,"type":"high"}`, 200, "", 3},
+		{"default lowered", `{}`, `{"securityLevel":"LOW"}`, 403, "securityLevel", 0},
+		{"longer timeout", `{}`, `{"timeout":600000}`, 403, "timeout", 0},
+		{"MEDIUM type", `{}`, `{"type":"MEDIUM"}`, 403, "type", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := a.clientToken(a.key, sid, tc.pin)["token"].(string)
+			status, p := a.tokenObject("POST", init, tc.body, tok)
+			require.Equal(t, tc.status, status, "%v", p)
+			if tc.status != 200 {
+				assert.Equal(t, fault.CodeTokenScope, p["code"])
+				assert.Contains(t, p["message"], tc.field)
+				return
+			}
+			assert.Equal(t, float64(tc.challenges), p["nbChallenge"])
+			assert.Len(t, p["challenges"], tc.challenges)
+		})
+	}
+
+	status, code, _ := a.tokenCall("POST", "/v2/bio-sessions/"+sid+"/client-token", `{"livenessParameters":{"nbChallenge":99}}`, a.key, "")
+	assert.Equal(t, 400, status)
+	assert.Equal(t, fault.CodeInvalidRequest, code)
+	p := a.object("POST", init, "application/json", []byte(`{"nbChallenge":1,"securityLevel":"LOW"}`), a.key, 200)
+	assert.Equal(t, 1.0, p["nbChallenge"], "an API key chooses its parameters")
+}
