@@ -8,7 +8,7 @@ SHARED ?= ../shared
 ADDR ?= 127.0.0.1:3000
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: all run test test-setup deps e2e-deps layers build vet staticcheck unit lint-template localaws localaws-stop opt setup-local invoke invoke-events calibrate eval eval-detect bench load fuzz clean
+.PHONY: all run test test-setup deps e2e-deps layers web web-static build vet staticcheck unit lint-template localaws localaws-stop opt setup-local invoke invoke-events calibrate eval eval-detect bench load fuzz clean
 
 all: build
 
@@ -46,7 +46,19 @@ layers/runtime/lib/libonnxruntime.so.1: layers/fetch.sh layers/models/manifest.j
 	./layers/fetch.sh
 	@touch $@
 
-build: deps layers
+## web: the browser liveness client (web/src/*.ts -> web/dist/liveness.js, embedded by the
+## Go package web) with the esbuild pinned in go.mod: no npm.
+web:
+	@scripts/web-build.sh web/dist
+
+## web-static: the page, its style and module as a folder of static files ($(WEB_STATIC)),
+## to serve from a bucket or CDN instead of the API (docs/web-liveness.md).
+WEB_STATIC ?= bin/web
+web-static: web
+	@mkdir -p $(WEB_STATIC)
+	cp web/liveness.html web/liveness.css web/dist/liveness.js $(WEB_STATIC)/
+
+build: deps layers web
 	@mkdir -p bin
 	@echo "build bin/facelambda (CLI)"
 	@$(GO) build -o bin/facelambda ./cmd/facelambda
@@ -152,6 +164,8 @@ fuzz:
 build-SessionFunction build-FaceFunction build-MatchFunction build-EnrollFunction build-LivenessFunction build-WebhookFunction: deps
 	CGO_ENABLED=1 GOOS=linux GOARCH=amd64 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap \
 		./functions/$(shell echo $(@:build-%Function=%) | tr A-Z a-z)
+# The liveness function embeds the web client (package web).
+build-LivenessFunction: web
 
 build-OnnxRuntimeLayer: layers
 	mkdir -p $(ARTIFACTS_DIR)/lib
