@@ -29,18 +29,22 @@ type clip struct {
 }
 
 // clips are the browser test's cases; FACELAMBDA_BROWSER_CLIPS replaces
-// them ("lp_d18:BLINK:success;zb_fake:TURN_LEFT:fail[:lead seconds]").
+// them ("lp_d18:BLINK:success;zb_fake:TURN_LEFT:fail[:lead seconds]"; a
+// clip may be an absolute path to a folder of JPEG frames).
 // The moves are those annotated in
 // internal/tools/evaluation/testdata/active/annotations.tsv. The camera
 // starts at the clip's first frame when the page opens it; the page shows
 // "get ready" (up to 2 s) and then each challenge for about 3 s, so the
 // moves must fall after that and in the clip's first 2 + 3n seconds.
 var clips = []clip{
-	// A child facing the camera (frames 1-43), turning to the left (44-50,
-	// 4.4 s), blinking (61-62, 6.1 s).
-	{name: "lp_d11", challenges: "TURN_LEFT,BLINK", success: true},
-	// The webcam subject replayed on a phone screen held before the camera.
+	// A real person, frontal and still (frames 1-20), blinking at 32-33
+	// (3.2 s, inside the capture of one challenge: about 1.5 to 4.5 s).
+	{name: "lp_d18", challenges: "BLINK", success: true},
+	// The webcam subject of zb_real replayed on a feature-phone screen held
+	// before the camera, the real person also in view.
 	{name: "zb_fake", challenges: "TURN_LEFT", success: false},
+	// A still webcam subject replayed on a phone (2.6 s, looped).
+	{name: "ls_fake", challenges: "TURN_LEFT", success: false},
 }
 
 // envClips parses FACELAMBDA_BROWSER_CLIPS.
@@ -88,12 +92,16 @@ func TestBrowserLiveness(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			camera := fakeCamera(t, ffmpeg, filepath.Join(active, c.name), 10, c.lead)
+			dir := c.name
+			if !filepath.IsAbs(dir) {
+				dir = filepath.Join(active, c.name)
+			}
+			camera := fakeCamera(t, ffmpeg, dir, 10, c.lead)
 			srv := startServer(t, "--test-fixed-challenges", c.challenges)
 			require.Equal(t, http.StatusOK, srv.get(t, "/web/liveness.html"), "the server serves the page")
 			id, token := srv.session(t)
 			page := srv.url + "/web/liveness.html#session=" + id + "&token=" + token
-			got := drive(t, chrome, camera, page, filepath.Join(shots, c.name))
+			got := drive(t, chrome, camera, page, filepath.Join(shots, filepath.Base(c.name)))
 
 			require.Equal(t, "done", got.state, "the page ended in %q (error code %q, prompt %q); states %v; console:\n%s",
 				got.state, got.errorCode, got.prompt, got.states, got.console)
@@ -110,11 +118,11 @@ func TestBrowserLiveness(t *testing.T) {
 				Challenges     []struct {
 					Action string `json:"action"`
 					Met    bool   `json:"met"`
-					AtMs   *int64 `json:"atMs"`
 				} `json:"challenges"`
 			}
 			srv.call(t, http.MethodGet, "/v2/bio-sessions/"+id+"/liveness-challenge-result/LIVENESS_"+params.Type, nil, http.StatusOK, &res)
 			t.Logf("%s: page %q, service %q diagnostic %v, steps %+v", c.name, got.status, res.LivenessStatus, deref(res.Diagnostic), res.Challenges)
+			srv.saveRecording(t, id, filepath.Join(shots, filepath.Base(c.name)+"-capture.zip"))
 			assert.Equal(t, res.LivenessStatus, got.status, "the page shows the service's verdict")
 			if c.success {
 				assert.Equal(t, "SUCCESS", got.status, "bona fide clip %s", c.name)

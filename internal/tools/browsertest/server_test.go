@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -133,6 +134,28 @@ func (s *server) get(t *testing.T, path string) int {
 	require.NoError(t, err)
 	res.Body.Close()
 	return res.StatusCode
+}
+
+// saveRecording writes the capture the page sent (the session's recording,
+// a zip of the frames) to path, for a look at what the analysis saw.
+func (s *server) saveRecording(t *testing.T, id, path string) {
+	t.Helper()
+	var rec struct {
+		URL string `json:"url"`
+	}
+	s.call(t, http.MethodGet, "/v2/bio-sessions/"+id+"/recording", nil, http.StatusOK, &rec)
+	u := rec.URL
+	if strings.HasPrefix(u, "/") {
+		u = s.url + u
+	}
+	res, err := http.Get(u)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode, u)
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+	t.Logf("the capture the page sent: %s (%d bytes)", path, len(b))
 }
 
 // TestServeFixedChallenges: `facelambda serve --test-fixed-challenges`
