@@ -105,6 +105,10 @@ func TestBrowserLiveness(t *testing.T) {
 
 			require.Equal(t, "done", got.state, "the page ended in %q (error code %q, prompt %q); states %v; console:\n%s",
 				got.state, got.errorCode, got.prompt, got.states, got.console)
+			assert.Equal(t, strings.Split(c.challenges, ","), got.challenges, "the page asked for the challenges in order")
+			for i, p := range got.prompts {
+				assert.NotEmpty(t, strings.TrimSpace(p), "prompt of challenge %d", i)
+			}
 			// What the integrator's backend reads with its API key.
 			var params struct {
 				Type       string   `json:"type"`
@@ -146,8 +150,11 @@ type outcome struct {
 	state, status, errorCode, prompt string
 	// states are the page's steps in order ("challenge TURN_LEFT" for a
 	// challenge), with the time since #start.
-	states  []string
-	console string
+	states []string
+	// challenges are the challenges the page asked for, in order, and
+	// prompts what it said for each.
+	challenges, prompts []string
+	console             string
 }
 
 // pageState reads the page's step, challenge and prompt.
@@ -209,15 +216,11 @@ func drive(t *testing.T, chrome, camera, page, shots string) outcome {
 		require.NoError(t, os.WriteFile(p, b, 0o644))
 		t.Logf("screenshot %s: %s", step, p)
 	}
-	read := func() pageState {
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[pageState](readState))
-		require.NoError(t, err, "read the page's state (states so far are in the log); console:\n%s", console.String())
-		return s
-	}
+	read := func() (pageState, error) { return chromedp.Run(ctx, chromedp.Evaluate[pageState](readState)) }
 
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(page)))
 	var out outcome
-	s := waitFor(t, ctx, read, func(s pageState) bool { return s.State != "" })
+	s := waitFor(t, ctx, read, &console, func(s pageState) bool { return s.State != "" })
 	require.Equal(t, "idle", s.State, "the page starts idle (before the camera)")
 	shot("idle")
 	// The camera's clip starts when the page opens the camera, which it
@@ -225,7 +228,7 @@ func drive(t *testing.T, chrome, camera, page, shots string) outcome {
 	require.NoError(t, chromedp.Do(ctx, chromedp.Focus("#start"), chromedp.KeyEvent("\r")))
 	start := time.Now()
 	last := ""
-	waitFor(t, ctx, read, func(s pageState) bool {
+	waitFor(t, ctx, read, &console, func(s pageState) bool {
 		step := strings.TrimSpace(s.State + " " + s.Challenge)
 		if s.State != "challenge" {
 			step = s.State
@@ -234,6 +237,10 @@ func drive(t *testing.T, chrome, camera, page, shots string) outcome {
 			last = step
 			out.states = append(out.states, fmt.Sprintf("%s@%.1fs", step, time.Since(start).Seconds()))
 			t.Logf("%5.1fs %s: %q", time.Since(start).Seconds(), step, s.Prompt)
+			if s.State == "challenge" {
+				out.challenges = append(out.challenges, s.Challenge)
+				out.prompts = append(out.prompts, s.Prompt)
+			}
 			switch s.State {
 			case "ready", "challenge", "waiting":
 				shot(step)
@@ -247,20 +254,21 @@ func drive(t *testing.T, chrome, camera, page, shots string) outcome {
 	return out
 }
 
-// waitFor reads the page every 100 ms until ok holds, failing the test
-// when ctx ends first.
-func waitFor(t *testing.T, ctx context.Context, read func() pageState, ok func(pageState) bool) pageState {
+// waitFor reads the page every 100 ms until ok holds, failing the test,
+// with the page's console, when ctx ends first.
+func waitFor(t *testing.T, ctx context.Context, read func() (pageState, error), console *syncBuffer, ok func(pageState) bool) pageState {
 	t.Helper()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	var s pageState
 	for {
-		s := read()
-		if ok(s) {
+		var err error
+		if s, err = read(); err == nil && ok(s) {
 			return s
 		}
 		select {
 		case <-ctx.Done():
-			require.FailNow(t, "the page did not get there", "%v; last state %+v", ctx.Err(), s)
+			require.FailNow(t, "the page did not get there", "%v (last read: %v); last state %+v; console:\n%s", ctx.Err(), err, s, console.String())
 		case <-tick.C:
 		}
 	}
