@@ -69,6 +69,7 @@ var forbidden = map[string]struct {
 	"transport": {layers: []string{"app", "adapters", "tools"}},
 	"app":       {layers: []string{"tools"}},
 	"functions": {layers: []string{"tools"}},
+	"web":       {layers: []string{"config", "app", "core", "ml", "adapters", "transport", "tools"}},
 }
 
 func TestImportRules(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/core/capture"
+	"github.com/facelambda/facelambda/internal/core/fault"
 	"github.com/facelambda/facelambda/web"
 )
 
@@ -173,5 +174,24 @@ func TestModuleRefusesBadCaptures(t *testing.T) {
 			out := runModule(t, key, tc.sid, "sr", tc.frames)
 			assert.Contains(t, out.Error, tc.want)
 		})
+	}
+}
+
+// TestEveryCodeInWords: every error code the page's routes may answer,
+// and each of the page's own, has a sentence in src/messages.ts.
+func TestEveryCodeInWords(t *testing.T) {
+	src, err := os.ReadFile("src/messages.ts")
+	require.NoError(t, err)
+	codes := []string{
+		fault.CodeTokenInvalid, fault.CodeTokenExpired, fault.CodeTokenScope, fault.CodeTokenReplayed,
+		fault.CodeNotFound, fault.CodeLivenessExpired, fault.CodeTooManyAttempts, fault.CodeLivenessInProgress,
+		fault.CodeReplayed, fault.CodeWrongServerRandom, fault.CodeWrongSession, fault.CodeDecryptionFailed,
+		fault.CodeRequestTooLarge, fault.CodeInvalidImage, fault.CodeInvalidRequest, fault.CodeBusy,
+		fault.CodeGPUUnavailable, fault.CodeNotConfigured, fault.CodeInternal,
+		"CAMERA_DENIED", "NO_CAMERA", "CAMERA_BUSY", "UNSUPPORTED_BROWSER", "MISSING_PARAMETERS",
+		"UPLOAD_FAILED", "NETWORK_ERROR", "CAPTURE_FAILED", "PAGE_HIDDEN", "RESULT_TIMEOUT",
+	}
+	for _, c := range codes {
+		assert.Regexp(t, `(?m)^\s+`+c+`: "[^"]+",$`, string(src), "no sentence for %s", c)
 	}
 }

@@ -1,21 +1,15 @@
-var __defProp = Object.defineProperty;
-var __defNormalProp = (obj, key, value) => key in obj ? __defProp(obj, key, { enumerable: true, configurable: true, writable: true, value }) : obj[key] = value;
-var __publicField = (obj, key, value) => __defNormalProp(obj, typeof key !== "symbol" ? key + "" : key, value);
-
 // web/src/api.ts
 var ApiError = class extends Error {
   constructor(status, code, message) {
     super(message);
-    __publicField(this, "status", status);
-    __publicField(this, "code", code);
+    this.status = status;
+    this.code = code;
     this.name = "ApiError";
   }
 };
 var Api = class {
   constructor(apiBase, sessionId, token) {
-    __publicField(this, "sessionId", sessionId);
-    __publicField(this, "token", token);
-    __publicField(this, "base");
+    this.token = token;
     this.base = apiBase.replace(/\/+$/, "") + "/v2/bio-sessions/" + encodeURIComponent(sessionId);
   }
   async call(method, path, body, contentType) {
@@ -82,7 +76,7 @@ function modeOf(type) {
 var CameraError = class extends Error {
   constructor(code, message) {
     super(message);
-    __publicField(this, "code", code);
+    this.code = code;
     this.name = "CameraError";
   }
 };
@@ -141,17 +135,15 @@ function sleep(ms) {
 }
 var Grabber = class {
   constructor(video, interval, maxFrames2, maxSide = 640, quality = 0.8) {
-    __publicField(this, "video", video);
-    __publicField(this, "interval", interval);
-    __publicField(this, "maxFrames", maxFrames2);
-    __publicField(this, "quality", quality);
-    __publicField(this, "canvas");
-    __publicField(this, "ctx");
-    __publicField(this, "pending", []);
-    __publicField(this, "frames", []);
-    __publicField(this, "timer", 0);
-    __publicField(this, "t0", -1);
-    __publicField(this, "last", -1);
+    this.video = video;
+    this.interval = interval;
+    this.maxFrames = maxFrames2;
+    this.quality = quality;
+    this.pending = [];
+    this.frames = [];
+    this.timer = 0;
+    this.t0 = -1;
+    this.last = -1;
     const w = video.videoWidth;
     const h = video.videoHeight;
     const scale = Math.min(1, maxSide / Math.max(w, h));
@@ -401,7 +393,7 @@ function promptFor(action) {
   return challengePrompts[action] || { text: "Follow the instruction on the screen" };
 }
 var prompts = {
-  idle: "When you are ready, press Start. We will use your camera for a few seconds.",
+  idle: "Press Start when you are ready.",
   camera: "Allow the use of your camera when your browser asks.",
   fit: "Fit your face in the oval",
   closer: "Move closer",
@@ -455,6 +447,7 @@ var errorSentences = {
   UPLOAD_FAILED: "We could not send your video. Check your connection and try again.",
   NETWORK_ERROR: "We could not reach the service. Check your connection and try again.",
   CAPTURE_FAILED: "We could not film you. Reload the page and try again.",
+  PAGE_HIDDEN: "The page must stay open and in front while you do the steps. Ask for a new link and try again.",
   RESULT_TIMEOUT: "Checking your video is taking too long. Try again later.",
   // The API's codes (docs/api.md).
   TOKEN_EXPIRED: "This link has expired. Ask for a new one.",
@@ -579,19 +572,22 @@ function buildUi(root) {
   const start = el("button", { type: "button", id: "start", class: "fl-button" }, "Start");
   const result = el("div", { id: "result", class: "fl-result", role: "status", hidden: "" });
   const error = el("div", { id: "error", class: "fl-error", role: "alert", hidden: "" });
-  root.append(stage, step, prompt, start, result, error);
-  return { root, video, stage, arrow, step, prompt, start, result, error };
+  const next = el("a", { id: "continue", class: "fl-button", hidden: "" }, "Continue");
+  root.append(stage, step, prompt, start, result, error, next);
+  return { root, video, stage, arrow, step, prompt, start, result, error, next };
 }
 var Client = class {
   constructor(o, ui, api) {
-    __publicField(this, "o", o);
-    __publicField(this, "ui", ui);
-    __publicField(this, "api", api);
-    __publicField(this, "state", "idle");
-    __publicField(this, "stream", null);
+    this.o = o;
+    this.ui = ui;
+    this.api = api;
+    this.stream = null;
   }
   setState(s, prompt) {
-    this.state = s;
+    if ((s === "done" || s === "error") && this.o.returnUrl) {
+      this.ui.next.href = this.o.returnUrl;
+      this.ui.next.hidden = false;
+    }
     document.body.dataset.state = s;
     this.ui.root.dataset.state = s;
     if (prompt !== void 0) {
@@ -662,6 +658,11 @@ var Client = class {
     this.setState("ready", prompts.ready);
     await this.guide(readyMs);
     const grabber = new Grabber(ui.video, interval, maxFrames);
+    let hidden = false;
+    const onVisibility = () => {
+      hidden = hidden || document.hidden;
+    };
+    document.addEventListener("visibilitychange", onVisibility);
     this.setState("challenge");
     grabber.start();
     for (let i = 0; i < n; i++) {
@@ -669,7 +670,11 @@ var Client = class {
       await sleep(per);
     }
     const frames = await grabber.stop();
+    document.removeEventListener("visibilitychange", onVisibility);
     this.setChallenge(null);
+    if (hidden) {
+      throw new ApiError(0, "PAGE_HIDDEN", "the page was hidden during the challenges");
+    }
     if (frames.length < 2) {
       throw new ApiError(0, "CAPTURE_FAILED", "the camera gave no frames");
     }
@@ -768,7 +773,7 @@ function startLiveness(options) {
   const ui = buildUi(options.element);
   const apiBase = options.apiBase || location.origin;
   const api = new Api(apiBase, options.sessionId, options.token);
-  const c = new Client(options, ui, api);
+  const c = new Client({ ...options, returnUrl: sameOrigin(options.returnUrl) }, ui, api);
   c.setState("idle", prompts.idle);
   if (!options.sessionId || !options.token) {
     ui.start.hidden = true;
@@ -783,15 +788,26 @@ function startLiveness(options) {
     ui.start.focus();
   });
 }
+function sameOrigin(u) {
+  if (!u) {
+    return void 0;
+  }
+  try {
+    const abs = new URL(u, location.href);
+    return abs.origin === location.origin && (abs.protocol === "https:" || abs.protocol === "http:") ? abs.href : void 0;
+  } catch {
+    return void 0;
+  }
+}
 function pageParameters(hash) {
   const q = new URLSearchParams(hash.replace(/^#/, ""));
-  return { sessionId: q.get("session") || "", token: q.get("token") || "", apiBase: q.get("api") || "" };
+  return { sessionId: q.get("session") || "", token: q.get("token") || "", apiBase: q.get("api") || "", returnUrl: q.get("return") || "" };
 }
 if (typeof document !== "undefined") {
   const root = document.querySelector("[data-facelambda-liveness]");
   if (root) {
     const p = pageParameters(location.hash);
-    void startLiveness({ element: root, sessionId: p.sessionId, token: p.token, apiBase: p.apiBase || void 0 });
+    void startLiveness({ element: root, sessionId: p.sessionId, token: p.token, apiBase: p.apiBase || void 0, returnUrl: p.returnUrl || void 0 });
   }
 }
 export {

@@ -1,5 +1,6 @@
 // The calls the page makes to the API, with the session's client token.
 
+import { Bytes } from "./zip";
 import { SessionKey } from "./seal";
 
 /** Parameters is the answer of init-liveness-parameters (what the page uses). */
@@ -56,7 +57,7 @@ export class Api {
   private readonly base: string;
   constructor(
     apiBase: string,
-    private readonly sessionId: string,
+    sessionId: string,
     private readonly token: string,
   ) {
     this.base = apiBase.replace(/\/+$/, "") + "/v2/bio-sessions/" + encodeURIComponent(sessionId);
@@ -94,7 +95,7 @@ export class Api {
   }
 
   /** submitSealed sends a sealed capture to replay-liveness-metadata. */
-  submitSealed(encryptedMetaData: Uint8Array, encryptedMasterSecret: Uint8Array): Promise<unknown> {
+  submitSealed(encryptedMetaData: Bytes, encryptedMasterSecret: Bytes): Promise<unknown> {
     const form = new FormData();
     form.append("encryptedMetaData", new Blob([encryptedMetaData], { type: "application/octet-stream" }), "metadata.bin");
     form.append("encryptedMasterSecret", new Blob([encryptedMasterSecret], { type: "application/octet-stream" }), "secret.bin");
@@ -113,7 +114,7 @@ export class Api {
 }
 
 /** put sends the container to a presigned upload URL. */
-export async function put(u: Upload, data: Uint8Array): Promise<void> {
+export async function put(u: Upload, data: Bytes): Promise<void> {
   let res: Response;
   try {
     res = await fetch(u.url, { method: u.method || "PUT", headers: u.headers || { "Content-Type": "application/zip" }, body: data, credentials: "omit", referrerPolicy: "no-referrer" });

@@ -1,11 +1,11 @@
 // The capture container of internal/core/capture: a ZIP holding
 // capture.json (the manifest) and one JPEG per frame.
 
-import { buildZip, ZipEntry } from "./zip";
+import { buildZip, Bytes, ZipEntry } from "./zip";
 
 /** Frame is one captured JPEG and its time in ms since the first frame. */
 export interface Frame {
-  data: Uint8Array;
+  data: Bytes;
   t: number;
 }
 
@@ -84,7 +84,7 @@ export function buildManifest(sessionId: string, serverRandom: string, frames: F
  * buildContainer returns the capture container (a ZIP) of frames for the
  * session's attempt: capture.json first, then the frames in order.
  */
-export function buildContainer(sessionId: string, serverRandom: string, frames: Frame[], deviceInfo?: DeviceInfo): Uint8Array {
+export function buildContainer(sessionId: string, serverRandom: string, frames: Frame[], deviceInfo?: DeviceInfo): Bytes {
   const m = buildManifest(sessionId, serverRandom, frames, deviceInfo);
   const entries: ZipEntry[] = [{ name: manifestName, data: new TextEncoder().encode(JSON.stringify(m)) }];
   frames.forEach((f, i) => entries.push({ name: m.frames[i].file, data: f.data }));

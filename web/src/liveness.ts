@@ -48,6 +48,8 @@ export interface Options {
   directLimitBytes?: number;
   /** resultTimeoutMs bounds the wait for the result (default 180000). */
   resultTimeoutMs?: number;
+  /** returnUrl, on the page's own origin, is offered as a "Continue" link once the attempt is over. */
+  returnUrl?: string;
   /** onState is told every state change. */
   onState?: (s: State) => void;
   /** onDone is told the outcome. */
@@ -70,6 +72,7 @@ interface Ui {
   start: HTMLButtonElement;
   result: HTMLElement;
   error: HTMLElement;
+  next: HTMLAnchorElement;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text = ""): HTMLElementTagNameMap[K] {
@@ -117,13 +120,13 @@ function buildUi(root: HTMLElement): Ui {
   const start = el("button", { type: "button", id: "start", class: "fl-button" }, "Start");
   const result = el("div", { id: "result", class: "fl-result", role: "status", hidden: "" });
   const error = el("div", { id: "error", class: "fl-error", role: "alert", hidden: "" });
-  root.append(stage, step, prompt, start, result, error);
-  return { root, video, stage, arrow, step, prompt, start, result, error };
+  const next = el("a", { id: "continue", class: "fl-button", hidden: "" }, "Continue");
+  root.append(stage, step, prompt, start, result, error, next);
+  return { root, video, stage, arrow, step, prompt, start, result, error, next };
 }
 
 /** Client runs one attempt on a Ui. */
 class Client {
-  private state: State = "idle";
   private stream: MediaStream | null = null;
 
   constructor(
@@ -133,7 +136,10 @@ class Client {
   ) {}
 
   setState(s: State, prompt?: string): void {
-    this.state = s;
+    if ((s === "done" || s === "error") && this.o.returnUrl) {
+      this.ui.next.href = this.o.returnUrl;
+      this.ui.next.hidden = false;
+    }
     document.body.dataset.state = s;
     this.ui.root.dataset.state = s;
     if (prompt !== undefined) {
@@ -213,6 +219,13 @@ class Client {
     await this.guide(readyMs);
 
     const grabber = new Grabber(ui.video, interval, maxFrames);
+    // A hidden page is filmed a frame a second at best: the capture would
+    // fail for gaps, so it is not sent.
+    let hidden = false;
+    const onVisibility = () => {
+      hidden = hidden || document.hidden;
+    };
+    document.addEventListener("visibilitychange", onVisibility);
     this.setState("challenge");
     grabber.start();
     for (let i = 0; i < n; i++) {
@@ -220,7 +233,11 @@ class Client {
       await sleep(per);
     }
     const frames = await grabber.stop();
+    document.removeEventListener("visibilitychange", onVisibility);
     this.setChallenge(null);
+    if (hidden) {
+      throw new ApiError(0, "PAGE_HIDDEN", "the page was hidden during the challenges");
+    }
     if (frames.length < 2) {
       throw new ApiError(0, "CAPTURE_FAILED", "the camera gave no frames");
     }
@@ -335,7 +352,7 @@ export function startLiveness(options: Options): Promise<Outcome> {
   const ui = buildUi(options.element);
   const apiBase = options.apiBase || location.origin;
   const api = new Api(apiBase, options.sessionId, options.token);
-  const c = new Client(options, ui, api);
+  const c = new Client({ ...options, returnUrl: sameOrigin(options.returnUrl) }, ui, api);
   c.setState("idle", prompts.idle);
   if (!options.sessionId || !options.token) {
     ui.start.hidden = true;
@@ -351,10 +368,23 @@ export function startLiveness(options: Options): Promise<Outcome> {
   });
 }
 
-/** pageParameters reads #session=..&token=..[&api=..] from a URL fragment. */
-export function pageParameters(hash: string): { sessionId: string; token: string; apiBase: string } {
+/** sameOrigin returns u when it is a URL of the page's own origin (no open redirect), else undefined. */
+function sameOrigin(u: string | undefined): string | undefined {
+  if (!u) {
+    return undefined;
+  }
+  try {
+    const abs = new URL(u, location.href);
+    return abs.origin === location.origin && (abs.protocol === "https:" || abs.protocol === "http:") ? abs.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** pageParameters reads #session=..&token=..[&api=..][&return=..] from a URL fragment. */
+export function pageParameters(hash: string): { sessionId: string; token: string; apiBase: string; returnUrl: string } {
   const q = new URLSearchParams(hash.replace(/^#/, ""));
-  return { sessionId: q.get("session") || "", token: q.get("token") || "", apiBase: q.get("api") || "" };
+  return { sessionId: q.get("session") || "", token: q.get("token") || "", apiBase: q.get("api") || "", returnUrl: q.get("return") || "" };
 }
 
 // On the served page, start from the URL fragment.
@@ -362,6 +392,6 @@ if (typeof document !== "undefined") {
   const root = document.querySelector<HTMLElement>("[data-facelambda-liveness]");
   if (root) {
     const p = pageParameters(location.hash);
-    void startLiveness({ element: root, sessionId: p.sessionId, token: p.token, apiBase: p.apiBase || undefined });
+    void startLiveness({ element: root, sessionId: p.sessionId, token: p.token, apiBase: p.apiBase || undefined, returnUrl: p.returnUrl || undefined });
   }
 }

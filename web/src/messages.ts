@@ -27,7 +27,7 @@ export function promptFor(action: string): Prompt {
 }
 
 export const prompts = {
-  idle: "When you are ready, press Start. We will use your camera for a few seconds.",
+  idle: "Press Start when you are ready.",
   camera: "Allow the use of your camera when your browser asks.",
   fit: "Fit your face in the oval",
   closer: "Move closer",
@@ -90,6 +90,7 @@ export const errorSentences: Record<string, string> = {
   UPLOAD_FAILED: "We could not send your video. Check your connection and try again.",
   NETWORK_ERROR: "We could not reach the service. Check your connection and try again.",
   CAPTURE_FAILED: "We could not film you. Reload the page and try again.",
+  PAGE_HIDDEN: "The page must stay open and in front while you do the steps. Ask for a new link and try again.",
   RESULT_TIMEOUT: "Checking your video is taking too long. Try again later.",
   // The API's codes (docs/api.md).
   TOKEN_EXPIRED: "This link has expired. Ask for a new one.",

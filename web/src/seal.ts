@@ -3,6 +3,7 @@
 // key K, and K with RSA-OAEP (SHA-256, MGF1-SHA-256) under the session's
 // public key.
 
+import { Bytes } from "./zip";
 const label = "facelambda-capture-v1"; // OAEP label and AD prefix
 const magic = "FLC1"; // encryptedMetaData prefix
 const nonceSize = 12;
@@ -18,19 +19,19 @@ export interface SessionKey {
 
 /** Sealed is what replay-liveness-metadata takes. */
 export interface Sealed {
-  encryptedMetaData: Uint8Array;
-  encryptedMasterSecret: Uint8Array;
+  encryptedMetaData: Bytes;
+  encryptedMasterSecret: Bytes;
 }
 
 /** sealAD is label || 0x00 || sessionId || 0x00 || serverRandom, in UTF-8. */
-export function sealAD(sessionId: string, serverRandom: string): Uint8Array {
+export function sealAD(sessionId: string, serverRandom: string): Bytes {
   const enc = new TextEncoder();
   const parts = [enc.encode(label), new Uint8Array([0]), enc.encode(sessionId), new Uint8Array([0]), enc.encode(serverRandom)];
   return concat(parts);
 }
 
 /** concat joins byte arrays. */
-export function concat(parts: Uint8Array[]): Uint8Array {
+export function concat(parts: Bytes[]): Bytes {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {
@@ -55,7 +56,7 @@ function webCrypto(): SubtleCrypto {
  * "FLC1" || nonce || AES-256-GCM(K, nonce, container, AD) (tag appended),
  * encryptedMasterSecret = RSA-OAEP-256(K, label).
  */
-export async function sealCapture(jwk: SessionKey, sessionId: string, serverRandom: string, container: Uint8Array): Promise<Sealed> {
+export async function sealCapture(jwk: SessionKey, sessionId: string, serverRandom: string, container: Bytes): Promise<Sealed> {
   const subtle = webCrypto();
   if (jwk.kty !== "RSA" || !jwk.n || !jwk.e) {
     throw new Error("seal: the session key is not an RSA JWK");

@@ -2,6 +2,9 @@
 // container of internal/core/capture accepts them. JPEG frames do not
 // compress, and the manifest is small, so no deflate is needed.
 
+/** Bytes is a byte array over an ArrayBuffer (what fetch, Blob and WebCrypto take). */
+export type Bytes = Uint8Array<ArrayBuffer>;
+
 const crcTable: Uint32Array = (() => {
   const t = new Uint32Array(256);
   for (let n = 0; n < 256; n++) {
@@ -15,7 +18,7 @@ const crcTable: Uint32Array = (() => {
 })();
 
 /** crc32 is the CRC-32 (IEEE) of data, as ZIP records it. */
-export function crc32(data: Uint8Array): number {
+export function crc32(data: Bytes): number {
   let c = 0xffffffff;
   for (let i = 0; i < data.length; i++) {
     c = crcTable[(c ^ data[i]) & 0xff] ^ (c >>> 8);
@@ -26,7 +29,7 @@ export function crc32(data: Uint8Array): number {
 /** ZipEntry is one file of an archive: an ASCII name and its bytes. */
 export interface ZipEntry {
   name: string;
-  data: Uint8Array;
+  data: Bytes;
 }
 
 // DOS date of 1980-01-01 (the earliest a ZIP can say) and time 00:00.
@@ -38,7 +41,7 @@ const versionNeeded = 20;
  * buildZip writes a ZIP archive of entries, every one stored (method 0),
  * with sizes and CRC-32 in the local headers (no data descriptors).
  */
-export function buildZip(entries: ZipEntry[]): Uint8Array {
+export function buildZip(entries: ZipEntry[]): Bytes {
   const enc = new TextEncoder();
   const names = entries.map((e) => enc.encode(e.name));
   let size = 22; // end of central directory

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -65,12 +66,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		g.Deps.Active.DrawChallenges = draw
 		slog.Warn("TEST ONLY: every liveness attempt gets the fixed challenges", "challenges", fixed)
 	}
-	h := g.Local()
+	base := "http://" + ln.Addr().String()
+	dk, err := demoKey(ctx, g.Embedded, dir)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	h := withDemo(g.Local(), &demoBackend{api: base, key: dk, client: &http.Client{Timeout: 30 * time.Second}})
 	srv := lambdahttp.NewServer(h)
 	srv.ReadTimeout, srv.IdleTimeout = *readTimeout, *idleTimeout
 	srv.ReadHeaderTimeout = min(srv.ReadHeaderTimeout, *readTimeout)
 	slog.Info("serving", "addr", ln.Addr().String(), "data", dir, "max_image_work", *work)
 	fmt.Fprintf(stdout, "facelambda listening on http://%s (store %s)\n", ln.Addr(), dir)
+	fmt.Fprintf(stdout, "try liveness in your browser: %s/demo/ (a local example backend; the page itself is %s/web/liveness.html)\n", base, base)
 	if key != "" {
 		fmt.Fprintf(stdout, "first API key of tenant %q (all scopes; shown once, keep it):\n%s\n", LocalTenant, key)
 	}

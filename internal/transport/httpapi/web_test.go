@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -8,12 +9,14 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/app"
 	"github.com/facelambda/facelambda/internal/testkit"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
+	"github.com/facelambda/facelambda/internal/transport/lambdahttp"
 )
 
 // get sends an unauthenticated request (no API key, no token).
@@ -81,6 +84,31 @@ func TestWebFilesRefused(t *testing.T) {
 			assert.Equal(t, tc.status, res.StatusCode)
 			assert.Equal(t, "application/json", res.Header.Get("Content-Type"))
 		})
+	}
+}
+
+// TestWebFilesThroughLambda: through API Gateway's proxy (payload 2.0),
+// the files arrive as text, whole, with their headers.
+func TestWebFilesThroughLambda(t *testing.T) {
+	handler := lambdahttp.Handler(httpapi.LivenessHandler(fakeDeps(t)))
+	for _, f := range []struct{ path, file string }{{"/web/liveness.js", "web/dist/liveness.js"}, {"/web/liveness.html", "web/liveness.html"}} {
+		ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: "GET /web/{file}", RawPath: f.path,
+			Headers: map[string]string{"user-agent": "test"},
+			RequestContext: events.APIGatewayV2HTTPRequestContext{RouteKey: "GET /web/{file}", Stage: "$default",
+				HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: f.path, Protocol: "HTTP/1.1"}}}
+		res, err := handler(t.Context(), ev)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, res.StatusCode, res.Body)
+		want, err := os.ReadFile(testkit.Path(t, f.file))
+		require.NoError(t, err)
+		body := res.Body
+		if res.IsBase64Encoded {
+			b, err := base64.StdEncoding.DecodeString(body)
+			require.NoError(t, err)
+			body = string(b)
+		}
+		assert.Equal(t, string(want), body, f.path)
+		assert.Equal(t, httpapi.WebCSP, res.Headers["Content-Security-Policy"])
 	}
 }
 
