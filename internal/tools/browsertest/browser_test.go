@@ -173,10 +173,10 @@ const readState = `(() => {
 		code: (q("#error") || {dataset: {}}).dataset.code || ""};
 })()`
 
-// drive opens page in headless Chromium whose camera plays camera, starts
-// the capture from the keyboard and follows the page's steps to done or
-// error, with a screenshot (shots-NN-step.png) of each step.
-func drive(t *testing.T, chrome, camera, page, shots string) outcome {
+// browser starts headless Chromium, whose camera plays the Y4M file camera,
+// until the test ends; its context ends after limit. The console collects
+// what the page logs.
+func browser(t *testing.T, chrome, camera string, limit time.Duration) (context.Context, *syncBuffer) {
 	t.Helper()
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chrome), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(720, 960),
@@ -186,24 +186,35 @@ func drive(t *testing.T, chrome, camera, page, shots string) outcome {
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("use-fake-ui-for-media-stream", true), chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("use-file-for-fake-video-capture", camera))
-	defer cancelAlloc()
 	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
 	require.NoError(t, chromedp.Do(bctx), "start %s", chrome)
-	var console syncBuffer
+	console := &syncBuffer{}
 	msgs := chromedp.Console(bctx)
 	go func() {
 		for m, err := range msgs {
 			if err != nil {
 				return
 			}
-			fmt.Fprintln(&console, m)
+			fmt.Fprintln(console, m)
 		}
 	}()
+	ctx, cancelRun := context.WithTimeout(bctx, limit)
+	t.Cleanup(cancelRun)
+	return ctx, console
+}
+
+// drive opens page in headless Chromium whose camera plays camera, starts
+// the capture from the keyboard and follows the page's steps to done or
+// error, with a screenshot (shots-NN-step.png) of each step.
+func drive(t *testing.T, chrome, camera, page, shots string) outcome {
+	t.Helper()
 	// A bound for a page that hangs, not a timing assertion: the loop
 	// takes about 2 + 3n seconds of capture plus the analysis.
-	ctx, cancelRun := context.WithTimeout(bctx, 90*time.Second)
-	defer cancelRun()
+	ctx, console := browser(t, chrome, camera, 90*time.Second)
 
 	n := 0
 	shot := func(step string) {
@@ -220,7 +231,7 @@ func drive(t *testing.T, chrome, camera, page, shots string) outcome {
 
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(page)))
 	var out outcome
-	s := waitFor(t, ctx, read, &console, func(s pageState) bool { return s.State != "" })
+	s := waitFor(t, ctx, read, console, func(s pageState) bool { return s.State != "" })
 	require.Equal(t, "idle", s.State, "the page starts idle (before the camera)")
 	shot("idle")
 	// The camera's clip starts when the page opens the camera, which it
@@ -228,7 +239,7 @@ func drive(t *testing.T, chrome, camera, page, shots string) outcome {
 	require.NoError(t, chromedp.Do(ctx, chromedp.Focus("#start"), chromedp.KeyEvent("\r")))
 	start := time.Now()
 	last := ""
-	waitFor(t, ctx, read, &console, func(s pageState) bool {
+	waitFor(t, ctx, read, console, func(s pageState) bool {
 		step := strings.TrimSpace(s.State + " " + s.Challenge)
 		if s.State != "challenge" {
 			step = s.State
