@@ -656,6 +656,7 @@ var Client = class {
     const interval = Math.max(frameIntervalMs, Math.ceil(n * per / (maxFrames - 2)));
     const readyMs = Math.min(Math.max(o.readyMs ?? defaultReadyMs, 0), 2e3);
     this.setState("ready", prompts.ready);
+    ui.step.textContent = n === 1 ? "Get ready: one short step" : `Get ready: ${n} short steps`;
     await this.guide(readyMs);
     const grabber = new Grabber(ui.video, interval, maxFrames);
     let hidden = false;

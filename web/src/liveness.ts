@@ -216,6 +216,7 @@ class Client {
     const readyMs = Math.min(Math.max(o.readyMs ?? defaultReadyMs, 0), 2000);
 
     this.setState("ready", prompts.ready);
+    ui.step.textContent = n === 1 ? "Get ready: one short step" : `Get ready: ${n} short steps`;
     await this.guide(readyMs);
 
     const grabber = new Grabber(ui.video, interval, maxFrames);
