@@ -8,7 +8,7 @@ SHARED ?= ../shared
 ADDR ?= 127.0.0.1:3000
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: all run test test-setup deps layers web web-static build vet staticcheck unit lint-template localaws localaws-stop opt setup-local invoke invoke-events calibrate eval eval-detect bench load fuzz clean
+.PHONY: all run test test-setup deps e2e-deps layers web web-static build vet staticcheck unit lint-template localaws localaws-stop opt setup-local invoke invoke-events calibrate eval eval-detect bench load fuzz clean
 
 all: build
 
@@ -28,6 +28,17 @@ deps:
 		for f in $(TURBOJPEG_FILES); do [ -f "$$f" ] || { echo "deps: $$f is still missing after installing libturbojpeg0-dev (set TURBOJPEG_INCLUDE/TURBOJPEG_LIB)"; exit 1; }; done; \
 		break; \
 	done
+
+## e2e-deps: what the browser test (TestBrowserLiveness) needs: Chromium and
+## ffmpeg from Debian, installed with apt-get (through sudo when not root) only
+## when missing. Without them the test skips (go test on a dev machine).
+E2E_COMMANDS := chromium ffmpeg
+e2e-deps:
+	@missing=; for c in $(E2E_COMMANDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	[ -z "$$missing" ] && exit 0; \
+	echo "e2e-deps:$$missing missing: installing (the browser test needs them)"; \
+	scripts/apt-install.sh $$missing || exit 1; \
+	for c in $$missing; do command -v $$c >/dev/null || { echo "e2e-deps: $$c is still missing after apt-get install $$c"; exit 1; }; done
 
 ## layers: ONNX Runtime and the face models from their npm packages, checked against the manifest.
 layers: layers/runtime/lib/libonnxruntime.so.1
@@ -62,7 +73,7 @@ run: build
 	./bin/facelambda serve --addr $(ADDR)
 
 ## test: everything the tests need, then all tests (the tools that cannot be installed from here are checked first).
-test: localaws lint-template build vet staticcheck test-setup unit invoke-events
+test: localaws lint-template build vet staticcheck test-setup e2e-deps unit invoke-events
 
 ## test-setup: the install steps above on the paths where the thing is missing (fakes, no network).
 test-setup: layers

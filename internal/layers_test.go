@@ -2,7 +2,9 @@ package internal_test
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,6 +16,8 @@ const module = "github.com/facelambda/facelambda/"
 
 type pkg struct {
 	ImportPath string
+	Dir        string
+	GoFiles    []string
 	Imports    []string
 	Deps       []string
 	CgoFiles   []string
@@ -98,6 +102,37 @@ func TestLambdasLinkNoTools(t *testing.T) {
 			assert.NotEqual(t, "tools", layer(d), "%s links %s", p.ImportPath, d)
 		}
 	}
+}
+
+// TestLambdasCannotFixChallenges: the test-only fixed challenge list
+// (liveness.Active.DrawChallenges, set by `facelambda serve
+// --test-fixed-challenges`) is named, in the code a Lambda links, only by
+// the package declaring it: no Lambda can set it.
+func TestLambdasCannotFixChallenges(t *testing.T) {
+	const field, owner = "DrawChallenges", module + "internal/core/liveness"
+	linked := map[string]bool{}
+	for _, p := range list(t, "./functions/...") {
+		linked[p.ImportPath] = true
+		for _, d := range p.Deps {
+			linked[d] = true
+		}
+	}
+	require.True(t, linked[owner], "the Lambdas link %s", owner)
+	var named []string
+	for _, p := range list(t, "./...") {
+		if !linked[p.ImportPath] {
+			continue
+		}
+		for _, f := range p.GoFiles {
+			b, err := os.ReadFile(filepath.Join(p.Dir, f))
+			require.NoError(t, err)
+			if strings.Contains(string(b), field) {
+				named = append(named, p.ImportPath)
+				break
+			}
+		}
+	}
+	assert.Equal(t, []string{owner}, named, "packages linked into a Lambda naming %s", field)
 }
 
 // TestCgoConfined: only the decoder and the ONNX Runtime wrapper use cgo.

@@ -35,9 +35,11 @@ path_without() {
 
 # fakes DIR: apt-get, sudo and id that record their calls in $tmp/calls; the
 # fake apt-get "installs" libturbojpeg0-dev by creating its two files under
-# $FAKE_PREFIX.
+# $FAKE_PREFIX, and any other package as a command of that name in $FAKE_BIN.
 fakes() {
 	mkdir -p "$1"
+	# Never write through a link of path_without to the real command.
+	rm -f "$1/apt-get" "$1/sudo" "$1/id"
 	cat >"$1/apt-get" <<'SH'
 #!/bin/bash
 echo "apt-get $* DEBIAN_FRONTEND=${DEBIAN_FRONTEND:-} uid=$(id -u)" >>"$CALLS"
@@ -45,6 +47,11 @@ echo "apt-get $* DEBIAN_FRONTEND=${DEBIAN_FRONTEND:-} uid=$(id -u)" >>"$CALLS"
 if [ "$1" = install ] && [ -n "${FAKE_PREFIX:-}" ]; then
 	mkdir -p "$FAKE_PREFIX/include" "$FAKE_PREFIX/lib"
 	touch "$FAKE_PREFIX/include/turbojpeg.h" "$FAKE_PREFIX/lib/libturbojpeg.a"
+fi
+if [ "$1" = install ] && [ -n "${FAKE_BIN:-}" ]; then
+	for p in "$@"; do
+		case "$p" in -*|install) ;; *) rm -f "$FAKE_BIN/$p"; printf '#!/bin/sh\n' >"$FAKE_BIN/$p"; chmod +x "$FAKE_BIN/$p" ;; esac
+	done
 fi
 SH
 	cat >"$1/sudo" <<'SH'
@@ -112,6 +119,64 @@ if [ $rc -ne 0 ] && grep -q 'install it yourself: sudo apt-get install libturboj
 	pass "deps reports a failed apt-get"
 else
 	fail "deps reports a failed apt-get (rc $rc)"
+fi
+
+# --- make e2e-deps: chromium and ffmpeg (the browser test) missing, as root
+# and as a user with sudo: one apt-get install of both, and a second run
+# installs nothing; with one missing only that one is installed.
+for who in root user; do
+	d="$tmp/e2e-$who"
+	mkdir -p "$d"
+	path_without "$d/bin" chromium ffmpeg
+	fakes "$d/bin"
+	uid=0
+	[ $who = user ] && uid=1001
+	: >"$tmp/calls"
+	run_e2e() { (cd "$root" && CALLS="$tmp/calls" FAKE_UID=$uid FAKE_BIN="$d/bin" PATH="$d/bin" make --no-print-directory e2e-deps) >"$tmp/out" 2>&1; }
+	run_e2e
+	rc=$?
+	run_e2e
+	rc2=$?
+	cat "$tmp/calls" >>"$tmp/out"
+	if [ $who = root ]; then
+		! grep -q '^sudo' "$tmp/calls"
+	else
+		grep -q '^sudo env DEBIAN_FRONTEND=noninteractive apt-get install' "$tmp/calls"
+	fi
+	via=$?
+	if [ $rc -eq 0 ] && [ $rc2 -eq 0 ] && [ $via -eq 0 ] && [ "$(grep -c '^apt-get install' "$tmp/calls")" -eq 1 ] &&
+		grep -qF "apt-get install -y -q --no-upgrade chromium ffmpeg DEBIAN_FRONTEND=noninteractive" "$tmp/calls"; then
+		pass "e2e-deps installs chromium and ffmpeg once as $who"
+	else
+		fail "e2e-deps installs chromium and ffmpeg once as $who (rc $rc, then $rc2)"
+	fi
+done
+d="$tmp/e2e-one"
+mkdir -p "$d"
+path_without "$d/bin" chromium ffmpeg
+fakes "$d/bin"
+printf '#!/bin/sh\n' >"$d/bin/ffmpeg" && chmod +x "$d/bin/ffmpeg"
+: >"$tmp/calls"
+(cd "$root" && CALLS="$tmp/calls" FAKE_UID=0 FAKE_BIN="$d/bin" PATH="$d/bin" make --no-print-directory e2e-deps) >"$tmp/out" 2>&1
+rc=$?
+cat "$tmp/calls" >>"$tmp/out"
+if [ $rc -eq 0 ] && grep -qF "apt-get install -y -q --no-upgrade chromium DEBIAN_FRONTEND" "$tmp/calls"; then
+	pass "e2e-deps installs only chromium when ffmpeg is there"
+else
+	fail "e2e-deps installs only chromium when ffmpeg is there (rc $rc)"
+fi
+# apt-get failing (offline): the command to run is said.
+d="$tmp/e2e-aptfail"
+mkdir -p "$d"
+path_without "$d/bin" chromium ffmpeg
+fakes "$d/bin"
+: >"$tmp/calls"
+(cd "$root" && CALLS="$tmp/calls" FAKE_UID=1001 FAKE_APT_FAIL=1 PATH="$d/bin" make --no-print-directory e2e-deps) >"$tmp/out" 2>&1
+rc=$?
+if [ $rc -ne 0 ] && grep -q 'install it yourself: sudo apt-get install chromium ffmpeg' "$tmp/out"; then
+	pass "e2e-deps reports a failed apt-get"
+else
+	fail "e2e-deps reports a failed apt-get (rc $rc)"
 fi
 
 # --- layers/fetch.sh: the manifest check with python3, with node only, and

@@ -251,26 +251,43 @@ func (s *Service) newParameters(req ParametersRequest) (Parameters, error) {
 	if p.SecurityLevel == "" {
 		p.SecurityLevel = securityLevels[5]
 	}
-	// A sequence of blinks alone moves no head: nothing for the planar
-	// motion test. Seeds drawing one are skipped, so every sequence has a
-	// head movement and the challenges stay a function of the seed.
-	for {
-		seed, err := rand.Int(rand.Reader, big.NewInt(1<<31))
-		if err != nil {
-			return p, err
-		}
-		p.Seed = uint32(seed.Int64())
-		if p.Challenges, err = challenge.Draw(uint64(p.Seed), p.NbChallenge); err != nil {
-			return p, err
-		}
-		if slices.ContainsFunc(p.Challenges, func(a challenge.Action) bool { return a != challenge.Blink }) {
-			break
-		}
+	if p.Seed, p.Challenges, err = s.drawChallenges(p.NbChallenge); err != nil {
+		return p, err
 	}
+	p.NbChallenge = len(p.Challenges)
 	p.ServerRandom = rand.Text()
 	p.Issued = s.now()
 	p.Expires = p.Issued.Add(time.Duration(p.Timeout)*time.Millisecond + s.active.UploadGrace)
 	return p, nil
+}
+
+// drawChallenges draws a seed and its n challenges. A sequence of blinks
+// alone moves no head: nothing for the planar motion test. Seeds drawing one
+// are skipped, so every sequence has a head movement and the challenges stay
+// a function of the seed. Active.DrawChallenges (tests only) replaces the
+// draw and is taken as it answers.
+func (s *Service) drawChallenges(n int) (uint32, []challenge.Action, error) {
+	for {
+		r, err := rand.Int(rand.Reader, big.NewInt(1<<31))
+		if err != nil {
+			return 0, nil, err
+		}
+		seed := uint32(r.Int64())
+		if draw := s.active.DrawChallenges; draw != nil {
+			acts, err := draw(uint64(seed), n)
+			if err == nil && len(acts) == 0 {
+				err = errors.New("the challenge draw answered no challenge")
+			}
+			return seed, acts, err
+		}
+		acts, err := challenge.Draw(uint64(seed), n)
+		if err != nil {
+			return 0, nil, err
+		}
+		if slices.ContainsFunc(acts, func(a challenge.Action) bool { return a != challenge.Blink }) {
+			return seed, acts, nil
+		}
+	}
 }
 
 // openCaptureKey unseals the session's capture key.

@@ -51,6 +51,12 @@ type Active struct {
 	// only the frame counts are answered (the measures are logged). They
 	// help an integrator debug and an attacker tune a spoof.
 	ExposeChecks bool
+	// DrawChallenges, when set, replaces challenge.Draw: it answers the
+	// challenges of a new attempt from its seed and the requested count
+	// (nbChallenge becomes the number answered). Test-only: set by
+	// `facelambda serve --test-fixed-challenges` for the browser test,
+	// never by a Lambda (internal/layers_test.go).
+	DrawChallenges func(seed uint64, n int) ([]challenge.Action, error)
 }
 
 func (a Active) withDefaults() Active {

@@ -9,12 +9,15 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/facelambda/facelambda/internal/adapters/store/embedded"
 	"github.com/facelambda/facelambda/internal/app"
 	"github.com/facelambda/facelambda/internal/config"
 	"github.com/facelambda/facelambda/internal/core/auth"
+	"github.com/facelambda/facelambda/internal/core/challenge"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
 	"github.com/facelambda/facelambda/internal/transport/lambdahttp"
 )
@@ -32,6 +35,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	wait := fs.Duration("image-work-wait", 2*time.Second, "how long a request waits for image work before 503")
 	readTimeout := fs.Duration("read-timeout", 60*time.Second, "time to read a whole request")
 	idleTimeout := fs.Duration("idle-timeout", 120*time.Second, "time a kept-alive connection may stay idle")
+	var fixed string
+	var draw func(uint64, int) ([]challenge.Action, error)
+	fs.Func("test-fixed-challenges", "TEST ONLY (the browser test): every liveness attempt gets these challenges, comma-separated (TURN_LEFT,BLINK), instead of a random draw; never in production", func(v string) (err error) {
+		fixed = v
+		draw, err = fixedDraw(v)
+		return err
+	})
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,6 +62,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	g.Deps.Gate = httpapi.NewGate(*work, *wait)
+	if draw != nil && g.Deps.Active != nil {
+		g.Deps.Active.DrawChallenges = draw
+		slog.Warn("TEST ONLY: every liveness attempt gets the fixed challenges", "challenges", fixed)
+	}
 	base := "http://" + ln.Addr().String()
 	dk, err := demoKey(ctx, g.Embedded, dir)
 	if err != nil {
@@ -107,4 +121,22 @@ func firstKey(ctx context.Context, st *embedded.Store, dir string) (string, erro
 		return "", err
 	}
 	return plain, nil
+}
+
+// fixedDraw parses --test-fixed-challenges (action names, comma-separated)
+// into a draw answering that list for every seed and count.
+func fixedDraw(list string) (func(uint64, int) ([]challenge.Action, error), error) {
+	names := strings.Split(list, ",")
+	if len(names) > challenge.MaxChallenges {
+		return nil, fmt.Errorf("%d challenges, at most %d", len(names), challenge.MaxChallenges)
+	}
+	acts := make([]challenge.Action, len(names))
+	for i, n := range names {
+		a, err := challenge.ParseAction(n)
+		if err != nil {
+			return nil, fmt.Errorf("%w (one of %v)", err, challenge.Actions)
+		}
+		acts[i] = a
+	}
+	return func(uint64, int) ([]challenge.Action, error) { return slices.Clone(acts), nil }, nil
 }
