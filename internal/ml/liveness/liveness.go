@@ -135,6 +135,9 @@ func (s *Scorer) Input(img *raster.RGB, face geometry.Box, crop Crop, flip bool)
 	return tensor(m, strings.EqualFold(s.Channels, "BGR")), nil
 }
 
+// Run runs the model on an input made by Input.
+func (s *Scorer) Run(input []float32) ([][]float32, error) { return s.m.Run(input) }
+
 // Score returns the model's live log-odds for face in img: the mean over
 // its crops (and their mirror images when Flip is set).
 func (s *Scorer) Score(img *raster.RGB, face geometry.Box) (float64, error) {
@@ -304,11 +307,7 @@ func (d *Detector) Score(img *raster.RGB, face geometry.Box) (Result, error) {
 	if !(face.W > 0 && face.H > 0) {
 		return Result{}, errors.New("liveness: empty face box")
 	}
-	if k := int(math.Ceil(face.H / MaxFaceHeight)); k >= 2 {
-		small := raster.Shrink(img, k)
-		sx, sy := float64(small.W)/float64(img.W), float64(small.H)/float64(img.H)
-		img, face = small, geometry.Box{X: face.X * sx, Y: face.Y * sy, W: face.W * sx, H: face.H * sy}
-	}
+	img, face = Reduce(img, face)
 	res := Result{Models: make(map[string]float64, len(d.scorers)), Fusion: d.fusion}
 	for _, s := range d.scorers {
 		l, err := s.Score(img, face)
@@ -319,6 +318,17 @@ func (d *Detector) Score(img *raster.RGB, face geometry.Box) (Result, error) {
 	}
 	res.Score = d.Fuse(res.Models)
 	return res, nil
+}
+
+// Reduce returns img and face reduced by an integer factor when the face
+// is higher than MaxFaceHeight (see there), else img and face unchanged.
+func Reduce(img *raster.RGB, face geometry.Box) (*raster.RGB, geometry.Box) {
+	if k := int(math.Ceil(face.H / MaxFaceHeight)); k >= 2 {
+		small := raster.Shrink(img, k)
+		sx, sy := float64(small.W)/float64(img.W), float64(small.H)/float64(img.H)
+		return small, geometry.Box{X: face.X * sx, Y: face.Y * sy, W: face.W * sx, H: face.H * sy}
+	}
+	return img, face
 }
 
 // Fuse returns the fused score of per-model log-odds (by model name), as
