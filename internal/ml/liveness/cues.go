@@ -25,6 +25,10 @@ const (
 	CueContrast = "cue_contrast" // log of the face's luma SD
 )
 
+// cueVersion changes whenever a cue's definition does, so that fusions
+// (and their calibrations) made with the old cues are orphaned.
+const cueVersion = "cues-v1"
+
 // CueNames lists the cues Cues returns, in a fixed order.
 var CueNames = []string{CueDetail, CueSharp, CueSat, CueChroma, CueGlare, CueBorder, CueContrast}
 

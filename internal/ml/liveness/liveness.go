@@ -197,15 +197,27 @@ type Result struct {
 	Score float64 `json:"score"`
 	// Models holds each model's live log-odds by manifest name.
 	Models map[string]float64 `json:"models"`
-	// Fusion names the models and weights that made Score; a calibration
-	// applies only to the fusion it was made for.
+	// Cues holds the image cues measured (only when the fusion weighs
+	// some).
+	Cues map[string]float64 `json:"cues,omitempty"`
+	// Fusion names the models, cues and weights that made Score; a
+	// calibration applies only to the fusion it was made for.
 	Fusion string `json:"fusion"`
 }
 
-// Detector fuses the scores of several liveness models. It is safe for
-// concurrent use when its models are.
+// CueWeight is an image cue's weight in the fused score (see Cues): the
+// fused score adds Weight times the cue to the weighted mean of the
+// models' log-odds. It is the manifest's "liveness_cues" list.
+type CueWeight struct {
+	Name   string  `json:"name"`
+	Weight float64 `json:"weight"`
+}
+
+// Detector fuses the scores of several liveness models and image cues. It
+// is safe for concurrent use when its models are.
 type Detector struct {
 	scorers []*Scorer
+	cues    []CueWeight
 	fusion  string
 	cal     *Calibration
 }
@@ -213,8 +225,16 @@ type Detector struct {
 // New returns a detector over the given scorers, fusing those with a
 // positive weight; at least one must have one. The detector takes the
 // embedded calibration made for that fusion when there is one.
-func New(scorers ...*Scorer) (*Detector, error) {
-	d := &Detector{}
+func New(scorers ...*Scorer) (*Detector, error) { return NewFused(nil, scorers...) }
+
+// NewFused is New with image cues added to the fused score.
+func NewFused(cues []CueWeight, scorers ...*Scorer) (*Detector, error) {
+	for _, c := range cues {
+		if !slices.Contains(CueNames, c.Name) || math.IsNaN(c.Weight) || math.IsInf(c.Weight, 0) {
+			return nil, fmt.Errorf("liveness: unknown cue %q or bad weight", c.Name)
+		}
+	}
+	d := &Detector{cues: slices.Clone(cues)}
 	var w float64
 	for _, s := range scorers {
 		if s == nil {
@@ -226,7 +246,7 @@ func New(scorers ...*Scorer) (*Detector, error) {
 	if w <= 0 {
 		return nil, errors.New("liveness: no model with a positive weight")
 	}
-	d.fusion = FusionName(d.scorers)
+	d.fusion = FusionName(d.scorers, d.cues...)
 	if cals, err := Embedded(); err == nil {
 		d.cal = cals.For(d.fusion)
 	}
@@ -238,7 +258,9 @@ func New(scorers ...*Scorer) (*Detector, error) {
 // their specs and file digests, so that any change to what makes the score
 // (a model file, a crop, a weight) changes the name and orphans the
 // calibrations made for the old one.
-func FusionName(scorers []*Scorer) string {
+//
+// Image cues in the fusion are named as cue*weight after the models.
+func FusionName(scorers []*Scorer, cues ...CueWeight) string {
 	var parts []string
 	h := sha256.New()
 	for _, s := range scorers {
@@ -248,6 +270,10 @@ func FusionName(scorers []*Scorer) string {
 		parts = append(parts, fmt.Sprintf("%s*%g", s.Name, s.Weight))
 		spec, _ := json.Marshal(s.Spec)
 		fmt.Fprintf(h, "%s\x00%s\x00%s\x00", s.Name, s.SHA256, spec)
+	}
+	for _, c := range cues {
+		parts = append(parts, fmt.Sprintf("%s*%g", c.Name, c.Weight))
+		fmt.Fprintf(h, "cue\x00%s\x00%g\x00%s\x00", c.Name, c.Weight, cueVersion)
 	}
 	return strings.Join(parts, "+") + "@" + hex.EncodeToString(h.Sum(nil))[:12]
 }
@@ -316,7 +342,10 @@ func (d *Detector) Score(img *raster.RGB, face geometry.Box) (Result, error) {
 		}
 		res.Models[s.Name] = l
 	}
-	res.Score = d.Fuse(res.Models)
+	if len(d.cues) > 0 {
+		res.Cues = Cues(img, face)
+	}
+	res.Score = d.Fuse(res.Models, res.Cues)
 	return res, nil
 }
 
@@ -331,15 +360,21 @@ func Reduce(img *raster.RGB, face geometry.Box) (*raster.RGB, geometry.Box) {
 	return img, face
 }
 
-// Fuse returns the fused score of per-model log-odds (by model name), as
-// Score computes it. Missing models count as 0 (even odds).
-func (d *Detector) Fuse(models map[string]float64) float64 {
+// Fuse returns the fused score of per-model log-odds (by model name) and
+// image cues (by cue name), as Score computes it: the weighted mean of the
+// log-odds plus the weighted cues. Missing models count as 0 (even odds),
+// missing cues as 0.
+func (d *Detector) Fuse(models, cues map[string]float64) float64 {
 	var sum, w float64
 	for _, s := range d.scorers {
 		sum += s.Weight * models[s.Name]
 		w += s.Weight
 	}
-	return sum / w
+	sum /= w
+	for _, c := range d.cues {
+		sum += c.Weight * cues[c.Name]
+	}
+	return sum
 }
 
 // Without returns a detector over the same models but those named (the
@@ -352,7 +387,7 @@ func (d *Detector) Without(names ...string) (*Detector, error) {
 			keep = append(keep, s)
 		}
 	}
-	return New(keep...)
+	return NewFused(d.cues, keep...)
 }
 
 // Weighted returns a detector over the weighted models only: the same

@@ -53,6 +53,18 @@ func ManifestModels(manifest []byte) ([]ManifestModel, error) {
 	return out, nil
 }
 
+// ManifestCues returns the image cues the manifest weighs in the fused
+// score (its top-level "liveness_cues" list; none when absent).
+func ManifestCues(manifest []byte) ([]CueWeight, error) {
+	var m struct {
+		Cues []CueWeight `json:"liveness_cues"`
+	}
+	if err := json.Unmarshal(manifest, &m); err != nil {
+		return nil, fmt.Errorf("liveness: model manifest: %w", err)
+	}
+	return m.Cues, nil
+}
+
 // Loaded is what Load found.
 type Loaded struct {
 	Detector *Detector
@@ -94,7 +106,11 @@ func Load(rt *inference.Runtime, dir string, manifest []byte) (*Loaded, error) {
 		}
 		scorers = append(scorers, s)
 	}
-	if l.Detector, err = New(scorers...); err != nil {
+	cues, err := ManifestCues(manifest)
+	if err != nil {
+		return nil, err
+	}
+	if l.Detector, err = NewFused(cues, scorers...); err != nil {
 		return nil, err
 	}
 	return l, nil

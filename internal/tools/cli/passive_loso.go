@@ -16,7 +16,7 @@ import (
 // passiveSourceFlags are the flags that say where the passive liveness
 // sources and the feature cache are.
 type passiveSourceFlags struct {
-	data, frames, cache *string
+	data, frames, moves, cache *string
 	every, workers      *int
 }
 
@@ -24,6 +24,7 @@ func addPassiveSourceFlags(fs *flagSet) passiveSourceFlags {
 	return passiveSourceFlags{
 		data:    fs.String("data", "", "shared data folder holding pad/, pad-replay/ and active/ (e.g. ../shared/data)"),
 		frames:  fs.String("frames", "", "where the replayed face is in the attack clips (default: the repository's "+evaluation.PresentedFacesFile+")"),
+		moves:   fs.String("moves", "", "move annotations of the clips; bona fide frames in turns are left out (default: the repository's "+defaultAnnotations+"; \"none\" keeps them)"),
 		cache:   fs.String("cache", "", "feature cache file (default: the repository's .tools/cache/passive-features.json; \"none\" for no cache)"),
 		every:   fs.Int("every", 3, "use every n-th frame of the clips"),
 		workers: fs.Int("workers", 0, "parallel workers (default: one per CPU)"),
@@ -32,8 +33,8 @@ func addPassiveSourceFlags(fs *flagSet) passiveSourceFlags {
 
 // samples lists the sources and reads (or computes) their features.
 func (p passiveSourceFlags) samples(ctx context.Context, stderr io.Writer) ([]evaluation.PassiveSample, error) {
-	frames, cache := *p.frames, *p.cache
-	if frames == "" || cache == "" {
+	frames, moves, cache := *p.frames, *p.moves, *p.cache
+	if frames == "" || cache == "" || moves == "" {
 		repo, err := engine.RepoRoot()
 		if err != nil {
 			return nil, fmt.Errorf("%w; give --frames and --cache", err)
@@ -44,11 +45,17 @@ func (p passiveSourceFlags) samples(ctx context.Context, stderr io.Writer) ([]ev
 		if cache == "" {
 			cache = filepath.Join(repo, ".tools", "cache", "passive-features.json")
 		}
+		if moves == "" {
+			moves = filepath.Join(repo, filepath.FromSlash(defaultAnnotations))
+		}
 	}
 	if cache == "none" {
 		cache = ""
 	}
-	items, err := evaluation.PassiveSources(evaluation.PassiveSourcesConfig{Data: *p.data, Frames: frames, Every: *p.every})
+	if moves == "none" {
+		moves = ""
+	}
+	items, err := evaluation.PassiveSources(evaluation.PassiveSourcesConfig{Data: *p.data, Frames: frames, Moves: moves, Every: *p.every})
 	if err != nil {
 		return nil, err
 	}

@@ -60,9 +60,20 @@ func PassiveFusions() []PassiveFusion {
 		{Name: "fr+mf 1:1", Note: "fixed weights, pair without mirrors", Feats: []string{FeatFR, FeatMF}, Fixed: []float64{1, 1}},
 		{Name: "fr+mf(flip) 1:1", Note: "fixed weights, pair with mirrors", Feats: []string{FeatFR, FeatMFFlip}, Fixed: []float64{1, 1}},
 		{Name: "fr+mf(flip) 1:2", Note: "fixed weights, pair with mirrors", Feats: []string{FeatFR, FeatMFFlip}, Fixed: []float64{1, 2}},
-		{Name: "lr fr,mfv2,mfv1se", Note: "logistic regression on the three model readings (mirrors averaged)", Feats: models},
-		{Name: "lr fr,mf4", Note: "logistic regression, fr and the four MiniFASNet readings", Feats: []string{FeatFR, FeatMFV2, FeatMFV2M, FeatMFV1SE, FeatMFV1SEM}},
+		{Name: "fr+mf(flip) 2:1", Note: "fixed weights, pair with mirrors", Feats: []string{FeatFR, FeatMFFlip}, Fixed: []float64{2, 1}},
+		{Name: "mf(flip)", Note: "MiniFASNet pair with mirrors alone", Feats: []string{FeatMFFlip}, Fixed: []float64{1}},
+		{Name: "lr fr+mf(flip)", Note: "logistic regression, fr and the pair with mirrors", Feats: []string{FeatFR, FeatMFFlip}},
+		{Name: "lr fr+mf(flip)+detail", Note: "logistic regression, fr, the pair with mirrors, cue_detail", Feats: []string{FeatFR, FeatMFFlip, liveness.CueDetail}},
+		{Name: "lr models", Note: "logistic regression on the three model readings (mirrors averaged)", Feats: models},
+		{Name: "lr fr+mf4", Note: "logistic regression, fr and the four MiniFASNet readings", Feats: []string{FeatFR, FeatMFV2, FeatMFV2M, FeatMFV1SE, FeatMFV1SEM}},
 	}
+	fs = append(fs,
+		PassiveFusion{Name: "lr fr+mf(flip)+contrast", Note: "fr, the pair with mirrors, cue_contrast", Feats: []string{FeatFR, FeatMFFlip, liveness.CueContrast}},
+		PassiveFusion{Name: "lr fr+contrast", Note: "fr and cue_contrast", Feats: []string{FeatFR, liveness.CueContrast}},
+		PassiveFusion{Name: "lr mf(flip)+contrast", Note: "the pair with mirrors and cue_contrast", Feats: []string{FeatMFFlip, liveness.CueContrast}},
+		PassiveFusion{Name: "lr models+contrast+chroma", Note: "the three model readings, cue_contrast and cue_chroma", Feats: append(slices.Clone(models), liveness.CueContrast, liveness.CueChroma)},
+		PassiveFusion{Name: "lr models+contrast+detail", Note: "the three model readings, cue_contrast and cue_detail", Feats: append(slices.Clone(models), liveness.CueContrast, liveness.CueDetail)},
+	)
 	for _, c := range liveness.CueNames {
 		fs = append(fs, PassiveFusion{Name: "lr models+" + c, Note: "the three model readings and one cue", Feats: append(slices.Clone(models), c)})
 	}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/facelambda/facelambda/internal/core/challenge"
 	"github.com/facelambda/facelambda/internal/ml/geometry"
 	"github.com/facelambda/facelambda/internal/tools/dataset"
 )
@@ -32,8 +33,8 @@ const PresentedFacesFile = "internal/tools/evaluation/testdata/active/passive.ts
 type PassiveItem struct {
 	Source string `json:"source"`
 	// Path is relative to the data folder (../shared/data).
-	Path  string `json:"path"`
-	Attack bool  `json:"attack"`
+	Path   string `json:"path"`
+	Attack bool   `json:"attack"`
 	// Type is the coarse attack type ("print", "replay"; "none" for bona
 	// fide) and Detail the source's own label ("replay_ipad", ...).
 	Type    string `json:"type"`
@@ -71,6 +72,11 @@ type PassiveSourcesConfig struct {
 	// Frames is the annotation file of the attack clips (which part of
 	// each frame holds the replayed face).
 	Frames string
+	// Moves is the move annotation file of the clips (annotations.tsv):
+	// the frames of bona fide clips inside a turn or a look up or down are
+	// left out, since the passive check scores frames facing the camera
+	// only. "" keeps every frame.
+	Moves string
 	// Every takes every n-th frame of the clips (1: all).
 	Every int
 }
@@ -117,6 +123,18 @@ func PassiveSources(cfg PassiveSourcesConfig) ([]PassiveItem, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Frames, err)
 	}
+	var moves Annotations
+	if cfg.Moves != "" {
+		mf, err := os.Open(cfg.Moves)
+		if err != nil {
+			return nil, fmt.Errorf("passive sources: %w", err)
+		}
+		moves, err = ParseAnnotations(mf)
+		mf.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", cfg.Moves, err)
+		}
+	}
 	every := max(cfg.Every, 1)
 	for _, r := range rows {
 		clip := r["clip"]
@@ -139,6 +157,9 @@ func PassiveSources(cfg PassiveSourcesConfig) ([]PassiveItem, error) {
 				Type: coarseType(r["label"], "replay"), Detail: "phone replay", Subject: clip}
 			if !attack {
 				it.Detail = "none"
+				if turned(moves[clip], n) {
+					continue
+				}
 			} else {
 				reg, ok := regions.At(clip, n)
 				if !ok {
@@ -226,4 +247,19 @@ func ParsePresentedFaces(r io.Reader) (PresentedFaces, error) {
 		return nil, fmt.Errorf("no header")
 	}
 	return out, nil
+}
+
+// turned reports whether frame n lies in an annotated turn or look up or
+// down.
+func turned(moves []Annotation, n int) bool {
+	for _, a := range moves {
+		if n < a.First || n > a.Last {
+			continue
+		}
+		switch a.Move {
+		case Move(challenge.TurnLeft), Move(challenge.TurnRight), Move(challenge.LookUp), Move(challenge.LookDown):
+			return true
+		}
+	}
+	return false
 }
