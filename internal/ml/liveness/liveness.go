@@ -205,19 +205,39 @@ type Result struct {
 	Fusion string `json:"fusion"`
 }
 
-// CueWeight is an image cue's weight in the fused score (see Cues): the
-// fused score adds Weight times the cue to the weighted mean of the
-// models' log-odds. It is the manifest's "liveness_cues" list.
+// CueWeight is an image cue's weight in the fused score (see Cues).
 type CueWeight struct {
 	Name   string  `json:"name"`
 	Weight float64 `json:"weight"`
+}
+
+// Terms are what the fused score adds to the weighted mean of the models'
+// log-odds: each image cue times its weight, and a constant offset that
+// centres the score (0 about where bona fide and attacks are equally
+// likely on the calibration data). It is the manifest's "liveness_terms"
+// object.
+type Terms struct {
+	Cues   []CueWeight `json:"cues,omitempty"`
+	Offset float64     `json:"offset,omitempty"`
+}
+
+func (t Terms) validate() error {
+	for _, c := range t.Cues {
+		if !slices.Contains(CueNames, c.Name) || math.IsNaN(c.Weight) || math.IsInf(c.Weight, 0) {
+			return fmt.Errorf("liveness: unknown cue %q or bad weight", c.Name)
+		}
+	}
+	if math.IsNaN(t.Offset) || math.IsInf(t.Offset, 0) {
+		return errors.New("liveness: bad offset")
+	}
+	return nil
 }
 
 // Detector fuses the scores of several liveness models and image cues. It
 // is safe for concurrent use when its models are.
 type Detector struct {
 	scorers []*Scorer
-	cues    []CueWeight
+	terms   Terms
 	fusion  string
 	cal     *Calibration
 }
@@ -225,16 +245,16 @@ type Detector struct {
 // New returns a detector over the given scorers, fusing those with a
 // positive weight; at least one must have one. The detector takes the
 // embedded calibration made for that fusion when there is one.
-func New(scorers ...*Scorer) (*Detector, error) { return NewFused(nil, scorers...) }
+func New(scorers ...*Scorer) (*Detector, error) { return NewFused(Terms{}, scorers...) }
 
-// NewFused is New with image cues added to the fused score.
-func NewFused(cues []CueWeight, scorers ...*Scorer) (*Detector, error) {
-	for _, c := range cues {
-		if !slices.Contains(CueNames, c.Name) || math.IsNaN(c.Weight) || math.IsInf(c.Weight, 0) {
-			return nil, fmt.Errorf("liveness: unknown cue %q or bad weight", c.Name)
-		}
+// NewFused is New with terms (image cues, an offset) added to the fused
+// score.
+func NewFused(terms Terms, scorers ...*Scorer) (*Detector, error) {
+	if err := terms.validate(); err != nil {
+		return nil, err
 	}
-	d := &Detector{cues: slices.Clone(cues)}
+	terms.Cues = slices.Clone(terms.Cues)
+	d := &Detector{terms: terms}
 	var w float64
 	for _, s := range scorers {
 		if s == nil {
@@ -246,7 +266,7 @@ func NewFused(cues []CueWeight, scorers ...*Scorer) (*Detector, error) {
 	if w <= 0 {
 		return nil, errors.New("liveness: no model with a positive weight")
 	}
-	d.fusion = FusionName(d.scorers, d.cues...)
+	d.fusion = FusionName(d.scorers, d.terms)
 	if cals, err := Embedded(); err == nil {
 		d.cal = cals.For(d.fusion)
 	}
@@ -259,8 +279,9 @@ func NewFused(cues []CueWeight, scorers ...*Scorer) (*Detector, error) {
 // (a model file, a crop, a weight) changes the name and orphans the
 // calibrations made for the old one.
 //
-// Image cues in the fusion are named as cue*weight after the models.
-func FusionName(scorers []*Scorer, cues ...CueWeight) string {
+// Image cues in the fusion are named as cue*weight after the models (the
+// offset is in the digest only).
+func FusionName(scorers []*Scorer, terms Terms) string {
 	var parts []string
 	h := sha256.New()
 	for _, s := range scorers {
@@ -271,15 +292,34 @@ func FusionName(scorers []*Scorer, cues ...CueWeight) string {
 		spec, _ := json.Marshal(s.Spec)
 		fmt.Fprintf(h, "%s\x00%s\x00%s\x00", s.Name, s.SHA256, spec)
 	}
-	for _, c := range cues {
+	for _, c := range terms.Cues {
 		parts = append(parts, fmt.Sprintf("%s*%g", c.Name, c.Weight))
 		fmt.Fprintf(h, "cue\x00%s\x00%g\x00%s\x00", c.Name, c.Weight, cueVersion)
+	}
+	if terms.Offset != 0 {
+		fmt.Fprintf(h, "offset\x00%g\x00", terms.Offset)
 	}
 	return strings.Join(parts, "+") + "@" + hex.EncodeToString(h.Sum(nil))[:12]
 }
 
 // Fusion identifies the detector's fusion (see FusionName).
 func (d *Detector) Fusion() string { return d.fusion }
+
+// Specs returns the specs of the detector's models.
+func (d *Detector) Specs() []Spec {
+	var out []Spec
+	for _, s := range d.scorers {
+		out = append(out, s.Spec)
+	}
+	return out
+}
+
+// Terms returns the cues and offset the detector adds to the models.
+func (d *Detector) Terms() Terms {
+	t := d.terms
+	t.Cues = slices.Clone(t.Cues)
+	return t
+}
 
 // Models lists the names of the detector's models.
 func (d *Detector) Models() []string {
@@ -342,7 +382,7 @@ func (d *Detector) Score(img *raster.RGB, face geometry.Box) (Result, error) {
 		}
 		res.Models[s.Name] = l
 	}
-	if len(d.cues) > 0 {
+	if len(d.terms.Cues) > 0 {
 		res.Cues = Cues(img, face)
 	}
 	res.Score = d.Fuse(res.Models, res.Cues)
@@ -362,7 +402,7 @@ func Reduce(img *raster.RGB, face geometry.Box) (*raster.RGB, geometry.Box) {
 
 // Fuse returns the fused score of per-model log-odds (by model name) and
 // image cues (by cue name), as Score computes it: the weighted mean of the
-// log-odds plus the weighted cues. Missing models count as 0 (even odds),
+// log-odds plus the weighted cues and the offset. Missing models count as 0 (even odds),
 // missing cues as 0.
 func (d *Detector) Fuse(models, cues map[string]float64) float64 {
 	var sum, w float64
@@ -370,8 +410,8 @@ func (d *Detector) Fuse(models, cues map[string]float64) float64 {
 		sum += s.Weight * models[s.Name]
 		w += s.Weight
 	}
-	sum /= w
-	for _, c := range d.cues {
+	sum = sum/w + d.terms.Offset
+	for _, c := range d.terms.Cues {
 		sum += c.Weight * cues[c.Name]
 	}
 	return sum
@@ -387,7 +427,7 @@ func (d *Detector) Without(names ...string) (*Detector, error) {
 			keep = append(keep, s)
 		}
 	}
-	return NewFused(d.cues, keep...)
+	return NewFused(d.terms, keep...)
 }
 
 // Weighted returns a detector over the weighted models only: the same

@@ -53,16 +53,16 @@ func ManifestModels(manifest []byte) ([]ManifestModel, error) {
 	return out, nil
 }
 
-// ManifestCues returns the image cues the manifest weighs in the fused
-// score (its top-level "liveness_cues" list; none when absent).
-func ManifestCues(manifest []byte) ([]CueWeight, error) {
+// ManifestTerms returns what the manifest adds to the models in the fused
+// score (its top-level "liveness_terms" object; nothing when absent).
+func ManifestTerms(manifest []byte) (Terms, error) {
 	var m struct {
-		Cues []CueWeight `json:"liveness_cues"`
+		Terms Terms `json:"liveness_terms"`
 	}
 	if err := json.Unmarshal(manifest, &m); err != nil {
-		return nil, fmt.Errorf("liveness: model manifest: %w", err)
+		return Terms{}, fmt.Errorf("liveness: model manifest: %w", err)
 	}
-	return m.Cues, nil
+	return m.Terms, m.Terms.validate()
 }
 
 // Loaded is what Load found.
@@ -106,11 +106,11 @@ func Load(rt *inference.Runtime, dir string, manifest []byte) (*Loaded, error) {
 		}
 		scorers = append(scorers, s)
 	}
-	cues, err := ManifestCues(manifest)
+	terms, err := ManifestTerms(manifest)
 	if err != nil {
 		return nil, err
 	}
-	if l.Detector, err = NewFused(cues, scorers...); err != nil {
+	if l.Detector, err = NewFused(terms, scorers...); err != nil {
 		return nil, err
 	}
 	return l, nil

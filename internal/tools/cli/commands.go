@@ -17,7 +17,7 @@ func commands() *Command {
 			{Name: "template-fusion", Args: "--root DIR [--enrol N]", Help: "how a multi-vector template scores a probe (max, mean, centroid) on LFW", Run: evalFusion},
 		}},
 		{Name: "calibrate", Args: "--root DIR [--out FILE]", Help: "build the score/FAR table from impostor pairs", Run: calibrate, Subs: []*Command{
-			{Name: "liveness", Args: "--root DIR --labels FILE", Help: "liveness level thresholds from labelled data", Run: calibrateLiveness},
+			{Name: "liveness", Args: "--data DIR | --root DIR --labels FILE", Help: "liveness level thresholds from every passive source (--data) or one labels file", Run: calibrateLiveness},
 		}},
 		{Name: "bench", Args: "[--json]", Help: "model and end-to-end latency", Run: bench, Subs: []*Command{
 			{Name: "identify", Args: "[--size N] [--encoding E|all] [--queries Q] [--json]", Help: "1:N search: latency on one core, memory, agreement with exact search (synthetic)", Run: benchIdentify},

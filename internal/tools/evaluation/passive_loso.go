@@ -49,7 +49,7 @@ const (
 )
 
 // ShippedFusion names the fusion the runtime ships.
-const ShippedFusion = "fr"
+const ShippedFusion = "lr models+contrast+chroma"
 
 // PassiveFusions are the fusions `eval passive-loso` compares.
 func PassiveFusions() []PassiveFusion {
