@@ -17,7 +17,7 @@ import (
 // sources and the feature cache are.
 type passiveSourceFlags struct {
 	data, frames, moves, cache *string
-	every, workers      *int
+	every, workers             *int
 }
 
 func addPassiveSourceFlags(fs *flagSet) passiveSourceFlags {

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/facelambda/facelambda/internal/ml/decode"
-	"github.com/facelambda/facelambda/internal/ml/face"
 	"github.com/facelambda/facelambda/internal/ml/geometry"
 	"github.com/facelambda/facelambda/internal/ml/liveness"
 	"github.com/facelambda/facelambda/internal/ml/raster"
@@ -174,38 +173,41 @@ func passiveFeatures(m *LivenessModels, scorers map[string]*liveness.Scorer, pat
 	}
 	img := res.Image
 	dets, err := m.Engine.Detect(img)
-	if err != nil {
+	if err != nil || len(dets) == 0 {
 		return s, false, err
 	}
-	box, ok := presentedFace(img, dets, it.Region, m.Engine.Subject)
-	if !ok {
-		return s, false, nil
+	var box geometry.Box
+	if it.Region == nil {
+		box = dets[m.Engine.Subject(dets)].Box
+	} else {
+		boxes := make([]geometry.Box, len(dets))
+		for i, d := range dets {
+			boxes[i] = d.Box
+		}
+		var ok bool
+		if box, ok = pickInRegion(img.W, img.H, boxes, it.Region); !ok {
+			return s, false, nil
+		}
 	}
 	s.F = PassiveReadings(scorers, img, box)
 	return s, true, nil
 }
 
-// presentedFace picks the face scored: the subject face, or with a region
-// the largest detection whose centre lies in it.
-func presentedFace(img *raster.RGB, dets []face.Detection, region *geometry.Box, subject func([]face.Detection) int) (geometry.Box, bool) {
-	if len(dets) == 0 {
-		return geometry.Box{}, false
-	}
-	if region == nil {
-		return dets[subject(dets)].Box, true
-	}
+// pickInRegion returns the largest of boxes (in a w x h image) whose centre
+// lies in region (fractions of the image), and false when none does.
+func pickInRegion(w, h int, boxes []geometry.Box, region *geometry.Box) (geometry.Box, bool) {
 	best, area := -1, 0.0
-	for i, d := range dets {
-		c := d.Box.Center()
-		fx, fy := c.X/float64(img.W), c.Y/float64(img.H)
-		if fx >= region.X && fx <= region.X+region.W && fy >= region.Y && fy <= region.Y+region.H && d.Box.Area() > area {
-			best, area = i, d.Box.Area()
+	for i, b := range boxes {
+		c := b.Center()
+		fx, fy := c.X/float64(w), c.Y/float64(h)
+		if fx >= region.X && fx <= region.X+region.W && fy >= region.Y && fy <= region.Y+region.H && b.Area() > area {
+			best, area = i, b.Area()
 		}
 	}
 	if best < 0 {
 		return geometry.Box{}, false
 	}
-	return dets[best].Box, true
+	return boxes[best], true
 }
 
 // PassiveReadings reads every model reading and image cue on face in the
