@@ -2,6 +2,7 @@ package liveness
 
 import (
 	"math"
+	"slices"
 
 	"github.com/facelambda/facelambda/internal/ml/geometry"
 	"github.com/facelambda/facelambda/internal/ml/raster"
@@ -44,23 +45,61 @@ const (
 // The face box is resampled to 96x96 and the 2.7x context (the crop rule
 // fr_liveness sees) to 128x128, both bilinearly without averaging.
 func Cues(img *raster.RGB, face geometry.Box) map[string]float64 {
-	out := make(map[string]float64, len(CueNames))
+	return CuesOf(img, face, CueNames...)
+}
+
+// CuesOf is Cues measuring only the cues named (the face's colour and
+// contrast cues cost a fraction of the others, which also resample and
+// filter the context). Unknown names are ignored.
+func CuesOf(img *raster.RGB, face geometry.Box, names ...string) map[string]float64 {
+	out := make(map[string]float64, len(names))
+	want := func(n string) bool { return slices.Contains(names, n) }
 	fr := Crop{Scale: 1, Mode: CropShift}.Region(img.W, img.H, face)
 	cr := Crop{Scale: 2.7, Mode: CropShift}.Region(img.W, img.H, face)
 	if fr.W < 2 || fr.H < 2 || cr.W < 2 || cr.H < 2 {
-		for _, n := range CueNames {
-			out[n] = 0
+		for _, n := range names {
+			if slices.Contains(CueNames, n) {
+				out[n] = 0
+			}
 		}
 		return out
 	}
 	f := cropResize(img, fr, cueFace, false)
+	fg := f.Gray()
+	faceStats(f, fg, out)
+	for k := range out {
+		if !want(k) {
+			delete(out, k)
+		}
+	}
+	if !want(CueDetail) && !want(CueSharp) && !want(CueGlare) && !want(CueBorder) {
+		return out
+	}
 	c := cropResize(img, cr, cueContext, false)
-	fg, cg := f.Gray(), c.Gray()
-
+	cg := c.Gray()
 	lapF, gradF := laplaceGrad(fg, cueFace, cueFace)
 	lapC, _ := laplaceGrad(cg, cueContext, cueContext)
 	out[CueDetail] = math.Log((lapF + 1e-3) / (gradF + 1e-3))
 	out[CueSharp] = math.Log((lapF + 1e-3) / (lapC + 1e-3))
+	glare := 0
+	for i := 0; i < cueContext*cueContext; i++ {
+		if c.Pix[3*i] >= 245 && c.Pix[3*i+1] >= 245 && c.Pix[3*i+2] >= 245 {
+			glare++
+		}
+	}
+	out[CueGlare] = float64(glare) / float64(cueContext*cueContext)
+	out[CueBorder] = straightEdge(cg, cueContext, face, cr)
+	for k := range out {
+		if !want(k) {
+			delete(out, k)
+		}
+	}
+	return out
+}
+
+// faceStats sets the colour and contrast cues of the resampled face f
+// (gray fg).
+func faceStats(f *raster.RGB, fg []float32, out map[string]float64) {
 
 	var sat, cb, cr2, cbb, crr, lum, lum2 float64
 	n := float64(cueFace * cueFace)
@@ -85,16 +124,6 @@ func Cues(img *raster.RGB, face geometry.Box) map[string]float64 {
 	varV := crr/n - (cr2/n)*(cr2/n)
 	out[CueChroma] = math.Sqrt(math.Max(0, varU+varV))
 	out[CueContrast] = math.Log(math.Sqrt(math.Max(0, lum2/n-(lum/n)*(lum/n))) + 1)
-
-	glare := 0
-	for i := 0; i < cueContext*cueContext; i++ {
-		if c.Pix[3*i] >= 245 && c.Pix[3*i+1] >= 245 && c.Pix[3*i+2] >= 245 {
-			glare++
-		}
-	}
-	out[CueGlare] = float64(glare) / float64(cueContext*cueContext)
-	out[CueBorder] = straightEdge(cg, cueContext, face, cr)
-	return out
 }
 
 // laplaceGrad returns the mean absolute 4-neighbour Laplacian and the mean

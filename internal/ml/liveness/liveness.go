@@ -383,7 +383,11 @@ func (d *Detector) Score(img *raster.RGB, face geometry.Box) (Result, error) {
 		res.Models[s.Name] = l
 	}
 	if len(d.terms.Cues) > 0 {
-		res.Cues = Cues(img, face)
+		names := make([]string, len(d.terms.Cues))
+		for i, c := range d.terms.Cues {
+			names[i] = c.Name
+		}
+		res.Cues = CuesOf(img, face, names...)
 	}
 	res.Score = d.Fuse(res.Models, res.Cues)
 	return res, nil
