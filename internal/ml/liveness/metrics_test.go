@@ -213,7 +213,7 @@ func TestEmbeddedCalibrationIsValid(t *testing.T) {
 		assert.Greater(t, c.Attacks, 0)
 		assert.Greater(t, c.BonaFide, 0)
 	}
-	// The manifest's fusion has a calibration.
+	// The manifest's fusion (models and terms) has a calibration.
 	ms, err := ManifestModels(models.Manifest)
 	require.NoError(t, err)
 	var scorers []*Scorer
@@ -222,7 +222,9 @@ func TestEmbeddedCalibrationIsValid(t *testing.T) {
 		require.NoError(t, err)
 		scorers = append(scorers, s)
 	}
-	d, err := New(scorers...)
+	terms, err := ManifestTerms(models.Manifest)
+	require.NoError(t, err)
+	d, err := NewFused(terms, scorers...)
 	require.NoError(t, err)
 	_, err = d.Calibration()
 	require.NoError(t, err, "the committed levels file must cover the manifest's fusion %s", d.Fusion())
