@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/facelambda/facelambda/internal/config"
 	"github.com/facelambda/facelambda/internal/ml/decode"
 	"github.com/facelambda/facelambda/internal/ml/geometry"
 	"github.com/facelambda/facelambda/internal/ml/liveness"
@@ -65,8 +66,8 @@ type featureCache struct {
 }
 
 // featureVersion identifies what made the features: the liveness models'
-// specs and digests and the cue names; a cache of another version is
-// recomputed.
+// digests, the readings, the cue names and the JPEG decoder; a cache of
+// another version is recomputed.
 func featureVersion() string {
 	h := sha256.New()
 	ms, _ := liveness.ManifestModels(models.Manifest)
@@ -77,6 +78,12 @@ func featureVersion() string {
 		fmt.Fprintf(h, "%s %s %+v %v\n", r.feat, r.model, r.crop, r.flip)
 	}
 	fmt.Fprintf(h, "cues v1 %s\n", strings.Join(liveness.CueNames, ","))
+	// The JPEG decoder changes pixels slightly.
+	dec := "turbo"
+	if env, err := config.Load(); err == nil && env.Models.PureGoDecode {
+		dec = "purego"
+	}
+	fmt.Fprintf(h, "decoder %s\n", dec)
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
