@@ -170,7 +170,14 @@ func printLOSO(w io.Writer, res *evaluation.LOSOResult, detail string) {
 			if i < len(f.InSample) {
 				in = f.InSample[i]
 			}
-			fmt.Fprintf(w, "%-16s %8.3f %7.4f  %-28s %-28s %-28s %s / %s / %s\n", h.Source, h.Threshold, h.AUC, fmtRate(h.BPCER), fmtRate(h.APCER["print"]), fmtRate(h.APCER["replay"]),
+			thr, auc := fmt.Sprintf("%8.3f", h.Threshold), fmt.Sprintf("%7.4f", h.AUC)
+			if i == len(f.HeldOut) {
+				thr = fmt.Sprintf("%8s", "-")
+			}
+			if len(h.APCER) == 0 || i == len(f.HeldOut) {
+				auc = fmt.Sprintf("%7s", "-") // no attacks, or pooled over thresholds
+			}
+			fmt.Fprintf(w, "%-16s %s %s  %-28s %-28s %-28s %s / %s / %s\n", h.Source, thr, auc, fmtRate(h.BPCER), fmtRate(h.APCER["print"]), fmtRate(h.APCER["replay"]),
 				fmtRate(in.BPCER), fmtRate(in.APCER["print"]), fmtRate(in.APCER["replay"]))
 		}
 		for _, l := range f.Levels {
