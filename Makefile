@@ -8,7 +8,7 @@ SHARED ?= ../shared
 ADDR ?= 127.0.0.1:3000
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: all run test test-setup deps e2e-deps layers web web-static build vet staticcheck unit lint-template localaws localaws-stop opt setup-local invoke invoke-events calibrate eval eval-detect bench load fuzz clean
+.PHONY: all run test test-setup deps e2e-deps layers web web-static build vet staticcheck unit lint-template localaws localaws-stop opt setup-local invoke invoke-events calibrate calibrate-liveness eval eval-passive-loso eval-detect bench load fuzz clean
 
 all: build
 
@@ -142,6 +142,15 @@ invoke-events: build opt setup-local
 ## calibrate: rebuild the committed score/FAR table from LFW impostor pairs.
 calibrate: build
 	./bin/facelambda calibrate --root $(SHARED)/data/lfw/lfw-deepfunneled
+
+## calibrate-liveness: rebuild the committed passive liveness levels from every passive source
+## (pad/, pad-replay/, active/ frames); it prints the fusion weights the manifest should carry.
+calibrate-liveness: build
+	./bin/facelambda calibrate liveness --data $(SHARED)/data
+
+## eval-passive-loso: passive liveness, leave-one-source-out (calibrate without each source, measure on it).
+eval-passive-loso: build
+	./bin/facelambda eval passive-loso --data $(SHARED)/data
 
 eval: build
 	./bin/facelambda eval verify --root $(SHARED)/data/lfw --pairs $(SHARED)/data/lfw/pairs.tsv

@@ -60,15 +60,13 @@ func TestFixturesAreLive(t *testing.T) {
 		t.Logf("%s: score %.3f, highest level %s, models %v", f, r.Score, lvl, r.Models)
 		assert.True(t, live, "%s should be live at LOW (score %.3f)", f, r.Score)
 		assert.False(t, cal.IsSpoof(r.Score, liveness.Low), f)
-		// They clear the default level by a wide margin too (scores 5.8-9.6
-		// against a threshold of 1.8 when measured).
+		// They clear the default level too.
 		assert.False(t, cal.IsSpoof(r.Score, liveness.DefaultLevel), f)
 	}
 }
 
 // On the full-frame PAD data (../shared/data/pad, MSU-MFSD and NUAA), the
-// figures docs/accuracy.md reports, with a small margin, and the committed
-// levels file is what `facelambda calibrate liveness` makes from it.
+// figures docs/accuracy.md reports, with a small margin.
 func TestPADFullFrames(t *testing.T) {
 	root := testkit.Shared(t, "data", "pad")
 	if _, err := os.Stat(filepath.Join(root, "labels.tsv")); err != nil {
@@ -116,32 +114,27 @@ func TestPADFullFrames(t *testing.T) {
 		rep.AUC, rep.APCER, rep.APCERMax, rep.BPCER, rep.ACER, rep.BPCERAtAPCER1, rep.BPCERAtAPCER5)
 	assert.Zero(t, rep.FailedBonaFide+rep.FailedAttacks, "every frame has a face")
 	assert.GreaterOrEqual(t, rep.AUC, 0.95, "issue floor")
-	// Measured (docs/accuracy.md): AUC 0.9999, APCER 1.85% (5 of 270),
-	// BPCER 0, BPCER@APCER1 0.5%, BPCER@APCER5 0.
-	assert.GreaterOrEqual(t, rep.AUC, 0.999)
-	assert.LessOrEqual(t, rep.APCER, 0.02)
+	// Measured (docs/accuracy.md, threshold 0.750 calibrated on every
+	// passive source): AUC 0.9982, APCER 2.59% (7 of 270: 5 of 18 MSU-MFSD
+	// prints, 1 iPhone replay, 1 NUAA print), BPCER 0, BPCER@APCER1 6.1%,
+	// @5 0.
+	assert.GreaterOrEqual(t, rep.AUC, 0.997)
+	assert.LessOrEqual(t, rep.APCER, 0.03)
 	assert.LessOrEqual(t, rep.BPCER, 0.01)
 	assert.LessOrEqual(t, rep.BPCERAtAPCER5, 0.01)
-	assert.LessOrEqual(t, rep.BPCERAtAPCER1, 0.02)
-	// Per group at the same threshold: MSU AUC 0.995, APCER 9.3%, BPCER 0;
-	// NUAA AUC 1, APCER 0, BPCER 0.
+	assert.LessOrEqual(t, rep.BPCERAtAPCER1, 0.08)
+	// Per group at the same threshold: MSU AUC 0.992, APCER 11.1%, BPCER 0;
+	// NUAA AUC 0.9998, APCER 0.46%, BPCER 0.
 	msu := liveness.Evaluate(groups["msu_mfsd"], thr)
 	assert.GreaterOrEqual(t, msu.AUC, 0.99)
 	assert.LessOrEqual(t, msu.APCER, 0.12)
 	assert.LessOrEqual(t, msu.BPCER, 0.06)
 	nuaa := liveness.Evaluate(groups["nuaa"], thr)
 	assert.GreaterOrEqual(t, nuaa.AUC, 0.999)
-	assert.LessOrEqual(t, nuaa.APCER, 0.005)
+	assert.LessOrEqual(t, nuaa.APCER, 0.01)
 	assert.LessOrEqual(t, nuaa.BPCER, 0.01)
-
-	// The committed thresholds are reproduced from the data.
-	again, err := liveness.Calibrate(all, d.Fusion(), cal.Data)
-	require.NoError(t, err)
-	for i, lt := range cal.Levels {
-		assert.InDelta(t, lt.Threshold, again.Levels[i].Threshold, 1e-3, lt.Level.String())
-		assert.InDelta(t, lt.APCER, again.Levels[i].APCER, 1e-9, lt.Level.String())
-		assert.InDelta(t, lt.BPCER, again.Levels[i].BPCER, 1e-9, lt.Level.String())
-	}
+	// That the committed thresholds are reproduced from every passive
+	// source: TestPassiveSourcesCalibrationAndLOSO.
 }
 
 // BenchmarkScore measures Detector.Score on a decoded portrait (face

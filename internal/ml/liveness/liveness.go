@@ -135,6 +135,9 @@ func (s *Scorer) Input(img *raster.RGB, face geometry.Box, crop Crop, flip bool)
 	return tensor(m, strings.EqualFold(s.Channels, "BGR")), nil
 }
 
+// Run runs the model on an input made by Input.
+func (s *Scorer) Run(input []float32) ([][]float32, error) { return s.m.Run(input) }
+
 // Score returns the model's live log-odds for face in img: the mean over
 // its crops (and their mirror images when Flip is set).
 func (s *Scorer) Score(img *raster.RGB, face geometry.Box) (float64, error) {
@@ -194,15 +197,47 @@ type Result struct {
 	Score float64 `json:"score"`
 	// Models holds each model's live log-odds by manifest name.
 	Models map[string]float64 `json:"models"`
-	// Fusion names the models and weights that made Score; a calibration
-	// applies only to the fusion it was made for.
+	// Cues holds the image cues measured (only when the fusion weighs
+	// some).
+	Cues map[string]float64 `json:"cues,omitempty"`
+	// Fusion names the models, cues and weights that made Score; a
+	// calibration applies only to the fusion it was made for.
 	Fusion string `json:"fusion"`
 }
 
-// Detector fuses the scores of several liveness models. It is safe for
-// concurrent use when its models are.
+// CueWeight is an image cue's weight in the fused score (see Cues).
+type CueWeight struct {
+	Name   string  `json:"name"`
+	Weight float64 `json:"weight"`
+}
+
+// Terms are what the fused score adds to the weighted mean of the models'
+// log-odds: each image cue times its weight, and a constant offset that
+// centres the score (0 about where bona fide and attacks are equally
+// likely on the calibration data). It is the manifest's "liveness_terms"
+// object.
+type Terms struct {
+	Cues   []CueWeight `json:"cues,omitempty"`
+	Offset float64     `json:"offset,omitempty"`
+}
+
+func (t Terms) validate() error {
+	for _, c := range t.Cues {
+		if !slices.Contains(CueNames, c.Name) || math.IsNaN(c.Weight) || math.IsInf(c.Weight, 0) {
+			return fmt.Errorf("liveness: unknown cue %q or bad weight", c.Name)
+		}
+	}
+	if math.IsNaN(t.Offset) || math.IsInf(t.Offset, 0) {
+		return errors.New("liveness: bad offset")
+	}
+	return nil
+}
+
+// Detector fuses the scores of several liveness models and image cues. It
+// is safe for concurrent use when its models are.
 type Detector struct {
 	scorers []*Scorer
+	terms   Terms
 	fusion  string
 	cal     *Calibration
 }
@@ -210,8 +245,16 @@ type Detector struct {
 // New returns a detector over the given scorers, fusing those with a
 // positive weight; at least one must have one. The detector takes the
 // embedded calibration made for that fusion when there is one.
-func New(scorers ...*Scorer) (*Detector, error) {
-	d := &Detector{}
+func New(scorers ...*Scorer) (*Detector, error) { return NewFused(Terms{}, scorers...) }
+
+// NewFused is New with terms (image cues, an offset) added to the fused
+// score.
+func NewFused(terms Terms, scorers ...*Scorer) (*Detector, error) {
+	if err := terms.validate(); err != nil {
+		return nil, err
+	}
+	terms.Cues = slices.Clone(terms.Cues)
+	d := &Detector{terms: terms}
 	var w float64
 	for _, s := range scorers {
 		if s == nil {
@@ -223,7 +266,7 @@ func New(scorers ...*Scorer) (*Detector, error) {
 	if w <= 0 {
 		return nil, errors.New("liveness: no model with a positive weight")
 	}
-	d.fusion = FusionName(d.scorers)
+	d.fusion = FusionName(d.scorers, d.terms)
 	if cals, err := Embedded(); err == nil {
 		d.cal = cals.For(d.fusion)
 	}
@@ -235,7 +278,10 @@ func New(scorers ...*Scorer) (*Detector, error) {
 // their specs and file digests, so that any change to what makes the score
 // (a model file, a crop, a weight) changes the name and orphans the
 // calibrations made for the old one.
-func FusionName(scorers []*Scorer) string {
+//
+// Image cues in the fusion are named as cue*weight after the models (the
+// offset is in the digest only).
+func FusionName(scorers []*Scorer, terms Terms) string {
 	var parts []string
 	h := sha256.New()
 	for _, s := range scorers {
@@ -246,11 +292,34 @@ func FusionName(scorers []*Scorer) string {
 		spec, _ := json.Marshal(s.Spec)
 		fmt.Fprintf(h, "%s\x00%s\x00%s\x00", s.Name, s.SHA256, spec)
 	}
+	for _, c := range terms.Cues {
+		parts = append(parts, fmt.Sprintf("%s*%g", c.Name, c.Weight))
+		fmt.Fprintf(h, "cue\x00%s\x00%g\x00%s\x00", c.Name, c.Weight, cueVersion)
+	}
+	if terms.Offset != 0 {
+		fmt.Fprintf(h, "offset\x00%g\x00", terms.Offset)
+	}
 	return strings.Join(parts, "+") + "@" + hex.EncodeToString(h.Sum(nil))[:12]
 }
 
 // Fusion identifies the detector's fusion (see FusionName).
 func (d *Detector) Fusion() string { return d.fusion }
+
+// Specs returns the specs of the detector's models.
+func (d *Detector) Specs() []Spec {
+	var out []Spec
+	for _, s := range d.scorers {
+		out = append(out, s.Spec)
+	}
+	return out
+}
+
+// Terms returns the cues and offset the detector adds to the models.
+func (d *Detector) Terms() Terms {
+	t := d.terms
+	t.Cues = slices.Clone(t.Cues)
+	return t
+}
 
 // Models lists the names of the detector's models.
 func (d *Detector) Models() []string {
@@ -304,11 +373,7 @@ func (d *Detector) Score(img *raster.RGB, face geometry.Box) (Result, error) {
 	if !(face.W > 0 && face.H > 0) {
 		return Result{}, errors.New("liveness: empty face box")
 	}
-	if k := int(math.Ceil(face.H / MaxFaceHeight)); k >= 2 {
-		small := raster.Shrink(img, k)
-		sx, sy := float64(small.W)/float64(img.W), float64(small.H)/float64(img.H)
-		img, face = small, geometry.Box{X: face.X * sx, Y: face.Y * sy, W: face.W * sx, H: face.H * sy}
-	}
+	img, face = Reduce(img, face)
 	res := Result{Models: make(map[string]float64, len(d.scorers)), Fusion: d.fusion}
 	for _, s := range d.scorers {
 		l, err := s.Score(img, face)
@@ -317,19 +382,43 @@ func (d *Detector) Score(img *raster.RGB, face geometry.Box) (Result, error) {
 		}
 		res.Models[s.Name] = l
 	}
-	res.Score = d.Fuse(res.Models)
+	if len(d.terms.Cues) > 0 {
+		names := make([]string, len(d.terms.Cues))
+		for i, c := range d.terms.Cues {
+			names[i] = c.Name
+		}
+		res.Cues = CuesOf(img, face, names...)
+	}
+	res.Score = d.Fuse(res.Models, res.Cues)
 	return res, nil
 }
 
-// Fuse returns the fused score of per-model log-odds (by model name), as
-// Score computes it. Missing models count as 0 (even odds).
-func (d *Detector) Fuse(models map[string]float64) float64 {
+// Reduce returns img and face reduced by an integer factor when the face
+// is higher than MaxFaceHeight (see there), else img and face unchanged.
+func Reduce(img *raster.RGB, face geometry.Box) (*raster.RGB, geometry.Box) {
+	if k := int(math.Ceil(face.H / MaxFaceHeight)); k >= 2 {
+		small := raster.Shrink(img, k)
+		sx, sy := float64(small.W)/float64(img.W), float64(small.H)/float64(img.H)
+		return small, geometry.Box{X: face.X * sx, Y: face.Y * sy, W: face.W * sx, H: face.H * sy}
+	}
+	return img, face
+}
+
+// Fuse returns the fused score of per-model log-odds (by model name) and
+// image cues (by cue name), as Score computes it: the weighted mean of the
+// log-odds plus the weighted cues and the offset. Missing models count as 0 (even odds),
+// missing cues as 0.
+func (d *Detector) Fuse(models, cues map[string]float64) float64 {
 	var sum, w float64
 	for _, s := range d.scorers {
 		sum += s.Weight * models[s.Name]
 		w += s.Weight
 	}
-	return sum / w
+	sum = sum/w + d.terms.Offset
+	for _, c := range d.terms.Cues {
+		sum += c.Weight * cues[c.Name]
+	}
+	return sum
 }
 
 // Without returns a detector over the same models but those named (the
@@ -342,7 +431,7 @@ func (d *Detector) Without(names ...string) (*Detector, error) {
 			keep = append(keep, s)
 		}
 	}
-	return New(keep...)
+	return NewFused(d.terms, keep...)
 }
 
 // Weighted returns a detector over the weighted models only: the same

@@ -160,7 +160,7 @@ func TestDetectorFusesWeightedLogOdds(t *testing.T) {
 		assert.InDelta(t, want, res.Models[m], 1e-6, m)
 	}
 	assert.InDelta(t, want, res.Score, 1e-6)
-	assert.Equal(t, d.Fuse(res.Models), res.Score)
+	assert.Equal(t, d.Fuse(res.Models, res.Cues), res.Score)
 	assert.Contains(t, d.Fusion(), "a*1+b*3@")
 	assert.NotContains(t, d.Fusion(), "c*")
 	// The fallback without b fuses a alone, under another name.

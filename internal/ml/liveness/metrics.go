@@ -233,3 +233,57 @@ func BestACER(samples []Sample) (acer, thr float64) {
 	}
 	return acer, thr
 }
+
+// ThresholdAtBalancedAPCER is ThresholdAtAPCER with every (group, attack
+// type) cell of the attacks weighted equally: the lowest threshold at
+// which the mean over the cells of their APCER is at most apcer, so that
+// a large source of easy attacks cannot buy acceptance of a small source
+// of hard ones. ok is false when there are no attacks.
+func ThresholdAtBalancedAPCER(samples []Sample, apcer float64) (thr float64, ok bool) {
+	type att struct {
+		v, w float64
+	}
+	cells := map[[2]string]int{}
+	for _, s := range samples {
+		if s.Attack {
+			cells[[2]string{s.Group, s.Type}]++
+		}
+	}
+	if len(cells) == 0 {
+		return 0, false
+	}
+	var atts []att
+	var all []float64
+	for _, s := range samples {
+		all = append(all, s.value())
+		if s.Attack {
+			atts = append(atts, att{s.value(), 1 / float64(len(cells)*cells[[2]string{s.Group, s.Type}])})
+		}
+	}
+	slices.Sort(all)
+	sort.SliceStable(atts, func(i, j int) bool { return atts[i].v > atts[j].v })
+	// Accept attacks from the top while their weight stays within apcer;
+	// the first that does not fit is the highest to reject.
+	var acc float64
+	k := 0
+	for k < len(atts) && acc+atts[k].w <= apcer+1e-12 {
+		acc += atts[k].w
+		k++
+	}
+	if k == len(atts) {
+		return all[0], true
+	}
+	v := atts[k].v
+	i, _ := slices.BinarySearch(all, math.Nextafter(v, math.Inf(1)))
+	if i == len(all) {
+		return math.Nextafter(v, math.Inf(1)), true
+	}
+	next := all[i]
+	if math.IsInf(v, -1) {
+		return next, true
+	}
+	if m := v/2 + next/2; m > v && m <= next {
+		return m, true
+	}
+	return next, true
+}

@@ -213,7 +213,7 @@ func TestEmbeddedCalibrationIsValid(t *testing.T) {
 		assert.Greater(t, c.Attacks, 0)
 		assert.Greater(t, c.BonaFide, 0)
 	}
-	// The manifest's fusion has a calibration.
+	// The manifest's fusion (models and terms) has a calibration.
 	ms, err := ManifestModels(models.Manifest)
 	require.NoError(t, err)
 	var scorers []*Scorer
@@ -222,7 +222,9 @@ func TestEmbeddedCalibrationIsValid(t *testing.T) {
 		require.NoError(t, err)
 		scorers = append(scorers, s)
 	}
-	d, err := New(scorers...)
+	terms, err := ManifestTerms(models.Manifest)
+	require.NoError(t, err)
+	d, err := NewFused(terms, scorers...)
 	require.NoError(t, err)
 	_, err = d.Calibration()
 	require.NoError(t, err, "the committed levels file must cover the manifest's fusion %s", d.Fusion())
@@ -237,4 +239,31 @@ func TestEmbeddedCalibrationIsValid(t *testing.T) {
 	require.NoError(t, err)
 	_, err = fb.Calibration()
 	require.NoError(t, err, "fallback fusion %s", fb.Fusion())
+}
+
+func TestThresholdAtBalancedAPCER(t *testing.T) {
+	// Source A: 100 easy attacks at -10; source B: 4 hard attacks at 1..4;
+	// bona fide at 5. Pooled, 2% of 104 attacks allows 2 to pass (the two
+	// hardest of B, threshold between 2 and 3); balanced, each source
+	// weighs one half, so one attack of B is 12.5% and none may pass at 2%.
+	var s []Sample
+	for i := 0; i < 100; i++ {
+		s = append(s, Sample{Score: -10, Attack: true, Type: "print", Group: "A"})
+	}
+	for i := 1; i <= 4; i++ {
+		s = append(s, Sample{Score: float64(i), Attack: true, Type: "replay", Group: "B"})
+	}
+	s = append(s, Sample{Score: 5, Group: "A"}, Sample{Score: 5, Group: "B"})
+	pooled, ok := ThresholdAtAPCER(s, 0.02)
+	require.True(t, ok)
+	assert.InDelta(t, 2.5, pooled, 1e-9)
+	bal, ok := ThresholdAtBalancedAPCER(s, 0.02)
+	require.True(t, ok)
+	assert.InDelta(t, 4.5, bal, 1e-9)
+	assert.Zero(t, At(s, bal).APCER)
+	// At 15% one attack of B (12.5%) may pass.
+	bal, _ = ThresholdAtBalancedAPCER(s, 0.15)
+	assert.InDelta(t, 3.5, bal, 1e-9)
+	_, ok = ThresholdAtBalancedAPCER([]Sample{{Score: 1}}, 0.1)
+	assert.False(t, ok)
 }

@@ -53,6 +53,18 @@ func ManifestModels(manifest []byte) ([]ManifestModel, error) {
 	return out, nil
 }
 
+// ManifestTerms returns what the manifest adds to the models in the fused
+// score (its top-level "liveness_terms" object; nothing when absent).
+func ManifestTerms(manifest []byte) (Terms, error) {
+	var m struct {
+		Terms Terms `json:"liveness_terms"`
+	}
+	if err := json.Unmarshal(manifest, &m); err != nil {
+		return Terms{}, fmt.Errorf("liveness: model manifest: %w", err)
+	}
+	return m.Terms, m.Terms.validate()
+}
+
 // Loaded is what Load found.
 type Loaded struct {
 	Detector *Detector
@@ -94,7 +106,11 @@ func Load(rt *inference.Runtime, dir string, manifest []byte) (*Loaded, error) {
 		}
 		scorers = append(scorers, s)
 	}
-	if l.Detector, err = New(scorers...); err != nil {
+	terms, err := ManifestTerms(manifest)
+	if err != nil {
+		return nil, err
+	}
+	if l.Detector, err = NewFused(terms, scorers...); err != nil {
 		return nil, err
 	}
 	return l, nil

@@ -11,12 +11,13 @@ func commands() *Command {
 			{Name: "detect", Args: "--root DIR --labels FILE", Help: "detection counts and box recall", Run: evalDetect},
 			{Name: "identify", Args: "--root DIR [--json]", Help: "1:N identification on LFW: rank-1/5, FPIR and FNIR at the HIGH cut-off", Run: evalIdentify},
 			{Name: "liveness", Args: "--root DIR --labels FILE [--level L]", Help: "passive liveness (PAD) metrics, pooled and per group", Run: evalLiveness},
+			{Name: "passive-loso", Args: "--data DIR [--level L] [--fusions A,B] [--json]", Help: "passive liveness, leave-one-source-out: calibrate without each source, measure on it", Run: evalPassiveLOSO},
 			{Name: "active", Args: "--root DIR [--identities N] | --clips DIR --labels FILE [--annotations FILE] [--trace OUTDIR] [--json]", Help: "active liveness challenges: LFW pose sequences vs a turned photo, or real clips through the API's analysis", Run: evalActive},
 			{Name: "planarity", Args: "--root DIR [--identities N]", Help: "active liveness planar motion test: real head poses vs turned photos (LFW)", Run: evalPlanarity},
 			{Name: "template-fusion", Args: "--root DIR [--enrol N]", Help: "how a multi-vector template scores a probe (max, mean, centroid) on LFW", Run: evalFusion},
 		}},
 		{Name: "calibrate", Args: "--root DIR [--out FILE]", Help: "build the score/FAR table from impostor pairs", Run: calibrate, Subs: []*Command{
-			{Name: "liveness", Args: "--root DIR --labels FILE", Help: "liveness level thresholds from labelled data", Run: calibrateLiveness},
+			{Name: "liveness", Args: "--data DIR | --root DIR --labels FILE", Help: "liveness level thresholds from every passive source (--data) or one labels file", Run: calibrateLiveness},
 		}},
 		{Name: "bench", Args: "[--json]", Help: "model and end-to-end latency", Run: bench, Subs: []*Command{
 			{Name: "identify", Args: "[--size N] [--encoding E|all] [--queries Q] [--json]", Help: "1:N search: latency on one core, memory, agreement with exact search (synthetic)", Run: benchIdentify},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -136,21 +137,32 @@ func printLiveness(w io.Writer, res *evaluation.LivenessResult) {
 
 func calibrateLiveness(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("calibrate liveness", stdout, stderr)
-	root := fs.String("root", "", "folder the labels' paths are relative to (e.g. ../shared/data/pad)")
-	labels := fs.String("labels", "", "labels.tsv: path, label (bonafide|attack), attack_type, group")
+	root := fs.String("root", "", "folder the labels' paths are relative to (e.g. ../shared/data/pad; without --data)")
+	labels := fs.String("labels", "", "labels.tsv: path, label (bonafide|attack), attack_type, group (without --data)")
 	out := fs.String("out", "", "levels file to write (default: the committed "+liveness.LevelsFile+")")
-	workers := fs.Int("workers", 0, "parallel workers (default: one per CPU)")
+	src := addPassiveSourceFlags(fs)
 	asJSON := fs.Bool("json", false, "print the calibration as JSON")
-	if err := fs.ParseRequired(args, "root", "labels"); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	rows, m, err := openLivenessRows(*labels, stderr, "calibrating %s only")
-	if err != nil {
-		return err
-	}
-	file, err := evaluation.CalibrateLiveness(ctx, m, *root, *labels, rows, *workers, stderr)
-	if err != nil {
-		return err
+	var file *liveness.CalibrationFile
+	if *src.data != "" {
+		pc, err := calibrateFromSources(ctx, src, stdout, stderr)
+		if err != nil {
+			return err
+		}
+		file = pc.File
+	} else {
+		if err := required(fs, "root", "labels"); err != nil {
+			return err
+		}
+		rows, m, err := openLivenessRows(*labels, stderr, "calibrating %s only")
+		if err != nil {
+			return err
+		}
+		if file, err = evaluation.CalibrateLiveness(ctx, m, *root, *labels, rows, *src.workers, stderr); err != nil {
+			return err
+		}
 	}
 	path := *out
 	if path == "" {
@@ -209,4 +221,33 @@ func fmtFloats(v []float64) string {
 		p = append(p, fmt.Sprintf("%.3f", x))
 	}
 	return strings.Join(p, ", ")
+}
+
+// calibrateFromSources calibrates the levels on every passive source
+// (`calibrate liveness --data`) and prints the fitted fusion weights
+// beside the manifest's.
+func calibrateFromSources(ctx context.Context, src passiveSourceFlags, stdout, stderr io.Writer) (*evaluation.PassiveCalibration, error) {
+	samples, err := src.samples(ctx, stderr)
+	if err != nil {
+		return nil, err
+	}
+	m, err := evaluation.OpenLiveness()
+	if err != nil {
+		return nil, err
+	}
+	cmd := fmt.Sprintf("facelambda calibrate liveness --data %s --every %d", filepath.ToSlash(*src.data), *src.every)
+	pc, err := evaluation.CalibratePassive(m.Detector, samples, cmd)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "fusion %s fitted on every source; weights for the manifest (cues divided by the models' total) and the manifest's now:\n", evaluation.ShippedFusion)
+	names := make([]string, 0, len(pc.ManifestWeights))
+	for n := range pc.ManifestWeights {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(stdout, "  %-16s fitted %9.4f  manifest %9.4f\n", n, pc.ManifestWeights[n], pc.Manifest[n])
+	}
+	return pc, nil
 }

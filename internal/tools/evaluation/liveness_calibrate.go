@@ -44,7 +44,7 @@ func CalibrateLiveness(ctx context.Context, m *LivenessModels, root, labelsPath 
 	for _, f := range fusions {
 		var samples []liveness.Sample
 		for _, s := range scored {
-			samples = append(samples, sampleOf(s, f.Fuse(s.res.Models)))
+			samples = append(samples, sampleOf(s, f.Fuse(s.res.Models, s.res.Cues)))
 		}
 		c, err := liveness.Calibrate(samples, f.Fusion(), data)
 		if err != nil {
