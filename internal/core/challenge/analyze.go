@@ -134,6 +134,11 @@ type Config struct {
 	// StrictOrder fails a capture where a pose action is performed before
 	// its turn.
 	StrictOrder bool
+	// OutOfTurnFrames is how many consecutive face frames must show
+	// another pose action for a wrong order (default 2): a head swinging
+	// from one turn to the other passes through a raised or lowered chin,
+	// often on one blurred frame; a replayed video's moves last longer.
+	OutOfTurnFrames int
 }
 
 // DefaultConfig returns the default thresholds; the geometry cues' are
@@ -158,6 +163,7 @@ func DefaultConfig() Config {
 		PlanarMaxResidual: 0.035,
 		LiveThreshold:     math.Inf(-1),
 		StrictOrder:       true,
+		OutOfTurnFrames:   2,
 
 		RestFrames:          5,
 		RestSteady:          4,

@@ -95,6 +95,29 @@ func TestAnalyze(t *testing.T) {
 			diag:   "wrong challenge order",
 		},
 		{
+			// A head swinging between two turns may read as a look on one
+			// frame: not a move out of turn; on two frames in a row it is.
+			name:    "one frame out of turn",
+			actions: []challenge.Action{challenge.TurnRight, challenge.TurnLeft},
+			obs: func() []challenge.Observation {
+				c := newCapture(false).neutral(3).perform(challenge.TurnRight).neutral(1)
+				c.add(0, 25, 0.95)
+				return c.neutral(1).perform(challenge.TurnLeft).neutral(2).obs
+			},
+			status: challenge.StatusSuccess,
+		},
+		{
+			name:    "two frames out of turn",
+			actions: []challenge.Action{challenge.TurnRight, challenge.TurnLeft},
+			obs: func() []challenge.Observation {
+				c := newCapture(false).neutral(3).perform(challenge.TurnRight).neutral(1)
+				c.add(0, 25, 0.95).add(0, 25, 0.95)
+				return c.neutral(1).perform(challenge.TurnLeft).neutral(2).obs
+			},
+			status: challenge.StatusFailed,
+			diag:   "wrong challenge order",
+		},
+		{
 			name:    "wrong order tolerated when not strict",
 			actions: []challenge.Action{challenge.TurnLeft, challenge.LookUp},
 			obs: func() []challenge.Observation {

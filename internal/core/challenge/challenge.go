@@ -59,8 +59,9 @@
 //     met action's own axis is enough (a look down straight into a turn).
 //   - While waiting for an action, a different pose action clearly performed
 //     (the same agreement test, and the frame's main movement: its
-//     landmark cue, in units of its threshold, at least the other axis') is
-//     a wrong order when StrictOrder is set;
+//     landmark cue, in units of its threshold, at least the other axis') on
+//     Config.OutOfTurnFrames consecutive face frames is a wrong order when
+//     StrictOrder is set;
 //     the subject must then come back to neutral. Blinks are never out of
 //     turn.
 //

@@ -164,9 +164,12 @@ func geomPitch(cfg Config, deg float64) float64 {
 }
 
 // within reports whether the head is within deg degrees of frontal, in yaw
-// and in pitch: by the pose model when available, else by the geometry.
+// and in pitch: by the pose model when available, else by the geometry;
+// never near profile, whatever the pose model reads.
 func (c cues) within(cfg Config, deg float64) bool {
 	switch {
+	case c.profile(cfg):
+		return false
 	case c.pose:
 		return math.Abs(c.yaw) < deg && math.Abs(c.pitch) < deg
 	case c.geom:

@@ -9,6 +9,7 @@ func runChallenges(actions []Action, c []cues, cfg Config, steps []Step) (wrongO
 	blink := 0     // blink progress: 1 open seen, 2 then closed seen
 	peakStep := -1 // the pose step whose peak is being tracked
 	peakDev := 0.0 // its deviation so far
+	other := 0     // consecutive frames showing another pose action
 	for i := range c {
 		f := c[i]
 		if !f.face {
@@ -36,9 +37,12 @@ func runChallenges(actions []Action, c []cues, cfg Config, steps []Step) (wrongO
 			continue
 		}
 		if cfg.StrictOrder && performsOther(f, cfg, want) {
-			wrongOrder, armed = true, false
+			if other++; other >= max(cfg.OutOfTurnFrames, 1) {
+				wrongOrder, armed, other = true, false, 0
+			}
 			continue
 		}
+		other = 0
 		if want != Blink {
 			continue
 		}
