@@ -22,10 +22,15 @@ func TestLocalCORSMatchesTemplate(t *testing.T) {
 	b, err := os.ReadFile(testkit.Path(t, "template.yaml"))
 	require.NoError(t, err)
 	var doc struct {
+		Parameters struct {
+			CorsAllowOrigins struct {
+				Default string `yaml:"Default"`
+			} `yaml:"CorsAllowOrigins"`
+		} `yaml:"Parameters"`
 		Globals struct {
 			HttpApi struct {
 				CorsConfiguration struct {
-					AllowOrigins  []string `yaml:"AllowOrigins"`
+					AllowOrigins  yaml.Node `yaml:"AllowOrigins"`
 					AllowMethods  []string `yaml:"AllowMethods"`
 					AllowHeaders  []string `yaml:"AllowHeaders"`
 					ExposeHeaders []string `yaml:"ExposeHeaders"`
@@ -36,7 +41,12 @@ func TestLocalCORSMatchesTemplate(t *testing.T) {
 	}
 	require.NoError(t, yaml.Unmarshal(b, &doc))
 	c := doc.Globals.HttpApi.CorsConfiguration
-	assert.Equal(t, app.CORS{AllowOrigins: c.AllowOrigins, AllowMethods: c.AllowMethods, AllowHeaders: c.AllowHeaders,
+	// The origins are the stack parameter's; the local server answers as
+	// its default does.
+	require.Equal(t, "!Ref", c.AllowOrigins.Tag)
+	require.Equal(t, "CorsAllowOrigins", c.AllowOrigins.Value)
+	origins := strings.Split(doc.Parameters.CorsAllowOrigins.Default, ",")
+	assert.Equal(t, app.CORS{AllowOrigins: origins, AllowMethods: c.AllowMethods, AllowHeaders: c.AllowHeaders,
 		ExposeHeaders: c.ExposeHeaders, MaxAge: c.MaxAge}, app.LocalCORS)
 }
 
