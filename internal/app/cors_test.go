@@ -31,10 +31,10 @@ func TestLocalCORSMatchesTemplate(t *testing.T) {
 			HttpApi struct {
 				CorsConfiguration struct {
 					AllowOrigins  yaml.Node `yaml:"AllowOrigins"`
-					AllowMethods  []string `yaml:"AllowMethods"`
-					AllowHeaders  []string `yaml:"AllowHeaders"`
-					ExposeHeaders []string `yaml:"ExposeHeaders"`
-					MaxAge        int      `yaml:"MaxAge"`
+					AllowMethods  []string  `yaml:"AllowMethods"`
+					AllowHeaders  []string  `yaml:"AllowHeaders"`
+					ExposeHeaders []string  `yaml:"ExposeHeaders"`
+					MaxAge        int       `yaml:"MaxAge"`
 				} `yaml:"CorsConfiguration"`
 			} `yaml:"HttpApi"`
 		} `yaml:"Globals"`
