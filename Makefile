@@ -31,10 +31,13 @@ deps:
 
 ## e2e-deps: what the browser test (TestBrowserLiveness) needs: Chromium and
 ## ffmpeg from Debian, installed with apt-get (through sudo when not root) only
-## when missing. Without them the test skips (go test on a dev machine).
-E2E_COMMANDS := chromium ffmpeg
+## when missing. A browser the test takes instead (FACELAMBDA_CHROMIUM,
+## chromium-browser, google-chrome) or FACELAMBDA_FFMPEG counts as there.
+## Without them the test skips (go test on a dev machine).
 e2e-deps:
-	@missing=; for c in $(E2E_COMMANDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	@missing=; \
+	{ [ -n "$$FACELAMBDA_CHROMIUM" ] || command -v chromium || command -v chromium-browser || command -v google-chrome; } >/dev/null || missing=" chromium"; \
+	{ [ -n "$$FACELAMBDA_FFMPEG" ] || command -v ffmpeg; } >/dev/null || missing="$$missing ffmpeg"; \
 	[ -z "$$missing" ] && exit 0; \
 	echo "e2e-deps:$$missing missing: installing (the browser test needs them)"; \
 	scripts/apt-install.sh $$missing || exit 1; \

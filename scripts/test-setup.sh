@@ -7,6 +7,8 @@
 set -uo pipefail
 # Run from make test: the nested make calls start from a clean slate.
 unset MAKEFLAGS MFLAGS MAKELEVEL
+# The browser test's overrides would hide the missing commands of e2e-deps.
+unset FACELAMBDA_CHROMIUM FACELAMBDA_FFMPEG
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -127,7 +129,7 @@ fi
 for who in root user; do
 	d="$tmp/e2e-$who"
 	mkdir -p "$d"
-	path_without "$d/bin" chromium ffmpeg
+	path_without "$d/bin" 'chromium*' google-chrome ffmpeg
 	fakes "$d/bin"
 	uid=0
 	[ $who = user ] && uid=1001
@@ -153,7 +155,7 @@ for who in root user; do
 done
 d="$tmp/e2e-one"
 mkdir -p "$d"
-path_without "$d/bin" chromium ffmpeg
+path_without "$d/bin" 'chromium*' google-chrome ffmpeg
 fakes "$d/bin"
 printf '#!/bin/sh\n' >"$d/bin/ffmpeg" && chmod +x "$d/bin/ffmpeg"
 : >"$tmp/calls"
@@ -165,10 +167,33 @@ if [ $rc -eq 0 ] && grep -qF "apt-get install -y -q --no-upgrade chromium DEBIAN
 else
 	fail "e2e-deps installs only chromium when ffmpeg is there (rc $rc)"
 fi
+# Another browser the test takes (google-chrome, $FACELAMBDA_CHROMIUM) and
+# $FACELAMBDA_FFMPEG: nothing to install.
+for alt in google-chrome env; do
+	d="$tmp/e2e-alt-$alt"
+	mkdir -p "$d"
+	path_without "$d/bin" 'chromium*' google-chrome ffmpeg
+	fakes "$d/bin"
+	envs=(FACELAMBDA_FFMPEG=/opt/ffmpeg)
+	if [ $alt = env ]; then
+		envs+=(FACELAMBDA_CHROMIUM=/opt/chrome)
+	else
+		printf '#!/bin/sh\n' >"$d/bin/google-chrome" && chmod +x "$d/bin/google-chrome"
+	fi
+	: >"$tmp/calls"
+	(cd "$root" && env "${envs[@]}" CALLS="$tmp/calls" FAKE_UID=1001 PATH="$d/bin" make --no-print-directory e2e-deps) >"$tmp/out" 2>&1
+	rc=$?
+	cat "$tmp/calls" >>"$tmp/out"
+	if [ $rc -eq 0 ] && ! grep -q 'apt-get install' "$tmp/calls"; then
+		pass "e2e-deps installs nothing with $alt's browser and \$FACELAMBDA_FFMPEG"
+	else
+		fail "e2e-deps installs nothing with $alt's browser and \$FACELAMBDA_FFMPEG (rc $rc)"
+	fi
+done
 # apt-get failing (offline): the command to run is said.
 d="$tmp/e2e-aptfail"
 mkdir -p "$d"
-path_without "$d/bin" chromium ffmpeg
+path_without "$d/bin" 'chromium*' google-chrome ffmpeg
 fakes "$d/bin"
 : >"$tmp/calls"
 (cd "$root" && CALLS="$tmp/calls" FAKE_UID=1001 FAKE_APT_FAIL=1 PATH="$d/bin" make --no-print-directory e2e-deps) >"$tmp/out" 2>&1

@@ -230,8 +230,8 @@ func (s *Service) newParameters(req ParametersRequest) (Parameters, error) {
 		return p, fault.Invalid("type %q must be MEDIUM or HIGH", req.Type)
 	}
 	if req.Timeout != nil {
-		to := time.Duration(*req.Timeout) * time.Millisecond
-		if to < minChallengeTimeout || to > maxChallengeTimeout {
+		// Bounds in ms: a duration made first could overflow into them.
+		if to := *req.Timeout; to < minChallengeTimeout.Milliseconds() || to > maxChallengeTimeout.Milliseconds() {
 			return p, fault.Invalid("timeout %d ms must be between %d and %d", *req.Timeout, minChallengeTimeout.Milliseconds(), maxChallengeTimeout.Milliseconds())
 		}
 		p.Timeout = *req.Timeout

@@ -144,19 +144,7 @@ func ThresholdAtAPCER(samples []Sample, apcer float64) (thr float64, ok bool) {
 	if k >= len(att) {
 		return all[0], true // accept everything
 	}
-	v := att[len(att)-k-1] // the highest attack to reject
-	i, _ := slices.BinarySearch(all, math.Nextafter(v, math.Inf(1)))
-	if i == len(all) {
-		return math.Nextafter(v, math.Inf(1)), true
-	}
-	next := all[i]
-	if math.IsInf(v, -1) {
-		return next, true
-	}
-	if m := v/2 + next/2; m > v && m <= next {
-		return m, true
-	}
-	return next, true
+	return thresholdAbove(all, att[len(att)-k-1]), true // the highest attack to reject
 }
 
 // BPCERAtAPCER returns the BPCER at ThresholdAtAPCER(samples, apcer).
@@ -273,17 +261,24 @@ func ThresholdAtBalancedAPCER(samples []Sample, apcer float64) (thr float64, ok 
 	if k == len(atts) {
 		return all[0], true
 	}
-	v := atts[k].v
+	return thresholdAbove(all, atts[k].v), true
+}
+
+// thresholdAbove returns the threshold rejecting the score v: midway
+// between v and the next higher score of the sorted scores all (that
+// score itself when the midpoint rounds onto v or v is -Inf), or just
+// above v when no score is higher.
+func thresholdAbove(all []float64, v float64) float64 {
 	i, _ := slices.BinarySearch(all, math.Nextafter(v, math.Inf(1)))
 	if i == len(all) {
-		return math.Nextafter(v, math.Inf(1)), true
+		return math.Nextafter(v, math.Inf(1))
 	}
 	next := all[i]
 	if math.IsInf(v, -1) {
-		return next, true
+		return next
 	}
 	if m := v/2 + next/2; m > v && m <= next {
-		return m, true
+		return m
 	}
-	return next, true
+	return next
 }

@@ -332,29 +332,20 @@ func scoreAll(m logit, samples []PassiveSample) []scoredSample {
 // levelThreshold calibrates level's threshold on scored by rule.
 func levelThreshold(scored []scoredSample, rule string, level liveness.Level) (float64, error) {
 	target := liveness.TargetAPCER[level]
-	switch rule {
-	case RulePooled:
-		var ls []liveness.Sample
-		for _, s := range scored {
-			ls = append(ls, liveness.Sample{Score: s.score, Attack: s.Attack, Type: s.Type, Group: s.Source, Failed: math.IsInf(s.score, -1)})
-		}
-		t, ok := liveness.ThresholdAtAPCER(ls, target)
-		if !ok {
-			return 0, fmt.Errorf("no attacks to calibrate on")
-		}
-		return t, nil
-	case RuleBalanced:
-		var ls []liveness.Sample
-		for _, s := range scored {
-			ls = append(ls, liveness.Sample{Score: s.score, Attack: s.Attack, Type: s.Type, Group: s.Source, Failed: math.IsInf(s.score, -1)})
-		}
-		t, ok := liveness.ThresholdAtBalancedAPCER(ls, target)
-		if !ok {
-			return 0, fmt.Errorf("no attacks to calibrate on")
-		}
-		return t, nil
+	threshold := map[string]func([]liveness.Sample, float64) (float64, bool){
+		RulePooled: liveness.ThresholdAtAPCER, RuleBalanced: liveness.ThresholdAtBalancedAPCER}[rule]
+	if threshold == nil {
+		return 0, fmt.Errorf("unknown calibration rule %q", rule)
 	}
-	return 0, fmt.Errorf("unknown calibration rule %q", rule)
+	ls := make([]liveness.Sample, 0, len(scored))
+	for _, s := range scored {
+		ls = append(ls, liveness.Sample{Score: s.score, Attack: s.Attack, Type: s.Type, Group: s.Source, Failed: math.IsInf(s.score, -1)})
+	}
+	t, ok := threshold(ls, target)
+	if !ok {
+		return 0, fmt.Errorf("no attacks to calibrate on")
+	}
+	return t, nil
 }
 
 // decideAt decides the samples of one source at thr.
