@@ -808,6 +808,7 @@ if (typeof document !== "undefined") {
   const root = document.querySelector("[data-facelambda-liveness]");
   if (root) {
     const p = pageParameters(location.hash);
+    history.replaceState(null, "", location.pathname + location.search);
     void startLiveness({ element: root, sessionId: p.sessionId, token: p.token, apiBase: p.apiBase || void 0, returnUrl: p.returnUrl || void 0 });
   }
 }

@@ -393,6 +393,9 @@ if (typeof document !== "undefined") {
   const root = document.querySelector<HTMLElement>("[data-facelambda-liveness]");
   if (root) {
     const p = pageParameters(location.hash);
+    // The token is single-use and short-lived; still, keep it out of the
+    // browser's history and of anything that reads the address later.
+    history.replaceState(null, "", location.pathname + location.search);
     void startLiveness({ element: root, sessionId: p.sessionId, token: p.token, apiBase: p.apiBase || undefined, returnUrl: p.returnUrl || undefined });
   }
 }

@@ -27,7 +27,7 @@ func LivenessHandler(d *Deps) http.Handler {
 	rt.handle("GET", "/v2/bio-sessions/{id}/recording", auth.ScopeLiveness, d.getRecording)
 	rt.handle("POST", "/v2/bio-sessions/{id}/client-token", auth.ScopeLiveness, d.createClientToken)
 	// The browser capture client (package web): public, it holds no secret.
-	rt.handle("GET", "/web/{file}", "", webFile)
+	rt.handle("GET", "/web/{file}", "", d.webFile)
 	return rt
 }
 

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/base64"
 	"io"
 	"net/http"
@@ -8,12 +9,14 @@ import (
 	"os"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/facelambda/facelambda/internal/app"
+	"github.com/facelambda/facelambda/internal/core/store"
 	"github.com/facelambda/facelambda/internal/testkit"
 	"github.com/facelambda/facelambda/internal/transport/httpapi"
 	"github.com/facelambda/facelambda/internal/transport/lambdahttp"
@@ -49,7 +52,9 @@ func TestWebFiles(t *testing.T) {
 				require.NoError(t, err)
 				assert.Equal(t, string(want), string(body), "served %s is not the built file", f.path)
 				assert.Equal(t, f.contentType, res.Header.Get("Content-Type"))
-				assert.Equal(t, httpapi.WebCSP, res.Header.Get("Content-Security-Policy"))
+				csp := res.Header.Get("Content-Security-Policy")
+				assert.Contains(t, csp, "connect-src 'self'")
+				assert.NotContains(t, csp, "amazonaws", "the page connects to its own origin and its uploads' only")
 				assert.Equal(t, "no-cache", res.Header.Get("Cache-Control"))
 				assert.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"))
 				assert.Equal(t, "camera=(self), microphone=(), geolocation=()", res.Header.Get("Permissions-Policy"))
@@ -108,7 +113,7 @@ func TestWebFilesThroughLambda(t *testing.T) {
 			body = string(b)
 		}
 		assert.Equal(t, string(want), body, f.path)
-		assert.Equal(t, httpapi.WebCSP, res.Headers["Content-Security-Policy"])
+		assert.Contains(t, res.Headers["Content-Security-Policy"], "connect-src 'self'")
 	}
 }
 
@@ -122,5 +127,28 @@ func TestWebNoInlineCode(t *testing.T) {
 		assert.Empty(t, tag[1], "inline script")
 	}
 	assert.NotRegexp(t, `(?i)<style\b|\sstyle=|\son[a-z]+=|javascript:`, string(html))
-	assert.NotContains(t, httpapi.WebCSP, "unsafe")
+	assert.NotContains(t, httpapi.WebCSP("https://b.s3.us-east-1.amazonaws.com"), "unsafe")
+}
+
+// s3Presigner presigns uploads to an S3 bucket's host, as the s3blob store
+// does in AWS.
+type s3Presigner struct{ store.Blobs }
+
+func (s3Presigner) PresignPut(_ context.Context, key, _ string, _ int64, _ time.Duration) (string, error) {
+	return "https://captures.s3.eu-west-1.amazonaws.com/" + key + "?X-Amz-Signature=abc", nil
+}
+
+// TestWebConnectOnlyToUploads: the page may connect to its own origin and
+// to the host of the service's presigned uploads, nowhere else: a link
+// whose fragment names another API (api=) cannot make the served page send
+// a capture to it.
+func TestWebConnectOnlyToUploads(t *testing.T) {
+	d := fakeDeps(t)
+	d.Blobs = s3Presigner{d.Blobs}
+	res := get(httpapi.LivenessHandler(d), http.MethodGet, "/web/liveness.html", nil)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	csp := res.Header.Get("Content-Security-Policy")
+	assert.Contains(t, csp, "connect-src 'self' https://captures.s3.eu-west-1.amazonaws.com;")
+	assert.NotContains(t, csp, "*")
+	assert.Equal(t, httpapi.WebCSP("https://captures.s3.eu-west-1.amazonaws.com"), csp)
 }
