@@ -77,8 +77,9 @@ type Config struct {
 	EyeClosed float64
 	// SameCosine is the lowest cosine between a face frame's embedding and
 	// the best frame's for the same person. The face changed when two
-	// consecutive comparable face frames are both below it: one frame (a
-	// hand crossing the face, motion blur) does not fail the capture.
+	// consecutive comparable face frames are both below it, or more than
+	// one in ten (and more than one) are: an odd frame now and then (a hand
+	// crossing the face, motion blur) does not fail the capture.
 	SameCosine float64
 	// MaxGap is the longest time allowed between consecutive frames
 	// (0: no limit).

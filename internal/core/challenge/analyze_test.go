@@ -434,6 +434,22 @@ func TestAnalyze(t *testing.T) {
 			diag:   "face changed",
 		},
 		{
+			// Isolated odd frames are forgiven only while few: another face
+			// on every other frame is a changed face.
+			name:    "another face on every other frame",
+			actions: tlBlinkUp,
+			obs: func() []challenge.Observation {
+				c := performing(false, tlBlinkUp...)
+				other := unitVector(rand.New(rand.NewPCG(9, 9)), embedDim)
+				for i := 1; i < len(c.obs); i += 2 {
+					c.obs[i].Embedding = noisy(c.rng, other, 0.02)
+				}
+				return c.obs
+			},
+			status: challenge.StatusFailed,
+			diag:   "face changed",
+		},
+		{
 			// Near profile the pose model reads yaw at random (here the wrong
 			// sign) and the encoder another face: the geometry decides the
 			// turn and those frames are left out of the identity check.

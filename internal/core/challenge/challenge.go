@@ -21,8 +21,9 @@
 //     ("frames too far apart"); a frame with more than one face ("multiple
 //     faces"); more than the fraction Config.MaxMissing of the frames without
 //     a face ("face not visible"); two consecutive face frames (near-profile
-//     frames left out) whose embeddings have a cosine below
-//     Config.SameCosine to the best frame's ("face changed"); a pose
+//     frames left out), or more than one in ten of them, whose embeddings
+//     have a cosine below Config.SameCosine to the best frame's ("face
+//     changed"); a pose
 //     action performed out of turn while Config.StrictOrder is set ("wrong
 //     challenge order"); a challenge not met ("challenge X not performed",
 //     the first one missing).
@@ -74,8 +75,9 @@
 // first, then the one of highest Quality, then the one closest to frontal
 // (smallest |yaw|+|pitch|), then the earliest. Every face frame's embedding
 // but those near profile is compared with the best frame's; MinCosine is
-// the lowest cosine held by two consecutive such frames, so one frame (a
-// hand crossing the face, motion blur) does not fail the capture. The
+// the lowest cosine held by two consecutive such frames, so an odd frame
+// (a hand crossing the face, motion blur) does not fail the capture, unless
+// more than one in ten are odd. The
 // passive score is the median of the frames' Live log-odds, NaN excluded.
 //
 // # Planar motion

@@ -31,8 +31,12 @@ func bestFrame(obs []Observation, c []cues, cfg Config) int {
 // minCosine is the identity measure: the lowest cosine to the best frame's
 // embedding held by two consecutive comparable face frames (the higher of
 // each such pair's two), or the one comparable frame's cosine when there is
-// only one; 1 when none. Comparable: a face frame other than the best, not
-// near profile (cues.profile), whose embedding can be compared.
+// only one; 1 when none. Isolated low frames (below Config.SameCosine) are
+// forgiven only while they are few, at most one in ten comparable frames
+// (at least one): beyond that the lowest cosine of all is the measure, so
+// another face shown on every other frame is a changed face. Comparable: a
+// face frame other than the best, not near profile (cues.profile), whose
+// embedding can be compared.
 func minCosine(obs []Observation, c []cues, best int, cfg Config) float64 {
 	lowest := 1.0
 	if best < 0 {
@@ -40,16 +44,23 @@ func minCosine(obs []Observation, c []cues, best int, cfg Config) float64 {
 	}
 	ref := obs[best].Embedding
 	var cos []float64
+	low := 0
 	for i := range obs {
 		if i == best || !c[i].face || c[i].profile(cfg) {
 			continue
 		}
 		if v, ok := cosine(ref, obs[i].Embedding); ok {
 			cos = append(cos, v)
+			if v < cfg.SameCosine {
+				low++
+			}
 		}
 	}
-	if len(cos) == 1 {
-		return math.Min(lowest, cos[0])
+	if len(cos) == 1 || low > max(1, len(cos)/10) {
+		for _, v := range cos {
+			lowest = math.Min(lowest, v)
+		}
+		return lowest
 	}
 	for i := 1; i < len(cos); i++ {
 		lowest = math.Min(lowest, math.Max(cos[i-1], cos[i]))
