@@ -220,6 +220,24 @@ func modeOf(typ string) string {
 }
 
 func (s *Service) newParameters(req ParametersRequest) (Parameters, error) {
+	p, err := settings(req)
+	if err != nil {
+		return p, err
+	}
+	if p.Seed, p.Challenges, err = s.drawChallenges(p.NbChallenge); err != nil {
+		return p, err
+	}
+	p.NbChallenge = len(p.Challenges)
+	p.ServerRandom = rand.Text()
+	p.Issued = s.now()
+	p.Expires = p.Issued.Add(time.Duration(p.Timeout)*time.Millisecond + s.active.UploadGrace)
+	return p, nil
+}
+
+// settings are the attempt settings req asks for (type, timeout, number of
+// challenges, security and passive level), the defaults where it sets none;
+// an invalid value is INVALID_REQUEST.
+func settings(req ParametersRequest) (Parameters, error) {
 	p := Parameters{Type: strings.ToUpper(strings.TrimSpace(req.Type)), NbChallenge: defaultNbChallenge,
 		Timeout: defaultTimeout.Milliseconds()}
 	switch p.Type {
@@ -251,13 +269,6 @@ func (s *Service) newParameters(req ParametersRequest) (Parameters, error) {
 	if p.SecurityLevel == "" {
 		p.SecurityLevel = securityLevels[5]
 	}
-	if p.Seed, p.Challenges, err = s.drawChallenges(p.NbChallenge); err != nil {
-		return p, err
-	}
-	p.NbChallenge = len(p.Challenges)
-	p.ServerRandom = rand.Text()
-	p.Issued = s.now()
-	p.Expires = p.Issued.Add(time.Duration(p.Timeout)*time.Millisecond + s.active.UploadGrace)
 	return p, nil
 }
 

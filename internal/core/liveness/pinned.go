@@ -27,7 +27,7 @@ func pinOf(r ParametersRequest) pinned {
 // them as the token carries them: a JSON object of the fields set, nil for
 // the defaults.
 func (s *Service) Pin(req ParametersRequest) (json.RawMessage, error) {
-	if _, err := s.newParameters(req); err != nil {
+	if _, err := settings(req); err != nil {
 		return nil, err
 	}
 	p := pinOf(req)
@@ -44,9 +44,10 @@ func (s *Service) Pin(req ParametersRequest) (json.RawMessage, error) {
 // PinnedRequest is the request of an init-liveness-parameters made with a
 // client token carrying the pinned parameters pin (Pin's output): those
 // parameters. req, the page's own body, may repeat them but not change
-// them: a field it sets to another value is TOKEN_SCOPE, so a page cannot
-// lower the security level, the number of challenges or the timeout its
-// backend chose.
+// them: a field it sets to another effective value (defaults resolved, a
+// security level by the passive level it names) is TOKEN_SCOPE, so a page
+// cannot lower the security level, the number of challenges or the timeout
+// its backend chose.
 func PinnedRequest(pin json.RawMessage, req ParametersRequest) (ParametersRequest, error) {
 	var p pinned
 	if len(pin) > 0 {
@@ -56,34 +57,33 @@ func PinnedRequest(pin json.RawMessage, req ParametersRequest) (ParametersReques
 			return ParametersRequest{}, fault.New(fault.CodeTokenInvalid, "the client token's liveness parameters are malformed")
 		}
 	}
-	asked := pinOf(req)
-	refuse := func(field string) (ParametersRequest, error) {
-		return ParametersRequest{}, fault.OnField(fault.CodeTokenScope, field,
-			"%s is set by the backend that issued the client token; leave it out", field)
+	fixed := ParametersRequest{Type: p.Type, Timeout: p.Timeout, SecurityLevel: p.SecurityLevel, NbChallenge: p.NbChallenge}
+	want, err := settings(fixed)
+	if err != nil {
+		return ParametersRequest{}, fault.New(fault.CodeTokenInvalid, "the client token's liveness parameters are invalid")
 	}
-	switch {
-	case asked.Type != "" && asked.Type != orDefault(p.Type, "HIGH"):
-		return refuse("type")
-	case asked.SecurityLevel != "" && asked.SecurityLevel != orDefault(p.SecurityLevel, securityLevels[5]):
-		return refuse("securityLevel")
-	case asked.Timeout != nil && *asked.Timeout != valueOr(p.Timeout, defaultTimeout.Milliseconds()):
-		return refuse("timeout")
-	case asked.NbChallenge != nil && *asked.NbChallenge != valueOr(p.NbChallenge, defaultNbChallenge):
-		return refuse("nbChallenge")
+	for _, f := range []struct {
+		field string
+		set   bool
+		one   ParametersRequest
+		same  func(a, b Parameters) bool
+	}{
+		{"type", req.Type != "", ParametersRequest{Type: req.Type},
+			func(a, b Parameters) bool { return a.Type == b.Type }},
+		{"timeout", req.Timeout != nil, ParametersRequest{Timeout: req.Timeout},
+			func(a, b Parameters) bool { return a.Timeout == b.Timeout }},
+		{"securityLevel", req.SecurityLevel != "", ParametersRequest{SecurityLevel: req.SecurityLevel},
+			func(a, b Parameters) bool { return a.PassiveLevel == b.PassiveLevel }},
+		{"nbChallenge", req.NbChallenge != nil, ParametersRequest{NbChallenge: req.NbChallenge},
+			func(a, b Parameters) bool { return a.NbChallenge == b.NbChallenge }},
+	} {
+		if !f.set {
+			continue
+		}
+		if got, err := settings(f.one); err != nil || !f.same(got, want) {
+			return ParametersRequest{}, fault.OnField(fault.CodeTokenScope, f.field,
+				"%s is set by the backend that issued the client token; leave it out", f.field)
+		}
 	}
-	return ParametersRequest{Type: p.Type, Timeout: p.Timeout, SecurityLevel: p.SecurityLevel, NbChallenge: p.NbChallenge}, nil
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-func valueOr[T any](p *T, def T) T {
-	if p == nil {
-		return def
-	}
-	return *p
+	return fixed, nil
 }
