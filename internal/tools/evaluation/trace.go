@@ -60,26 +60,22 @@ func traceRows(a *liveness.Analysis) []TraceRow {
 	return out
 }
 
-// EyeAspectRatios are the eye aspect ratios of the 68 iBUG landmarks' eyes
-// (36-41 the image's left eye, 42-47 its right): the mean of the two lid
-// distances over the corner distance, about 0.3 open and under 0.15
-// closed. NaN when the landmarks are missing.
+// EyeAspectRatios are the eye aspect ratios (challenge.EyeAspectRatio) of
+// the 68 iBUG landmarks' eyes (36-41 the image's left eye, 42-47 its
+// right), about 0.3 open and under 0.15 closed; NaN when the landmarks are
+// missing or degenerate.
 func EyeAspectRatios(lm []geometry.Point) (left, right float64) {
-	if len(lm) < 68 {
+	if len(lm) < challenge.NumLandmarks {
 		return math.NaN(), math.NaN()
 	}
 	return ear(lm[36:42]), ear(lm[42:48])
 }
 
-// ear of one eye's six points: corners 0 and 3, upper lid 1, 2, lower lid
-// 5, 4.
 func ear(p []geometry.Point) float64 {
-	d := func(a, b geometry.Point) float64 { return math.Hypot(a.X-b.X, a.Y-b.Y) }
-	w := d(p[0], p[3])
-	if w == 0 {
-		return math.NaN()
+	if r, ok := challenge.EyeAspectRatio(p); ok {
+		return r
 	}
-	return (d(p[1], p[5]) + d(p[2], p[4])) / (2 * w)
+	return math.NaN()
 }
 
 // traceHeader is the TSV header of WriteTraceTSV.
