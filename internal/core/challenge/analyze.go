@@ -297,6 +297,7 @@ func Analyze(actions []Action, obs []Observation, cfg Config) Result {
 	res.Rest = restPose(c, cfg)
 	for i := range c {
 		c[i].relativeTo(res.Rest)
+		c[i].distrustProfile(cfg)
 	}
 	res.Eyes = eyeBaseline(c, cfg)
 	for i := range c {

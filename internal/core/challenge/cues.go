@@ -164,12 +164,9 @@ func geomPitch(cfg Config, deg float64) float64 {
 }
 
 // within reports whether the head is within deg degrees of frontal, in yaw
-// and in pitch: by the pose model when available, else by the geometry;
-// never near profile, whatever the pose model reads.
+// and in pitch: by the pose model when available, else by the geometry.
 func (c cues) within(cfg Config, deg float64) bool {
 	switch {
-	case c.profile(cfg):
-		return false
 	case c.pose:
 		return math.Abs(c.yaw) < deg && math.Abs(c.pitch) < deg
 	case c.geom:
@@ -191,9 +188,9 @@ func (c cues) performs(cfg Config, a Action) bool {
 	}
 	switch a {
 	case TurnLeft:
-		return (!c.pose || c.yaw >= cfg.Turn || c.profile(cfg)) && c.gYaw >= cfg.GeomTurn
+		return (!c.pose || c.yaw >= cfg.Turn) && c.gYaw >= cfg.GeomTurn
 	case TurnRight:
-		return (!c.pose || c.yaw <= -cfg.Turn || c.profile(cfg)) && c.gYaw <= -cfg.GeomTurn
+		return (!c.pose || c.yaw <= -cfg.Turn) && c.gYaw <= -cfg.GeomTurn
 	case LookUp:
 		return (!c.pose || c.pitch >= cfg.Tilt) && c.gPitch >= cfg.GeomTilt
 	case LookDown:
@@ -207,6 +204,16 @@ func (c cues) performs(cfg Config, a Action) bool {
 // model and the face encoder cannot be trusted.
 func (c cues) profile(cfg Config) bool {
 	return c.geom && cfg.GeomProfile > 0 && math.Abs(c.gYaw) >= cfg.GeomProfile
+}
+
+// distrustProfile drops the pose model's reading of a frame near profile,
+// so that the geometry alone judges it as for a frame without a pose: no
+// frame there faces the camera, a turn counts on the geometry and is
+// measured by it.
+func (c *cues) distrustProfile(cfg Config) {
+	if c.profile(cfg) {
+		c.pose = false
+	}
 }
 
 // dominant reports whether a's axis is the frame's main movement: its
@@ -227,11 +234,10 @@ func (c cues) dominant(cfg Config, a Action) bool {
 }
 
 // deviation is how far the head is turned in the direction of the pose
-// action a, in degrees (geometry converted when the pose is unavailable or
-// the head near profile).
+// action a, in degrees (geometry converted when the pose is unavailable).
 func (c cues) deviation(cfg Config, a Action) float64 {
 	yaw, pitch := c.yaw, c.pitch
-	if !c.pose || c.profile(cfg) {
+	if !c.pose {
 		yaw, pitch = c.gYaw*cfg.Turn/cfg.GeomTurn, c.gPitch*cfg.Tilt/cfg.GeomTilt
 	}
 	var d float64
@@ -282,6 +288,7 @@ func PerformsFrom(rest, o Observation, cfg Config, a Action) bool {
 	if r := measure(&rest, cfg); r.face && r.geom {
 		c.relativeTo(newRest(cfg, r.yaw, r.pitch, r.gYaw, r.gPitch, 1))
 	}
+	c.distrustProfile(cfg)
 	if a == "" {
 		return c.neutral(cfg)
 	}
