@@ -39,7 +39,7 @@ func TestTimeoutBounds(t *testing.T) {
 			f := fault.As(err)
 			require.NotNil(t, f, "%v", err)
 			assert.Equal(t, fault.CodeInvalidRequest, f.Code, "%v", err)
-			_, err = s.Pin(ParametersRequest{Timeout: &tc.ms})
+			_, err = Pin(ParametersRequest{Timeout: &tc.ms})
 			assert.Error(t, err, "a client token cannot pin it either")
 		})
 	}

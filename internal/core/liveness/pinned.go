@@ -26,7 +26,7 @@ func pinOf(r ParametersRequest) pinned {
 // attempt (400 on values init-liveness-parameters would refuse) and returns
 // them as the token carries them: a JSON object of the fields set, nil for
 // the defaults.
-func (s *Service) Pin(req ParametersRequest) (json.RawMessage, error) {
+func Pin(req ParametersRequest) (json.RawMessage, error) {
 	if _, err := settings(req); err != nil {
 		return nil, err
 	}

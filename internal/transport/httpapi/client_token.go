@@ -71,7 +71,7 @@ func (d *Deps) createClientToken(w http.ResponseWriter, r *http.Request) {
 	}
 	var pin json.RawMessage
 	if req.LivenessParameters != nil {
-		if pin, err = d.LivenessService().Pin(*req.LivenessParameters); err != nil {
+		if pin, err = liveness.Pin(*req.LivenessParameters); err != nil {
 			WriteError(w, r, err)
 			return
 		}
